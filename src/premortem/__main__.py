@@ -1,0 +1,3 @@
+from premortem.cli import main
+
+main()

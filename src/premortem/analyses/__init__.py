@@ -1,0 +1,1 @@
+"""Analyses: whole-cluster computations (capacity, drain, cross-object checks) that raise findings."""

@@ -1,0 +1,45 @@
+"""Options shared by several verbs, and the exit-code policy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import click
+
+from premortem.findings import SEVERITIES, Finding, Severity
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "sarif"]),
+    default="text",
+    show_default=True,
+    help="Output format. JSON and SARIF are stable contracts for CI.",
+)
+fail_on_option = click.option(
+    "--fail-on",
+    type=click.Choice([*SEVERITIES, "never"], case_sensitive=False),
+    default="high",
+    show_default=True,
+    help="Exit 1 when any finding is at or above this severity.",
+)
+color_option = click.option(
+    "--color/--no-color", default=None, help="Force colour on or off (default: only on a terminal)."
+)
+
+
+def exit_code(findings: Iterable[Finding], fail_on: str) -> int:
+    if fail_on.lower() == "never":
+        return EXIT_OK
+    threshold = Severity.parse(fail_on)
+    return EXIT_FINDINGS if any(f.severity >= threshold for f in findings) else EXIT_OK
+
+
+def usage_error(message: str) -> Any:
+    click.echo(f"premortem: error: {message}", err=True)
+    raise SystemExit(EXIT_USAGE)

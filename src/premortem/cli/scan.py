@@ -1,0 +1,93 @@
+"""``premortem scan``: read manifests, run every rule, print findings."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from premortem.cli.options import (
+    EXIT_USAGE,
+    color_option,
+    exit_code,
+    fail_on_option,
+    format_option,
+    usage_error,
+)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@format_option
+@fail_on_option
+@click.option("--select", multiple=True, metavar="RULE|CATEGORY", help="Run only these rules or categories.")
+@click.option("--ignore", multiple=True, metavar="RULE|CATEGORY", help="Skip these rules or categories.")
+@click.option(
+    "--nodes",
+    "nodes_spec",
+    default=None,
+    metavar="SPEC|FILE",
+    help="Nodes for capacity findings, e.g. 3x16cpu/64Gi or an inventory YAML file.",
+)
+@color_option
+def scan(
+    paths: tuple[str, ...],
+    fmt: str,
+    fail_on: str,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    nodes_spec: str | None,
+    color: bool | None,
+) -> None:
+    """Scan manifests (files, directories, - for stdin; default: the current directory)."""
+    from premortem.engine import scan as run_scan
+    from premortem.engine import select_rules
+    from premortem.load.reader import expand_paths, load_paths
+    from premortem.rules import all_rules
+
+    targets = list(paths) or ["."]
+    files, missing = expand_paths(targets)
+    for path in missing:
+        click.echo(f"premortem: error: {path}: no such file or directory", err=True)
+    if missing and not files:
+        raise SystemExit(EXIT_USAGE)
+    if not files:
+        usage_error(f"no *.yaml, *.yml or *.json files found in {', '.join(targets)}")
+
+    rules = all_rules()
+    if select or ignore:
+        known = {k.upper() for r in rules for k in (r.id, r.name, r.category)}
+        unknown = [s for s in (*select, *ignore) if s.upper() not in known]
+        if unknown:
+            usage_error(f"unknown rule or category: {', '.join(unknown)} (see `premortem rules`)")
+        rules = select_rules(rules, select, ignore)
+
+    loaded = load_paths(files)
+    if loaded.files_read == 0:
+        click.echo("premortem: error: no input could be read", err=True)
+        for problem in loaded.problems:
+            click.echo(f"  {problem.file}: {problem.message}", err=True)
+        raise SystemExit(EXIT_USAGE)
+
+    options = {"nodes": nodes_spec} if nodes_spec else {}
+    result = run_scan(loaded, rules, options)
+    code = exit_code(result.findings, fail_on)
+    if missing:
+        code = EXIT_USAGE
+
+    if fmt == "json":
+        from premortem.report.json_report import write_json
+
+        write_json(result.to_json())
+    elif fmt == "sarif":
+        from premortem.report.json_report import write_json
+        from premortem.report.sarif import to_sarif
+
+        write_json(to_sarif(result.findings, rules))
+    else:
+        from premortem.report.text import make_console, render_findings, render_summary
+
+        console = make_console(sys.stdout, color)
+        render_findings(result.findings, console)
+        render_summary(result.summary, console)
+    sys.exit(code)

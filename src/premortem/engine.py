@@ -1,0 +1,175 @@
+"""The scan pipeline: loaded documents -> rules and analyses -> findings, objects and a summary."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from premortem.findings import CATEGORIES, SEVERITIES, Finding, json_pointer
+from premortem.load.document import Document, LoadProblem, LoadResult
+from premortem.model.index import ObjectIndex
+from premortem.model.podspec import replicas_of
+from premortem.model.resources import resources_of
+from premortem.rules import all_rules
+from premortem.rules.registry import RULES, ClusterContext, Hit, Rule
+
+
+@dataclass
+class ScanResult:
+    findings: list[Finding]
+    objects: list[dict[str, Any]]
+    summary: dict[str, Any]
+    documents: list[Document] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "findings": [f.to_json() for f in self.findings],
+            "objects": self.objects,
+            "summary": self.summary,
+        }
+
+
+def select_rules(rules: Iterable[Rule], select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Rule]:
+    """Keep rules whose id, name or category is in ``select`` (all when empty), minus ``ignore``."""
+    wanted = {s.upper() for s in select}
+    unwanted = {s.upper() for s in ignore}
+
+    def keys(rule: Rule) -> set[str]:
+        return {rule.id.upper(), rule.name.upper(), rule.category.upper()}
+
+    return [r for r in rules if (not wanted or keys(r) & wanted) and not keys(r) & unwanted]
+
+
+def scan(
+    loaded: LoadResult,
+    rules: Iterable[Rule] | None = None,
+    options: dict[str, Any] | None = None,
+) -> ScanResult:
+    active = list(rules) if rules is not None else all_rules()
+    documents = loaded.documents
+    findings: list[Finding] = [problem_finding(p) for p in loaded.problems]
+    active_ids = {r.id for r in active}
+    findings = [f for f in findings if f.rule in active_ids or f.rule not in RULES]
+
+    by_kind: dict[str | None, list[Document]] = {}
+    for doc in documents:
+        by_kind.setdefault(doc.kind, []).append(doc)
+
+    for rule in active:
+        if rule.scope != "object":
+            continue
+        targets: Iterable[Document]
+        if rule.kinds is None:
+            targets = documents
+        else:
+            targets = [d for kind in rule.kinds for d in by_kind.get(kind, ())]
+        for doc in targets:
+            for hit in _run(rule, doc):
+                findings.append(make_finding(rule, hit.doc or doc, hit))
+
+    cluster_rules = [r for r in active if r.scope == "cluster"]
+    if cluster_rules:
+        context = ClusterContext(ObjectIndex.build(documents), dict(options or {}))
+        for rule in cluster_rules:
+            for hit in _run(rule, context):
+                if hit.doc is None:
+                    raise ValueError(f"cluster rule {rule.id} returned a hit without a document")
+                findings.append(make_finding(rule, hit.doc, hit))
+
+    findings.sort(key=Finding.sort_key)
+    objects = [object_summary(doc) for doc in documents]
+    return ScanResult(findings, objects, summarize(findings, loaded), documents)
+
+
+def _run(rule: Rule, arg: Any) -> list[Hit]:
+    try:
+        return list(rule.check(arg))
+    except Exception as exc:  # a rule must never take the scan down with it
+        if os.environ.get("PREMORTEM_STRICT"):
+            raise
+        doc = arg if isinstance(arg, Document) else None
+        return (
+            [
+                Hit(
+                    message=f"internal error in rule {rule.id} ({type(exc).__name__}: {exc}); "
+                    "this object was not fully checked by it. Please report it with the manifest.",
+                    fix="Run with PREMORTEM_STRICT=1 for the traceback.",
+                    severity=None,
+                    doc=doc,
+                )
+            ]
+            if doc is not None
+            else []
+        )
+
+
+def make_finding(rule: Rule, doc: Document, hit: Hit) -> Finding:
+    return Finding(
+        rule=rule.id,
+        category=rule.category,
+        severity=hit.severity if hit.severity is not None else rule.severity,
+        message=hit.message,
+        fix=hit.fix,
+        object=doc.ref,
+        container=hit.container,
+        file=doc.file,
+        line=doc.line_of(hit.path),
+        path=json_pointer(hit.path),
+        extra=hit.extra,
+    )
+
+
+def problem_finding(problem: LoadProblem) -> Finding:
+    rule = RULES.get(problem.rule)
+    from premortem.findings import Severity
+
+    return Finding(
+        rule=problem.rule,
+        category=rule.category if rule else "input",
+        severity=rule.severity if rule else Severity.HIGH,
+        message=problem.message,
+        fix=problem.fix,
+        object=problem.doc.ref if problem.doc else None,
+        file=problem.file,
+        line=problem.line,
+        path="",
+    )
+
+
+def object_summary(doc: Document) -> dict[str, Any]:
+    ref = doc.ref
+    out: dict[str, Any] = {
+        "apiVersion": ref.api_version,
+        "kind": ref.kind,
+        "namespace": ref.namespace,
+        "name": ref.name,
+        "file": doc.file,
+        "line": doc.line,
+    }
+    res = resources_of(doc)
+    if res is not None:
+        out["qos"] = res.qos
+        out["requests"] = {"cpu": res.requests.get("cpu", 0), "memory": res.requests.get("memory", 0)}
+        out["limits"] = {"cpu": res.limits.get("cpu"), "memory": res.limits.get("memory")}
+        replicas = replicas_of(doc)
+        if replicas is not None:
+            out["replicas"] = replicas
+    return out
+
+
+def summarize(findings: list[Finding], loaded: LoadResult) -> dict[str, Any]:
+    by_severity = Counter(f.severity.label for f in findings)
+    by_category = Counter(f.category for f in findings)
+    return {
+        "findings": len(findings),
+        "by_severity": {s: by_severity.get(s, 0) for s in SEVERITIES},
+        "by_category": {c: by_category.get(c, 0) for c in CATEGORIES},
+        "files": loaded.files_read,
+        "files_unreadable": loaded.files_failed,
+        "objects": len(loaded.documents),
+        "documents_skipped": len(loaded.skipped),
+        "skipped": [{"file": f, "line": line, "reason": why} for f, line, why in loaded.skipped],
+    }

@@ -1,0 +1,117 @@
+"""Findings: the one data type every rule, analysis and report shares.
+
+A finding is plain data. Its JSON form (``Finding.to_json``) is a contract with users' CI scripts:
+fields may be added, never renamed or removed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+
+class Severity(IntEnum):
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {text!r}: use one of {', '.join(SEVERITIES)}") from None
+
+
+SEVERITIES = tuple(s.label for s in sorted(Severity, reverse=True))
+
+CATEGORIES = (
+    "resources",
+    "probes",
+    "disruption",
+    "images",
+    "etcd",
+    "admission",
+    "kubelet",
+    "network",
+    "capacity",
+    "input",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRef:
+    """Identity of a Kubernetes object as written in the manifest (namespace may be None)."""
+
+    api_version: str | None
+    kind: str | None
+    namespace: str | None
+    name: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "apiVersion": self.api_version,
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "name": self.name,
+        }
+
+    def display(self) -> str:
+        name = self.name or "<unnamed>"
+        if self.namespace:
+            name = f"{self.namespace}/{name}"
+        return f"{self.kind or '<no kind>'} {name}"
+
+
+@dataclass(slots=True)
+class Finding:
+    rule: str
+    category: str
+    severity: Severity
+    message: str
+    fix: str
+    object: ObjectRef | None = None
+    container: str | None = None
+    file: str | None = None
+    line: int | None = None
+    path: str = ""
+    # Extra, rule-specific data (numbers behind the message, evidence lines...). Serialised as-is.
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "rule": self.rule,
+            "category": self.category,
+            "severity": self.severity.label,
+            "object": self.object.to_json() if self.object else None,
+            "container": self.container,
+            "file": self.file,
+            "line": self.line,
+            "path": self.path,
+            "message": self.message,
+            "fix": self.fix,
+        }
+        for key, value in self.extra.items():
+            out.setdefault(key, value)
+        return out
+
+    def sort_key(self) -> tuple[Any, ...]:
+        return (self.file or "", self.line or 0, -int(self.severity), self.rule)
+
+
+def json_pointer(path: tuple[str | int, ...]) -> str:
+    """RFC 6901 pointer for a path of keys and indexes."""
+    if not path:
+        return ""
+    parts = []
+    for part in path:
+        text = str(part).replace("~", "~0").replace("/", "~1")
+        parts.append(text)
+    return "/" + "/".join(parts)

@@ -1,0 +1,253 @@
+"""Read manifests: files, directories (recursive), stdin; YAML (multi-document) and JSON.
+
+Parsing uses PyYAML's C loader (libyaml). The composed node tree of every document is kept on the
+``Document`` so that findings can point at the line of the offending field without a second parse.
+A syntax error does not lose the rest of the file: the file is split at its ``---`` separators and
+every other document is still read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import yaml
+
+from premortem.load.document import Document, LoadProblem, LoadResult
+
+try:  # pragma: no cover - the C loader is present wherever libyaml is
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+STDIN_NAME = "<stdin>"
+# Directories never worth reading (VCS data, virtualenvs, dependency caches); everything else is walked.
+SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".terraform"})
+_DOC_SEPARATOR = re.compile(r"^---(?:[ \t].*)?$", re.MULTILINE)
+
+# Keys that only a Kubernetes object (or a broken one) carries at the top level.
+_K8S_TOP_KEYS = frozenset({"apiVersion", "kind", "metadata", "spec"})
+_OBJECT_BODY_KEYS = frozenset({"containers", "replicas", "template", "selector", "jobTemplate", "webhooks"})
+
+
+def iter_manifest_files(root: str) -> Iterator[str]:
+    """Every *.yaml, *.yml and *.json below ``root``, sorted, skipping VCS and virtualenv directories."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
+        for name in sorted(filenames):
+            if name.endswith(MANIFEST_SUFFIXES):
+                yield os.path.join(dirpath, name)
+
+
+def expand_paths(paths: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Files to read (``-`` kept for stdin) and the paths that do not exist."""
+    files: list[str] = []
+    missing: list[str] = []
+    for path in paths:
+        if path == "-":
+            files.append(path)
+        elif os.path.isdir(path):
+            files.extend(iter_manifest_files(path))
+        elif os.path.exists(path):
+            files.append(path)
+        else:
+            missing.append(path)
+    return files, missing
+
+
+def load_paths(paths: Iterable[str], stdin_text: str | None = None) -> LoadResult:
+    files, _missing = expand_paths(paths)
+    result = LoadResult()
+    for path in files:
+        result.extend(load_file(path, stdin_text))
+    return result
+
+
+def load_file(path: str, stdin_text: str | None = None) -> LoadResult:
+    if path == "-":
+        text = stdin_text if stdin_text is not None else sys.stdin.read()
+        return load_text(text, STDIN_NAME)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+        text = raw.decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        result = LoadResult(files_failed=1)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        result.problems.append(
+            LoadProblem(
+                file=path,
+                line=1,
+                rule="INP001",
+                message=f"cannot read this file: {reason}. Nothing in it was checked.",
+                fix="Make the file readable UTF-8 text, or leave it out of the scan.",
+            )
+        )
+        return result
+    return load_text(text, path)
+
+
+def load_text(text: str, name: str) -> LoadResult:
+    """Parse one file's text into documents; never raises on bad input."""
+    result = LoadResult(files_read=1)
+    try:
+        _parse_stream(text, name, 0, 0, result)
+        return result
+    except yaml.YAMLError as exc:
+        first_error = exc
+    # Fallback: JSON files that YAML cannot read (tabs), then document-by-document recovery.
+    if name.endswith(".json"):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            pass
+        else:
+            result = LoadResult(files_read=1)
+            _add_document(data, None, name, 1, 0, result)
+            return result
+    result = LoadResult(files_read=1)
+    chunks = _split_documents(text)
+    doc_index = 0
+    for start_line, chunk in chunks:
+        try:
+            doc_index = _parse_stream(chunk, name, start_line, doc_index, result)
+        except yaml.YAMLError as exc:
+            result.problems.append(_syntax_problem(exc, name, start_line))
+            doc_index += 1
+    if not result.problems:  # the split hid the error (e.g. it was in a separator line)
+        result.problems.append(_syntax_problem(first_error, name, 0))
+    return result
+
+
+def _parse_stream(text: str, name: str, line_offset: int, doc_index: int, result: LoadResult) -> int:
+    loader = _Loader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            data = loader.construct_document(node)
+            line = (node.start_mark.line + 1 + line_offset) if node is not None else line_offset + 1
+            if line_offset and node is not None:
+                _shift_marks(node, line_offset)
+            _add_document(data, node, name, line, doc_index, result)
+            doc_index += 1
+    finally:
+        loader.dispose()
+    return doc_index
+
+
+def _shift_marks(node: Any, offset: int) -> None:
+    """Make marks of a chunk parsed on its own point at lines of the whole file."""
+    stack = [node]
+    seen: set[int] = set()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.start_mark.line += offset
+        if current.id == "mapping":
+            for key, value in current.value:
+                stack.append(key)
+                stack.append(value)
+        elif current.id == "sequence":
+            stack.extend(current.value)
+
+
+def _split_documents(text: str) -> list[tuple[int, str]]:
+    """(0-based start line, text) of each ``---``-separated chunk."""
+    chunks: list[tuple[int, str]] = []
+    start = 0
+    start_line = 0
+    for match in _DOC_SEPARATOR.finditer(text):
+        chunks.append((start_line, text[start : match.start()]))
+        start_line = text.count("\n", 0, match.end()) + 1
+        start = match.end() + 1
+    chunks.append((start_line, text[start:]))
+    return chunks
+
+
+def _syntax_problem(exc: yaml.YAMLError, name: str, line_offset: int) -> LoadProblem:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = (mark.line + 1 + line_offset) if mark is not None else line_offset + 1
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    detail = f"{context}, {problem}" if context else str(problem)
+    hint = ""
+    if "{{" in str(getattr(exc, "problem", "")) or "found character '%'" in detail:
+        hint = " This looks like an unrendered template: render it first (helm template, kustomize build)."
+    return LoadProblem(
+        file=name,
+        line=line,
+        rule="INP001",
+        message=f"YAML syntax error: {detail}. This document was not checked.{hint}",
+        fix="Fix the YAML at this line (indentation, a missing ':' or quote); `kubectl apply` would reject it too.",
+    )
+
+
+def _add_document(data: Any, node: Any, name: str, line: int, doc_index: int, result: LoadResult) -> None:
+    if data is None:
+        return  # empty document (a trailing '---'), nothing to check
+    if isinstance(data, dict):
+        kind = data.get("kind")
+        items = data.get("items")
+        if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
+            items_node = _child(node, "items")
+            for index, item in enumerate(items):
+                item_node = items_node.value[index] if items_node is not None else None
+                item_line = item_node.start_mark.line + 1 if item_node is not None else line
+                if isinstance(item, dict):
+                    result.documents.append(
+                        Document(item, name, item_line, item_node, doc_index=doc_index, item_index=index)
+                    )
+                else:
+                    result.problems.append(
+                        LoadProblem(
+                            file=name,
+                            line=item_line,
+                            rule="INP002",
+                            message=f"item {index} of this {kind} is not an object, so it was not checked.",
+                            fix="Each entry of `items` must be a Kubernetes object (a mapping with apiVersion and kind).",
+                        )
+                    )
+            return
+        if looks_like_kubernetes(data):
+            result.documents.append(Document(data, name, line, node, doc_index=doc_index))
+        else:
+            result.skipped.append((name, line, "not a Kubernetes object (no apiVersion/kind/metadata/spec)"))
+        return
+    if isinstance(data, list) and data and all(isinstance(d, dict) and "kind" in d for d in data):
+        for index, item in enumerate(data):
+            item_node = node.value[index] if node is not None else None
+            item_line = item_node.start_mark.line + 1 if item_node is not None else line
+            result.documents.append(
+                Document(item, name, item_line, item_node, doc_index=doc_index, item_index=index)
+            )
+        return
+    result.skipped.append((name, line, f"a YAML {type(data).__name__}, not a Kubernetes object"))
+
+
+def looks_like_kubernetes(data: dict[str, Any]) -> bool:
+    """True for objects, and for broken objects worth an ``input`` finding.
+
+    Helm values files, Chart.yaml, kustomization.yaml without a kind, CI configs and the like are not.
+    """
+    keys = data.keys()
+    if "kind" in keys:
+        return True
+    if "metadata" in keys or "spec" in keys:
+        return True
+    return "name" in keys and not _OBJECT_BODY_KEYS.isdisjoint(keys) and "apiVersion" in keys
+
+
+def _child(node: Any, key: str) -> Any:
+    if node is None or node.id != "mapping":
+        return None
+    for key_node, value_node in node.value:
+        if key_node.value == key:
+            return value_node
+    return None

@@ -1,0 +1,1 @@
+"""Report: findings -> text for people, JSON (and SARIF) for machines."""

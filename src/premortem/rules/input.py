@@ -1,0 +1,286 @@
+"""Input: documents that are not the Kubernetes objects they are meant to be."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from premortem.findings import Severity
+from premortem.load.document import Document
+from premortem.model.podspec import POD_BEARING_KINDS, pod_spec_path
+from premortem.model.resources import resources_of
+from premortem.rules.registry import Hit, load_rule, object_rule
+
+_METADATA_FIELDS = ("name", "namespace", "labels", "annotations", "generateName")
+_POD_SPEC_FIELDS = (
+    "containers",
+    "initContainers",
+    "volumes",
+    "nodeSelector",
+    "tolerations",
+    "serviceAccountName",
+)
+# Kinds that legitimately have no metadata.name (kubeconfig-like or component configs).
+_NAMELESS_KINDS = frozenset(
+    {
+        "KubeletConfiguration",
+        "KubeProxyConfiguration",
+        "KubeSchedulerConfiguration",
+        "Kustomization",
+        "Component",
+        "Config",
+        "ClusterConfiguration",
+        "InitConfiguration",
+        "JoinConfiguration",
+        "EncryptionConfiguration",
+        "AdmissionConfiguration",
+        "AuditPolicy",
+        "Policy",
+        "CredentialProviderConfig",
+        "EgressSelectorConfiguration",
+        "TracingConfiguration",
+        "AuthenticationConfiguration",
+        "AuthorizationConfiguration",
+        "Cluster",
+        "Simple",
+        "StructuredAuthenticationConfiguration",
+    }
+)
+
+
+@load_rule("INP001", "yaml-syntax", "input", Severity.HIGH, "File or document that cannot be parsed")
+def yaml_syntax(_: Any) -> Iterator[Hit]:
+    """
+    ## What it checks
+    YAML syntax errors and unreadable files. The scan reports the parser's line and goes on with the
+    other documents of the file (split at `---`) and the other files.
+
+    ## Why it breaks clusters
+    `kubectl apply` rejects the whole file; in a GitOps pipeline the sync stops and every later change
+    in the repository waits behind it, the fix for an outage included.
+
+    ## Failing example
+    ```yaml
+    apiVersion: v1
+    kind: ConfigMap
+    metadata:
+      name: broken
+    data:
+      key: "unterminated
+    ```
+
+    ## Passing example
+    ```yaml
+    apiVersion: v1
+    kind: ConfigMap
+    metadata:
+      name: fine
+    data:
+      key: "terminated"
+    ```
+
+    ## Fix
+    Correct the YAML at the reported line; render templates (`helm template`, `kubectl kustomize`)
+    before scanning them.
+
+    ## Source
+    YAML 1.1 via libyaml (PyYAML's C loader), the parser `kubectl` also rejects on.
+    """
+    return iter(())
+
+
+@object_rule(
+    "INP002",
+    "not-a-kubernetes-object",
+    "input",
+    Severity.HIGH,
+    "Document that is not a well-formed Kubernetes object (missing kind, fields at the wrong level)",
+)
+def not_a_kubernetes_object(doc: Document) -> Iterator[Hit]:
+    """
+    ## What it checks
+    Documents that look like Kubernetes objects but are not well formed: no `kind` or `apiVersion`,
+    `metadata` empty while `name` sits at the top level, metadata fields or pod-spec fields at the
+    wrong level. This is what a copy-paste that lost its indentation produces.
+
+    ## Why it breaks clusters
+    The API server rejects the object, or worse, accepts it with the misplaced fields silently
+    dropped (strict field validation is only a warning by default for `kubectl apply` before v1.27):
+    a Deployment whose `containers` ended up beside `template` has no containers at all.
+
+    ## Failing example
+    ```yaml
+    apiVersion: v1
+    kind: Pod
+    metadata:
+    name: web
+    spec:
+      containers:
+        - name: web
+          image: registry.example.com/web:1.0.0
+          resources:
+            limits: {cpu: 100m, memory: 128Mi}
+    ```
+
+    ## Passing example
+    ```yaml
+    apiVersion: v1
+    kind: Pod
+    metadata:
+      name: web
+    spec:
+      containers:
+        - name: web
+          image: registry.example.com/web:1.0.0
+          resources:
+            limits: {cpu: 100m, memory: 128Mi}
+    ```
+
+    ## Fix
+    Restore the indentation: `name`, `namespace`, `labels` and `annotations` belong under `metadata`;
+    pod fields under the pod template's `spec`.
+
+    ## Source
+    kubernetes/api core/v1 and apps/v1 types (ObjectMeta, PodTemplateSpec); K8s docs
+    reference/using-api/api-concepts.md (field validation).
+    """
+    obj = doc.obj
+    kind = obj.get("kind")
+    api_version = obj.get("apiVersion")
+    if not isinstance(kind, str) or not kind:
+        yield Hit(
+            message="this document has no `kind`, so the API server will reject it; nothing in it was checked.",
+            fix="Add the `kind:` (and `apiVersion:`) of the object this document is meant to be.",
+        )
+        return
+    if not isinstance(api_version, str) or not api_version:
+        yield Hit(
+            message=f"this {kind} has no `apiVersion`; kubectl and the API server will reject it.",
+            fix="Add `apiVersion:` (e.g. `apps/v1` for a Deployment, `v1` for a Pod).",
+        )
+    meta = obj.get("metadata")
+    misplaced = [f for f in _METADATA_FIELDS if f in obj]
+    if misplaced and not isinstance(meta, dict):
+        yield Hit(
+            message=(
+                f"`metadata` is empty while {', '.join(f'`{f}`' for f in misplaced)} sit at the top level: the "
+                "indentation was lost. The API server will reject this object (no name)."
+            ),
+            fix=f"Indent {', '.join(misplaced)} under `metadata:`.",
+            path=("metadata",) if "metadata" in obj else (misplaced[0],),
+        )
+    elif misplaced:
+        yield Hit(
+            message=(
+                f"{', '.join(f'`{f}`' for f in misplaced)} at the top level of this {kind}: these belong under "
+                "`metadata` and are dropped or rejected here."
+            ),
+            fix=f"Move {', '.join(misplaced)} under `metadata:`.",
+            path=(misplaced[0],),
+        )
+    elif (not isinstance(meta, dict) or not (meta.get("name") or meta.get("generateName"))) and (
+        kind not in _NAMELESS_KINDS and not kind.endswith(("Configuration", "Config")) and "metadata" in obj
+    ):
+        yield Hit(
+            message=f"this {kind} has no metadata.name; the API server will reject it.",
+            fix="Set metadata.name.",
+            path=("metadata",),
+        )
+    yield from _pod_fields_misplaced(doc, kind)
+
+
+def _pod_fields_misplaced(doc: Document, kind: str) -> Iterator[Hit]:
+    path = pod_spec_path(doc)
+    if path is None:
+        return
+    where = ".".join(map(str, path))
+    value: Any = doc.obj
+    for depth, key in enumerate(path):
+        if not isinstance(value, dict):
+            return
+        misplaced = [f for f in _POD_SPEC_FIELDS if f in value]
+        if misplaced:
+            here = ".".join(map(str, path[:depth])) or "the top level"
+            yield Hit(
+                message=(
+                    f"`{misplaced[0]}` sits at {here} of this {kind}, but the pod spec is at {where}: "
+                    "the indentation was lost and the pods will not get it."
+                ),
+                fix=f"Move {', '.join(misplaced)} under {where}.",
+                path=(*path[:depth], misplaced[0]),
+            )
+            return
+        value = value.get(key)
+    if not isinstance(value, dict):
+        yield Hit(
+            message=f"this {kind} has no pod spec at {where}; the API server will reject it.",
+            fix=f"Add the pod template (with its containers) at {where}.",
+            path=path,
+        )
+    elif "containers" not in value:
+        yield Hit(
+            message=f"this {kind} has no containers at {where}; the API server will reject it.",
+            fix=f"Add the containers list under {where}.",
+            path=path,
+        )
+
+
+@object_rule(
+    "INP003",
+    "invalid-quantity",
+    "input",
+    Severity.HIGH,
+    "Resource quantity the API server cannot parse",
+    kinds=POD_BEARING_KINDS,
+)
+def invalid_quantity(doc: Document) -> Iterator[Hit]:
+    """
+    ## What it checks
+    cpu and memory requests, limits and overhead that are not valid Kubernetes quantities
+    (`1.5GB`, `500 m`, `2 cores`).
+
+    ## Why it breaks clusters
+    The API server rejects the object; the rollout that carried it never starts.
+
+    ## Failing example
+    ```yaml
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: web}
+    spec:
+      containers:
+        - name: web
+          image: registry.example.com/web:1.0.0
+          resources:
+            limits: {cpu: 500m, memory: 1.5GB}
+    ```
+
+    ## Passing example
+    ```yaml
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: web}
+    spec:
+      containers:
+        - name: web
+          image: registry.example.com/web:1.0.0
+          resources:
+            limits: {cpu: 500m, memory: 1536Mi}
+    ```
+
+    ## Fix
+    Use a number with a binary (Ki, Mi, Gi) or decimal (k, M, G, m) suffix, no space, no `B`.
+
+    ## Source
+    k8s.io/apimachinery pkg/api/resource/quantity.go (the quantity grammar).
+    """
+    res = resources_of(doc)
+    if res is None:
+        return
+    for bad in res.bad_quantities:
+        yield Hit(
+            message=f"{bad.value!r} is not a valid quantity; the API server will reject this object.",
+            fix="Write it as e.g. 500m (cpu) or 1536Mi / 2Gi (memory).",
+            path=bad.path,
+            container=bad.container,
+        )

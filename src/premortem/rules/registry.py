@@ -1,0 +1,137 @@
+"""The rule registry: a rule is a small function with its id, category, severity and documentation.
+
+Two shapes:
+- ``@object_rule``: called once per object (optionally only for some kinds), yields ``Hit``s;
+- ``@cluster_rule``: called once per scan with the ``ClusterContext`` (the index of every object),
+  yields ``Hit``s that name the document they are about.
+
+The function's docstring is the rule's documentation (``premortem explain``). It follows ruff's rule
+pages: ``## What it checks``, ``## Why it breaks clusters``, ``## Failing example``, ``## Passing
+example``, ``## Fix``, ``## Source``. The YAML blocks under the two example headings are executed by
+the test suite: the failing one must raise the rule, the passing one must not.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from premortem.findings import CATEGORIES, Severity
+from premortem.load.document import Document, Path
+from premortem.model.index import ObjectIndex
+
+
+@dataclass(slots=True)
+class Hit:
+    """What a rule found; the engine adds the rule's identity, the file and the line."""
+
+    message: str
+    fix: str
+    path: Path = ()
+    container: str | None = None
+    severity: Severity | None = None  # None: the rule's default
+    doc: Document | None = None  # required for cluster rules
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ClusterContext:
+    """What cluster rules and analyses see: every object, indexed, plus scan options."""
+
+    index: ObjectIndex
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    category: str
+    severity: Severity
+    title: str
+    doc: str
+    check: Callable[..., Iterable[Hit]]
+    scope: str  # "object", "cluster" or "load" (raised by the loader itself)
+    kinds: frozenset[str] | None = None
+    fixable: bool = False
+
+    def examples(self) -> tuple[list[str], list[str]]:
+        """(failing, passing) YAML examples from the documentation."""
+        return _examples(self.doc, "Failing example"), _examples(self.doc, "Passing example")
+
+
+RULES: dict[str, Rule] = {}
+_BY_NAME: dict[str, str] = {}
+
+
+def _register(rule: Rule) -> Rule:
+    if rule.category not in CATEGORIES:
+        raise ValueError(f"rule {rule.id}: unknown category {rule.category!r}")
+    if rule.id in RULES or rule.name in _BY_NAME:
+        raise ValueError(f"rule {rule.id} ({rule.name}) registered twice")
+    RULES[rule.id] = rule
+    _BY_NAME[rule.name] = rule.id
+    return rule
+
+
+def _decorator(
+    scope: str,
+    id: str,
+    name: str,
+    category: str,
+    severity: Severity,
+    title: str,
+    kinds: Iterable[str] | None = None,
+    fixable: bool = False,
+) -> Callable[[Callable[..., Iterable[Hit]]], Rule]:
+    def wrap(fn: Callable[..., Iterable[Hit]]) -> Rule:
+        doc = inspect.cleandoc(fn.__doc__ or "")
+        return _register(
+            Rule(
+                id=id,
+                name=name,
+                category=category,
+                severity=severity,
+                title=title,
+                doc=doc,
+                check=fn,
+                scope=scope,
+                kinds=frozenset(kinds) if kinds is not None else None,
+                fixable=fixable,
+            )
+        )
+
+    return wrap
+
+
+def object_rule(id: str, name: str, category: str, severity: Severity, title: str, **kw: Any) -> Any:
+    return _decorator("object", id, name, category, severity, title, **kw)
+
+
+def cluster_rule(id: str, name: str, category: str, severity: Severity, title: str, **kw: Any) -> Any:
+    return _decorator("cluster", id, name, category, severity, title, **kw)
+
+
+def load_rule(id: str, name: str, category: str, severity: Severity, title: str, **kw: Any) -> Any:
+    """A rule raised by the loader (syntax errors...): registered for ``rules``/``explain`` only."""
+    return _decorator("load", id, name, category, severity, title, **kw)
+
+
+def lookup(key: str) -> Rule | None:
+    from premortem.rules import all_rules
+
+    all_rules()
+    return RULES.get(key.upper()) or RULES.get(_BY_NAME.get(key, ""))
+
+
+_FENCE = re.compile(r"```ya?ml\n(.*?)```", re.DOTALL)
+
+
+def _examples(doc: str, heading: str) -> list[str]:
+    match = re.search(rf"^## {heading}s?\s*$(.*?)(?=^## |\Z)", doc, re.MULTILINE | re.DOTALL)
+    if not match:
+        return []
+    return [block for block in _FENCE.findall(match.group(1))]

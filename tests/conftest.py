@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from premortem.engine import ScanResult, scan
+from premortem.load.reader import load_text
+from premortem.rules import all_rules
+
+os.environ.setdefault("PREMORTEM_STRICT", "1")  # a crashing rule fails the test instead of a finding
+
+
+def scan_yaml(text: str, name: str = "test.yaml", options: dict | None = None) -> ScanResult:
+    return scan(load_text(text, name), all_rules(), options)
+
+
+def rule_ids(result: ScanResult) -> list[str]:
+    return [f.rule for f in result.findings]
+
+
+@pytest.fixture
+def scan_text():
+    return scan_yaml
