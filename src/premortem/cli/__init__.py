@@ -4,6 +4,7 @@ so ``premortem --version`` and a one-file scan start fast."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from typing import Any
 
@@ -12,6 +13,10 @@ COMMANDS = {
     "scan": "premortem.cli.scan:scan",
     "rules": "premortem.cli.rules:rules",
     "explain": "premortem.cli.rules:explain",
+    "capacity": "premortem.cli.capacity:capacity",
+    "fix": "premortem.cli.fix:fix",
+    "diagnose": "premortem.cli.diagnose:diagnose",
+    "etcd": "premortem.cli.etcd:etcd",
 }
 
 
@@ -33,11 +38,13 @@ def _build() -> Any:
 
     class LazyGroup(click.Group):
         def list_commands(self, ctx: click.Context) -> list[str]:
-            return sorted(COMMANDS)
+            return sorted(name for name, target in COMMANDS.items() if _available(target))
 
         def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
             target = COMMANDS.get(name)
             if target is None:
+                return None
+            if not _available(target):
                 return None
             module_name, attr = target.split(":")
             command: click.Command = getattr(importlib.import_module(module_name), attr)
@@ -49,3 +56,8 @@ def _build() -> Any:
         """Find the next Kubernetes outage in your configuration before it happens."""
 
     return cli
+
+
+def _available(target: str) -> bool:
+    """A verb whose module is not part of this build is simply not offered."""
+    return importlib.util.find_spec(target.split(":")[0]) is not None

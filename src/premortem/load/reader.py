@@ -27,7 +27,9 @@ except ImportError:  # pragma: no cover
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN_NAME = "<stdin>"
 # Directories never worth reading (VCS data, virtualenvs, dependency caches); everything else is walked.
-SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".terraform"})
+SKIPPED_DIRS = frozenset(
+    {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".terraform"}
+)
 _DOC_SEPARATOR = re.compile(r"^---(?:[ \t].*)?$", re.MULTILINE)
 
 # Keys that only a Kubernetes object (or a broken one) carries at the top level.
