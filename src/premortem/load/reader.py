@@ -127,37 +127,19 @@ def load_text(text: str, name: str) -> LoadResult:
 
 
 def _parse_stream(text: str, name: str, line_offset: int, doc_index: int, result: LoadResult) -> int:
-    loader = _Loader(text)
+    # A chunk parsed on its own is padded with blank lines so its marks are lines of the whole file
+    # (libyaml's marks are read-only).
+    loader = _Loader("\n" * line_offset + text if line_offset else text)
     try:
         while loader.check_node():
             node = loader.get_node()
             data = loader.construct_document(node)
-            line = (node.start_mark.line + 1 + line_offset) if node is not None else line_offset + 1
-            if line_offset and node is not None:
-                _shift_marks(node, line_offset)
+            line = (node.start_mark.line + 1) if node is not None else line_offset + 1
             _add_document(data, node, name, line, doc_index, result)
             doc_index += 1
     finally:
         loader.dispose()
     return doc_index
-
-
-def _shift_marks(node: Any, offset: int) -> None:
-    """Make marks of a chunk parsed on its own point at lines of the whole file."""
-    stack = [node]
-    seen: set[int] = set()
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        current.start_mark.line += offset
-        if current.id == "mapping":
-            for key, value in current.value:
-                stack.append(key)
-                stack.append(value)
-        elif current.id == "sequence":
-            stack.extend(current.value)
 
 
 def _split_documents(text: str) -> list[tuple[int, str]]:
@@ -175,7 +157,7 @@ def _split_documents(text: str) -> list[tuple[int, str]]:
 
 def _syntax_problem(exc: yaml.YAMLError, name: str, line_offset: int) -> LoadProblem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    line = (mark.line + 1 + line_offset) if mark is not None else line_offset + 1
+    line = (mark.line + 1) if mark is not None else line_offset + 1
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)
     detail = f"{context}, {problem}" if context else str(problem)
