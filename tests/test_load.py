@@ -147,3 +147,17 @@ def test_directories_are_recursive_and_skip_vcs(tmp_path):
     result = load_paths([str(tmp_path)])
     files = sorted(d.file.replace(str(tmp_path), "") for d in result.documents)
     assert files == ["/.kyverno-test/z.json", "/a/b/x.yml"]
+
+
+def test_yaml_value_scalar_reads_as_string():
+    # kube-prometheus CRDs list "=" in an enum; Go's YAML reads it as a string, so must we.
+    result = load_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: eq}\ndata:\n  ops: [=, '!=']\n", "eq.yaml"
+    )
+    assert not result.problems
+    assert result.documents[0].obj["data"]["ops"] == ["=", "!="]
+
+
+def test_crd_config_with_top_level_name_is_not_flagged():
+    text = "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nname: dev\nnodes:\n- role: control-plane\n"
+    assert "INP002" not in rule_ids(scan_yaml(text))

@@ -20,9 +20,20 @@ import yaml
 from premortem.load.document import Document, LoadProblem, LoadResult
 
 try:  # pragma: no cover - the C loader is present wherever libyaml is
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+
+class _Loader(_BaseLoader):
+    """PyYAML's safe loader, plus the YAML 1.1 ``=`` value scalar that Go's YAML reads as a string."""
+
+
+def _construct_value(loader: Any, node: Any) -> Any:
+    return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:value", _construct_value)
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN_NAME = "<stdin>"

@@ -20,6 +20,32 @@ _POD_SPEC_FIELDS = (
     "tolerations",
     "serviceAccountName",
 )
+# API groups served by every Kubernetes API server: their objects must have metadata.name. Objects of
+# other groups (CRDs, tool configs such as kind's Cluster) may legitimately carry `name` at the top.
+BUILTIN_GROUPS = frozenset(
+    {
+        "",
+        "apps",
+        "batch",
+        "policy",
+        "autoscaling",
+        "networking.k8s.io",
+        "rbac.authorization.k8s.io",
+        "admissionregistration.k8s.io",
+        "storage.k8s.io",
+        "scheduling.k8s.io",
+        "coordination.k8s.io",
+        "discovery.k8s.io",
+        "node.k8s.io",
+        "certificates.k8s.io",
+        "apiextensions.k8s.io",
+        "apiregistration.k8s.io",
+        "flowcontrol.apiserver.k8s.io",
+        "events.k8s.io",
+        "extensions",
+        "resource.k8s.io",
+    }
+)
 # Kinds that legitimately have no metadata.name (kubeconfig-like or component configs).
 _NAMELESS_KINDS = frozenset(
     {
@@ -159,7 +185,8 @@ def not_a_kubernetes_object(doc: Document) -> Iterator[Hit]:
             fix="Add `apiVersion:` (e.g. `apps/v1` for a Deployment, `v1` for a Pod).",
         )
     meta = obj.get("metadata")
-    misplaced = [f for f in _METADATA_FIELDS if f in obj]
+    builtin = doc.api_group in BUILTIN_GROUPS
+    misplaced = [f for f in _METADATA_FIELDS if f in obj] if builtin or "metadata" in obj else []
     if misplaced and not isinstance(meta, dict):
         yield Hit(
             message=(
