@@ -1,8 +1,19 @@
 """Container image references parsed the way the container runtime does.
 
-Grammar (distribution/reference): ``[registry[:port]/]path[:tag][@algorithm:hex]``. The registry is the
-first path component when it contains a '.' or ':' or is ``localhost``; a ':' before the last '/'
-is therefore a port, never a tag (``registry:5000/app`` has no tag and means ``:latest``).
+Grammar (github.com/distribution/reference, which the kubelet's ``parsers.ParseImageName`` uses)::
+
+    reference := name [":" tag] ["@" digest]
+    name      := [domain "/"] path
+    domain    := host [":" port]          (host: DNS name, IPv4 or [IPv6])
+    path      := component ("/" component)*   component: [a-z0-9]+ joined by ".", "_", "__" or "-"+
+    tag       := [\\w][\\w.-]{0,127}
+    digest    := algorithm ":" hex{32,}   (sha256: exactly 64 hex digits)
+
+The first path component is the registry only when it contains a '.' or a ':', is ``localhost``, or
+has an uppercase letter (``splitDockerDomain``); so ``registry:5000/app`` is registry
+``registry:5000`` with no tag (the runtime pulls ``:latest``), not repository ``registry`` with tag
+``5000/app``. The repository path must be lowercase; the registry host may have any case. A
+reference that does not match is refused by the kubelet (``InvalidImageName``): the pod never starts.
 """
 
 from __future__ import annotations
@@ -10,18 +21,30 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
-_DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$")
+DEFAULT_REGISTRY = "docker.io"
+
+_HOST_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = re.compile(rf"^(?:{_HOST_COMPONENT}(?:\.{_HOST_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$")
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_PATH = re.compile(rf"^{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*$")
+_TAG = re.compile(r"^\w[\w.-]{0,127}$", re.ASCII)
+_DIGEST = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$")
+_NAME_TOTAL_LENGTH_MAX = 255
+# Unrendered template syntax: $VAR, ${VAR}, $(VAR), {{ .Values.x }}, <PLACEHOLDER>, and ALL_CAPS path
+# components such as PROJECT_ID (documentation samples meant to be edited before use), ko:// (resolved
+# by `ko resolve` at build time).
+_PLACEHOLDER = re.compile(r"\$|\{\{|\}\}|<[^>]*>|^ko://|(?:^|[/-])[A-Z][A-Z0-9]*_[A-Z0-9_]+(?:[/:-]|$)")
 
 
 @dataclass(frozen=True, slots=True)
 class ImageRef:
     raw: str
-    registry: str | None
-    repository: str
+    registry: str | None  # as written (None: the runtime's default, docker.io)
+    repository: str  # the path after the registry, as written
     tag: str | None
     digest: str | None
     valid: bool = True
+    error: str | None = None  # why the runtime refuses the reference, when it does
 
     @property
     def is_latest(self) -> bool:
@@ -30,13 +53,20 @@ class ImageRef:
 
     @property
     def is_pinned(self) -> bool:
+        """A digest names exactly one image; with ``name:tag@digest`` the digest wins, the tag is ignored."""
         return self.digest is not None
+
+    @property
+    def is_placeholder(self) -> bool:
+        """The reference still holds unrendered template syntax (``${IMAGE}``, ``{{ }}``, ``PROJECT_ID``)."""
+        return bool(_PLACEHOLDER.search(self.raw))
 
     @property
     def default_pull_policy(self) -> str:
         """SetDefaults_Container: tag 'latest' (explicit or implied) -> Always, else IfNotPresent.
 
-        A digest-only reference has an empty tag -> IfNotPresent; ``:latest@sha256`` -> Always.
+        A digest-only reference has an empty tag -> IfNotPresent; ``:latest@sha256`` -> Always (the
+        code looks at the tag only; KEP-6083 proposes making the default digest-aware).
         """
         if self.tag == "latest" or (self.tag is None and self.digest is None):
             return "Always"
@@ -46,26 +76,75 @@ class ImageRef:
     def name(self) -> str:
         return f"{self.registry}/{self.repository}" if self.registry else self.repository
 
+    @property
+    def registry_host(self) -> str:
+        """The registry the runtime contacts (``docker.io`` when none is written)."""
+        return self.registry or DEFAULT_REGISTRY
+
 
 def parse_image(raw: str) -> ImageRef:
-    text = raw.strip()
-    digest = None
+    """Split ``raw`` into registry, repository, tag and digest, and say whether the runtime accepts it.
+
+    Never raises: an unacceptable reference comes back with ``valid=False`` and ``error`` set, split as
+    well as it can be so messages can still name its parts.
+    """
+    text = raw
+    digest: str | None = None
     if "@" in text:
         text, digest = text.split("@", 1)
-    registry = None
+    registry: str | None = None
     remainder = text
-    if "/" in text:
-        first, rest = text.split("/", 1)
+    slash = text.find("/")
+    if slash != -1:
+        first = text[:slash]
         if "." in first or ":" in first or first == "localhost" or first != first.lower():
-            registry, remainder = first, rest
-    tag = None
-    last_slash = remainder.rfind("/")
+            registry, remainder = first, text[slash + 1 :]
+    tag: str | None = None
     colon = remainder.rfind(":")
-    if colon > last_slash:
+    if colon > remainder.rfind("/"):
         remainder, tag = remainder[:colon], remainder[colon + 1 :]
-    valid = (
-        bool(remainder)
-        and (tag is None or bool(_TAG.match(tag)))
-        and (digest is None or bool(_DIGEST.match(digest)))
+    error = _error(raw, registry, remainder, tag, digest)
+    return ImageRef(
+        raw=raw,
+        registry=registry,
+        repository=remainder,
+        tag=tag,
+        digest=digest,
+        valid=error is None,
+        error=error,
     )
-    return ImageRef(raw=raw, registry=registry, repository=remainder, tag=tag, digest=digest, valid=valid)
+
+
+def _error(raw: str, registry: str | None, path: str, tag: str | None, digest: str | None) -> str | None:
+    if not raw:
+        return "the image is empty"
+    if raw != raw.strip():
+        return "it has leading or trailing whitespace"
+    if any(ch.isspace() for ch in raw):
+        return "it contains whitespace"
+    if registry is not None and not _DOMAIN.match(registry):
+        return f"registry {registry!r} is not a valid host[:port]"
+    if not path:
+        return "the repository name is empty"
+    if path != path.lower():
+        return f"the repository path {path!r} must be lowercase (only the registry host may have capitals)"
+    if not _PATH.match(path):
+        return (
+            f"the repository path {path!r} is not valid (lowercase letters and digits separated by "
+            "'/', '.', '_', '__' or '-')"
+        )
+    if len(f"{registry}/{path}" if registry else path) > _NAME_TOTAL_LENGTH_MAX:
+        return f"the name is longer than {_NAME_TOTAL_LENGTH_MAX} characters"
+    if tag is not None and not _TAG.match(tag):
+        return f"the tag {tag!r} is not valid (1-128 of letters, digits, '_', '.', '-', not starting with '.' or '-')"
+    if digest is not None:
+        if not _DIGEST.match(digest):
+            return f"the digest {digest!r} is not valid (algorithm:hex, e.g. sha256: and 64 hex digits)"
+        algorithm, hex_part = digest.split(":", 1)
+        if algorithm == "sha256" and len(hex_part) != 64:
+            return f"a sha256 digest has 64 hex digits, this one has {len(hex_part)}"
+        if algorithm == "sha512" and len(hex_part) != 128:
+            return f"a sha512 digest has 128 hex digits, this one has {len(hex_part)}"
+    if registry is None and tag is None and digest is None and re.fullmatch(r"[a-f0-9]{64}", path):
+        return "a bare 64-hex-digit string is an image id, not a reference the runtime can pull"
+    return None
