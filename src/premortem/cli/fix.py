@@ -1,0 +1,189 @@
+"""``premortem fix``: rewrite manifests so that fixable findings go away, keeping every other byte."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from premortem.fix.pipeline import FixRun
+
+from premortem.cli.options import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, usage_error
+
+_LABELS = {"fixed": "fixed", "held": "held back", "not-fixable": "not fixable", "failed": "FAILED"}
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--write", is_flag=True, help="Apply the fixes in place (default: print a unified diff).")
+@click.option("--rule", "rules", multiple=True, metavar="ID", help="Fix only these rules (ids or names).")
+@click.option("--category", "categories", multiple=True, metavar="NAME", help="Fix only these categories.")
+@click.option(
+    "--unsafe-fixes",
+    is_flag=True,
+    help="Also apply fixes that trade a guarantee away (e.g. a webhook failing open).",
+)
+@click.option(
+    "--resolve-digests",
+    is_flag=True,
+    help="Pin image tags to the digest the registry serves now (network access).",
+)
+@click.option(
+    "--insecure-registry",
+    "insecure",
+    multiple=True,
+    metavar="HOST[:PORT]",
+    help="Talk plain http to this registry (localhost and 127.0.0.1 always may).",
+)
+def fix(
+    paths: tuple[str, ...],
+    write: bool,
+    rules: tuple[str, ...],
+    categories: tuple[str, ...],
+    unsafe_fixes: bool,
+    resolve_digests: bool,
+    insecure: tuple[str, ...],
+) -> None:
+    """Fix what can be fixed in manifests (files, directories, - for stdin to stdout).
+
+    Prints a unified diff on stdout and what was fixed, held back or cannot be fixed on stderr.
+    Exit codes: 0 nothing (left) to change, 1 the diff is not empty (without --write) or a fix
+    could not be applied, 2 usage errors or unreadable input.
+    """
+    from premortem.engine import select_rules
+    from premortem.findings import CATEGORIES
+    from premortem.fix.pipeline import STDIN_NAME, fixable_rules, read_source, run_fix
+    from premortem.fix.registry import FixContext, all_fixers
+    from premortem.load.reader import expand_paths
+    from premortem.rules import all_rules
+    from premortem.rules.registry import lookup
+
+    targets = list(paths) or ["."]
+    stdin_mode = "-" in targets
+    if stdin_mode and len(targets) > 1:
+        usage_error("'-' (stdin) cannot be combined with other paths")
+    if stdin_mode and write:
+        usage_error("--write has no meaning with '-': the fixed YAML is written to stdout")
+
+    all_rules()
+    fixers = all_fixers()
+    for key in rules:
+        rule = lookup(key)
+        if rule is None:
+            usage_error(f"unknown rule: {key} (see `premortem rules`)")
+        elif rule.id not in fixers:
+            usage_error(f"{rule.id} has no fixer; fixable rules: {', '.join(sorted(fixers))}")
+    for name in categories:
+        if name.lower() not in CATEGORIES:
+            usage_error(f"unknown category: {name} (one of {', '.join(CATEGORIES)})")
+    selected = fixable_rules()
+    if rules or categories:
+        wanted = [lookup(k).id for k in rules if lookup(k) is not None]  # type: ignore[union-attr]
+        selected = select_rules(selected, [*wanted, *categories])
+
+    files, missing = expand_paths(targets)
+    for path in missing:
+        click.echo(f"premortem: error: {path}: no such file or directory", err=True)
+    if missing:
+        raise SystemExit(EXIT_USAGE)
+    if not files:
+        usage_error(f"no *.yaml, *.yml or *.json files found in {', '.join(targets)}")
+
+    sources: dict[str, str] = {}
+    unreadable = 0
+    for path in files:
+        name = STDIN_NAME if path == "-" else path
+        try:
+            sources[name] = read_source(path)
+        except (OSError, UnicodeDecodeError) as exc:
+            unreadable += 1
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            click.echo(f"premortem: error: {path}: cannot read: {reason}; not fixed", err=True)
+    if not sources:
+        raise SystemExit(EXIT_USAGE)
+
+    ctx = FixContext(unsafe=unsafe_fixes, resolve_digests=resolve_digests)
+    if resolve_digests:
+        from premortem.fix.oci import DigestResolver
+
+        ctx.resolver = DigestResolver(insecure=frozenset(insecure))
+    run = run_fix(sources, selected, ctx)
+
+    changed = [f for f in run.files if f.changed]
+    if stdin_mode:
+        sys.stdout.write(run.files[0].fixed)
+        sys.stdout.flush()
+    elif write:
+        for file_fix in changed:
+            _write(file_fix.name, file_fix.fixed)
+    else:
+        for file_fix in changed:
+            sys.stdout.writelines(_diff(file_fix.name, file_fix.original, file_fix.fixed))
+        sys.stdout.flush()
+
+    _report(run, write or stdin_mode)
+    failed = any(o.status == "failed" for o in run.outcomes) or unreadable
+    if failed or (changed and not write and not stdin_mode):
+        raise SystemExit(EXIT_FINDINGS)
+    raise SystemExit(EXIT_OK)
+
+
+def _write(path: str, text: str) -> None:
+    """Replace the file atomically, keeping its permissions."""
+    mode = os.stat(path).st_mode
+    tmp = f"{path}.premortem-fix.tmp"
+    with open(tmp, "wb") as handle:
+        handle.write(text.encode("utf-8"))
+    os.chmod(tmp, mode & 0o7777)
+    os.replace(tmp, path)
+
+
+def _diff(name: str, before: str, after: str) -> list[str]:
+    lines = list(
+        difflib.unified_diff(
+            before.splitlines(keepends=True),
+            after.splitlines(keepends=True),
+            fromfile=name if os.path.isabs(name) else f"a/{name}",
+            tofile=name if os.path.isabs(name) else f"b/{name}",
+        )
+    )
+    out = []
+    for line in lines:
+        if line.endswith("\n"):
+            out.append(line)
+        else:
+            out.append(line + "\n\\ No newline at end of file\n")
+    return out
+
+
+def _report(run: FixRun, written: bool) -> None:
+    outcomes = list(run.outcomes)
+    outcomes.sort(key=lambda o: (o.finding.file or "", o.finding.line or 0, o.finding.rule))
+    err = sys.stderr
+    for o in outcomes:
+        f = o.finding
+        where = f"{f.file}:{f.line}"
+        subject = f.object.display() if f.object else ""
+        if f.container:
+            subject += f" (container {f.container})"
+        label = _LABELS[o.status] if written or o.status != "fixed" else "fixable"
+        err.write(f"{label:<12}{f.rule}  {where}  {subject}\n")
+        err.write(f"            {o.message}\n")
+    for file_fix in run.files:
+        if file_fix.error and not file_fix.outcomes:
+            err.write(f"FAILED      {file_fix.name}: {file_fix.error}\n")
+    counts = {s: sum(1 for o in outcomes if o.status == s) for s in _LABELS}
+    verb = "applied" if written else "to apply (use --write)"
+    parts = [f"{counts['fixed']} fix(es) {verb}"]
+    if counts["held"]:
+        parts.append(f"{counts['held']} held back (need --unsafe-fixes)")
+    if counts["not-fixable"]:
+        parts.append(f"{counts['not-fixable']} not fixable in YAML")
+    if counts["failed"]:
+        parts.append(f"{counts['failed']} failed")
+    files = sum(1 for f in run.files if f.changed)
+    err.write(f"{', '.join(parts)}; {files} file(s) {'changed' if written else 'would change'}.\n")

@@ -1,0 +1,3 @@
+"""One module per rule family; importing this package registers every fixer."""
+
+import premortem.fix.fixers.resources  # noqa: F401

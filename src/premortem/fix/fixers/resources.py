@@ -1,0 +1,109 @@
+"""Fixers for the resources rules (RES001, RES002)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+from premortem.findings import Finding
+from premortem.fix.paths import container_path, get, pointer_path
+from premortem.fix.registry import Fix, FixContext, Note, fixer
+from premortem.fix.yamltext import Op, Set, apply_to_object
+from premortem.load.document import Document
+from premortem.model.podspec import replicas_of
+from premortem.model.quantity import QuantityError, format_bytes, format_millicores, to_bytes, to_millicores
+from premortem.model.resources import GUARANTEED, resources_of
+
+
+@fixer("RES002")
+def request_equals_limit(finding: Finding, doc: Document, ctx: FixContext) -> Iterator[Fix | Note]:
+    """
+    Answers RES002 (memory-request-below-limit). Sets `requests.memory` to the container's
+    `limits.memory`, written exactly as the limit is, and `requests.cpu` to `limits.cpu` where the
+    container has a cpu limit and a smaller cpu request. The scheduler then reserves what the kernel may
+    be asked for; when every container has cpu and memory limits the pod becomes Guaranteed
+    (`oom_score_adj` -997). The message gives the new scheduling footprint, per pod and for all
+    replicas, so the capacity cost of the fix is visible before it is merged.
+    """
+    where = container_path(doc, pointer_path(finding), finding.container)
+    container = get(doc.obj, where) if where is not None else None
+    if where is None or not isinstance(container, dict):
+        yield Note("could not find the container this finding is about; fix it by hand.")
+        return
+    resources = container.get("resources")
+    limits = resources.get("limits") if isinstance(resources, dict) else None
+    requests = resources.get("requests") if isinstance(resources, dict) else None
+    if not isinstance(limits, dict) or "memory" not in limits:
+        return  # fixed already (by an earlier edit of this run)
+    base = (*where, "resources")
+    ops: list[Op] = []
+    changes: list[str] = []
+    for resource, convert, fmt in (
+        ("memory", to_bytes, format_bytes),
+        ("cpu", to_millicores, format_millicores),
+    ):
+        if resource not in limits:
+            continue
+        try:
+            limit = convert(limits[resource])
+            current = requests.get(resource) if isinstance(requests, dict) else None
+            request = convert(current) if current is not None else limit
+        except QuantityError:
+            continue  # INP003 reports it; nothing sound to copy
+        if request >= limit:
+            continue
+        ops.append(Set((*base, "requests", resource), limits[resource]))
+        changes.append(f"requests.{resource} {fmt(request)} -> {fmt(limit)}")
+    if not ops:
+        return
+    after = copy.deepcopy(doc.obj)
+    for op in ops:
+        apply_to_object(after, op)
+    yield Fix(ops, f"{', '.join(changes)} ({container.get('name')}): {footprint(doc, after)}")
+
+
+@fixer("RES001")
+def best_effort(finding: Finding, doc: Document, ctx: FixContext) -> Iterator[Fix | Note]:
+    """
+    Answers RES001 (best-effort-pod) with a note, not an edit. Requests are a statement about the
+    workload's real usage; any number premortem wrote would be invented, and a wrong request is worse
+    than none (too low: the node is overcommitted; too high: pods stay Pending). Measure usage
+    (`kubectl top pod`, the p95 of container_memory_working_set_bytes), then set requests and a memory
+    limit; `premortem explain RES001` shows a passing example.
+    """
+    yield Note(
+        "not fixable automatically: premortem cannot know how much cpu and memory this workload uses, and "
+        "invented requests are worse than none. Measure it (kubectl top pod, or the p95 of "
+        "container_memory_working_set_bytes), then set requests and limits.memory = requests.memory; "
+        "see `premortem explain RES001`."
+    )
+
+
+def footprint(before: Document, after_obj: dict[str, Any]) -> str:
+    """'the pod is now Guaranteed ...; the scheduler reserves cpu X, memory Y per pod (x N: ...)'."""
+    after = Document(after_obj, before.file, before.line)
+    res = resources_of(after)
+    if res is None:
+        return "done."
+    cpu = res.requests.get("cpu", 0)
+    memory = res.requests.get("memory", 0)
+    text = f"the scheduler now reserves cpu {format_millicores(cpu)}, memory {format_bytes(memory)} per pod"
+    replicas = replicas_of(after)
+    if replicas is not None and replicas != 1:
+        text += (
+            f" (x{replicas} replicas: cpu {format_millicores(cpu * replicas)}, "
+            f"memory {format_bytes(memory * replicas)})"
+        )
+    if res.qos == GUARANTEED:
+        qos = "the pod is now Guaranteed (oom_score_adj -997)"
+    else:
+        missing = [
+            c.container.name or f"#{c.container.index}"
+            for c in res.containers
+            if c.limit("cpu") is None or c.limit("memory") is None
+        ]
+        qos = f"the pod stays {res.qos}" + (
+            f" (no cpu or memory limit on {', '.join(missing)})" if missing else ""
+        )
+    return f"{qos}; {text}."

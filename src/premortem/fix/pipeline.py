@@ -1,0 +1,243 @@
+"""The fix pipeline: load and scan every file, ask each finding's fixer for edits, splice them in.
+
+Nothing is written here; callers get, per file, the original and the fixed text plus what was done,
+held back or impossible. A file's new text is only produced when it parses (with the scan's parser) to
+exactly the objects the fixes intended, every other document unchanged; otherwise the file is left
+alone and the reason reported.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from premortem.engine import scan
+from premortem.findings import Finding
+from premortem.fix.paths import parse_pointer
+from premortem.fix.registry import Fix, FixContext, Note, all_fixers
+from premortem.fix.yamltext import DocumentText, EditError, apply_to_object
+from premortem.load.document import Document, LoadResult
+from premortem.load.reader import STDIN_NAME, load_text
+from premortem.rules import all_rules
+from premortem.rules.registry import Rule
+
+BOM = "\ufeff"
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What happened to one finding."""
+
+    finding: Finding
+    status: str  # "fixed", "held" (unsafe, not requested), "not-fixable", "failed"
+    message: str
+
+
+@dataclass(slots=True)
+class FileFix:
+    name: str
+    original: str  # as read, BOM and line endings included
+    fixed: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.fixed != self.original
+
+
+@dataclass(slots=True)
+class FixRun:
+    files: list[FileFix]
+    unreadable: list[tuple[str, str]]
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        return [o for f in self.files for o in f.outcomes]
+
+
+def fixable_rules(select: Iterable[str] = ()) -> list[Rule]:
+    """Rules that have a fixer (or a 'cannot be fixed' note), narrowed by ids or categories."""
+    fixers = all_fixers()
+    wanted = {s.upper() for s in select}
+    return [
+        r
+        for r in all_rules()
+        if r.id in fixers and (not wanted or {r.id.upper(), r.name.upper(), r.category.upper()} & wanted)
+    ]
+
+
+def read_source(path: str, stdin_text: str | None = None) -> str:
+    """The file's text exactly (BOM and CRLF kept: they are written back as they were)."""
+    if path == "-":
+        import sys
+
+        return stdin_text if stdin_text is not None else sys.stdin.read()
+    with open(path, "rb") as handle:
+        return handle.read().decode("utf-8")
+
+
+def run_fix(
+    sources: dict[str, str],
+    rules: list[Rule],
+    ctx: FixContext,
+) -> FixRun:
+    """``sources``: display name -> text. Returns the fixed text of every file."""
+    loaded = LoadResult()
+    syntax_errors: dict[str, int] = {}
+    for name, text in sources.items():
+        result = load_text(text.removeprefix(BOM), name)
+        for problem in result.problems:
+            if problem.rule == "INP001":
+                syntax_errors.setdefault(name, problem.line)
+        loaded.extend(result)
+    ctx.documents = loaded.documents
+    findings = [f for f in scan(loaded, rules).findings if f.rule in {r.id for r in rules}]
+
+    by_file: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_file.setdefault(finding.file or "", []).append(finding)
+
+    files: list[FileFix] = []
+    for name, text in sources.items():
+        file_fix = FileFix(name, text, text)
+        files.append(file_fix)
+        mine = by_file.get(name, [])
+        if not mine:
+            continue
+        if name in syntax_errors:
+            file_fix.error = (
+                f"YAML syntax error at line {syntax_errors[name]}: nothing in this file was changed "
+                "(fix the syntax first)."
+            )
+            file_fix.outcomes = [Outcome(f, "failed", file_fix.error) for f in mine]
+            continue
+        docs = [d for d in loaded.documents if d.file == name]
+        _fix_file(file_fix, mine, docs, ctx)
+    return FixRun(files, [])
+
+
+def _fix_file(file_fix: FileFix, findings: list[Finding], docs: list[Document], ctx: FixContext) -> None:
+    fixers = all_fixers()
+    bom = BOM if file_fix.original.startswith(BOM) else ""
+    text = file_fix.original[len(bom) :]
+    try:
+        editor = DocumentText(text, file_fix.name)
+        expected = list(yaml.safe_load_all(text))
+    except yaml.YAMLError as exc:  # pragma: no cover - the scan parsed it already
+        file_fix.error = f"cannot re-read the file for editing: {exc}"
+        return
+    # The object as it stands after the fixes planned so far, per document.
+    current: dict[int, Document] = {}
+    for finding in findings:
+        doc = _document_of(finding, docs)
+        if doc is None:
+            file_fix.outcomes.append(Outcome(finding, "failed", "could not locate this object in its file"))
+            continue
+        key = id(doc)
+        if key not in current:
+            current[key] = _view(doc, _item(expected, doc))
+        view = current[key]
+        prefix: tuple[str | int, ...] = ()
+        if doc.item_index is not None:
+            in_list = isinstance(expected[doc.doc_index], dict)
+            prefix = ("items", doc.item_index) if in_list else (doc.item_index,)
+        for result in fixers[finding.rule].fn(finding, view, ctx):
+            if isinstance(result, Note):
+                file_fix.outcomes.append(Outcome(finding, "not-fixable", result.message))
+                continue
+            if result.unsafe and not ctx.unsafe:
+                file_fix.outcomes.append(
+                    Outcome(finding, "held", f"{result.message} Held back: {result.unsafe}")
+                )
+                continue
+            if not result.ops:
+                continue
+            try:
+                _apply(editor, expected, doc.doc_index, prefix, result)
+            except EditError as exc:
+                file_fix.outcomes.append(Outcome(finding, "failed", f"not applied: {exc}"))
+                # the semantic copy may be half-edited: start again from the text as it is
+                expected = list(yaml.safe_load_all(editor.text))
+                current[key] = _view(doc, _item(expected, doc))
+                continue
+            file_fix.outcomes.append(Outcome(finding, "fixed", result.message))
+            current[key] = _view(doc, _item(expected, doc))
+            view = current[key]
+    new_text = editor.text
+    if new_text == text:
+        return
+    try:
+        parsed = list(yaml.safe_load_all(new_text))
+    except yaml.YAMLError as exc:
+        parsed = [f"unparsable: {exc}"]
+    if _normal(parsed) != _normal(expected):
+        file_fix.error = (
+            "internal error: the edited file would not parse to the intended objects, so it was left "
+            "unchanged. Please report it with the manifest."
+        )
+        for outcome in file_fix.outcomes:
+            if outcome.status == "fixed":
+                outcome.status = "failed"
+                outcome.message = file_fix.error
+        return
+    file_fix.fixed = bom + new_text
+
+
+def _apply(
+    editor: DocumentText, expected: list[Any], doc_index: int, prefix: tuple[str | int, ...], fix: Fix
+) -> None:
+    for op in fix.ops:
+        full = type(op)(*((*prefix, *op.path), *_rest(op)))
+        editor.apply(doc_index, full)
+        apply_to_object(_wrap(expected, doc_index), _shift(full))
+
+
+def _rest(op: Any) -> tuple[Any, ...]:
+    return tuple(getattr(op, f) for f in op.__slots__ if f != "path")
+
+
+def _wrap(expected: list[Any], doc_index: int) -> dict[str, Any]:
+    return {"__doc__": expected[doc_index]}
+
+
+def _shift(op: Any) -> Any:
+    return type(op)(("__doc__", *op.path), *_rest(op))
+
+
+def _normal(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, default=str)
+
+
+def _item(expected: list[Any], doc: Document) -> Any:
+    top = expected[doc.doc_index]
+    if doc.item_index is not None:
+        if isinstance(top, dict):
+            return top["items"][doc.item_index]
+        return top[doc.item_index]
+    return top
+
+
+def _view(doc: Document, obj: Any) -> Document:
+    return Document(
+        copy.deepcopy(obj), doc.file, doc.line, doc.node, doc_index=doc.doc_index, item_index=doc.item_index
+    )
+
+
+def _document_of(finding: Finding, docs: list[Document]) -> Document | None:
+    candidates = [d for d in docs if d.ref == finding.object]
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else None
+    path = parse_pointer(finding.path)
+    for doc in candidates:
+        if doc.line_of(path) == finding.line:
+            return doc
+    return candidates[0]
+
+
+__all__ = ["STDIN_NAME", "FileFix", "FixRun", "Outcome", "fixable_rules", "run_fix"]

@@ -1,0 +1,143 @@
+"""The preservation bars: only the fixed nodes' lines change; comments, style, quoting, separators,
+CRLF and untouched documents keep their bytes."""
+
+from __future__ import annotations
+
+from fix.helpers import changed_lines, fix_run, fix_text, rules_found
+
+RES002 = """\
+# top comment
+apiVersion: v1
+kind: Pod
+metadata:
+  name: worker   # beside
+spec:
+  containers:
+    # above the container
+    - name: worker
+      image: "registry.example.com/worker:2.0.1"
+      resources:
+        # inside the block
+        requests: {cpu: 500m, memory: 256Mi}  # beside requests
+        limits: {cpu: '1', memory: "2Gi"}
+"""
+
+CLEAN = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: keep }   # odd spacing stays
+data:
+  a:    "1"
+  b: 'two'
+"""
+
+
+def test_no_applicable_fix_keeps_bytes():
+    assert fix_text(CLEAN) == CLEAN
+    run = fix_run({"c.yaml": CLEAN})
+    assert not run.files[0].changed
+
+
+def test_only_the_fixed_line_changes_and_comments_survive():
+    fixed = fix_text(RES002)
+    removed, added = changed_lines(RES002, fixed)
+    assert removed == ["        requests: {cpu: 500m, memory: 256Mi}  # beside requests\n"]
+    # a plain scalar stays plain where YAML reads it back as the same string; "1" needs quotes
+    assert added == ['        requests: {cpu: "1", memory: 2Gi}  # beside requests\n']
+    for comment in ("# top comment", "# beside", "# above the container", "# inside the block"):
+        assert comment in fixed
+    assert "RES002" not in rules_found(fixed)
+
+
+def test_quoted_scalars_stay_quoted():
+    text = RES002.replace("memory: 256Mi}", 'memory: "256Mi"}')
+    fixed = fix_text(text)
+    assert 'requests: {cpu: "1", memory: "2Gi"}  # beside requests' in fixed
+    single = fix_text(RES002.replace("memory: 256Mi}", "memory: '256Mi'}"))
+    assert "memory: '2Gi'}  # beside requests" in single
+
+
+def test_block_style_stays_block():
+    text = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  replicas: 4
+  selector:
+    matchLabels:
+      app: api
+  template:
+    metadata:
+      labels:
+        app: api
+    spec:
+      containers:
+      - name: api
+        image: registry.example.com/api:1.0.0
+        resources:
+          requests:
+            cpu: 100m
+            memory: 128Mi   # too low
+          limits:
+            memory: 1Gi
+"""
+    fixed = fix_text(text)
+    removed, added = changed_lines(text, fixed)
+    assert removed == ["            memory: 128Mi   # too low\n"]
+    assert added == ["            memory: 1Gi   # too low\n"]
+
+
+def test_separators_and_untouched_documents_keep_bytes():
+    other = (
+        "---\n# second\napiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports: [{port: 80}]\n"
+    )
+    text = RES002 + other + "...\n"
+    fixed = fix_text(text)
+    assert fixed.endswith(other + "...\n")
+    assert fixed.count("\n---\n") == 1
+
+
+def test_crlf_stays_crlf_and_bom_stays():
+    text = "\ufeff" + RES002.replace("\n", "\r\n")
+    fixed = fix_text(text)
+    assert fixed != text
+    assert fixed.startswith("\ufeff")
+    assert fixed.count("\r\n") == fixed.count("\n")
+    assert "RES002" not in rules_found(fixed)
+
+
+def test_fix_is_idempotent():
+    once = fix_text(RES002)
+    assert fix_text(once) == once
+
+
+def test_kind_list_items_are_fixed_in_place():
+    text = """\
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: a}
+  spec:
+    containers:
+    - name: a
+      image: x:1
+      resources:
+        requests:
+          memory: 1Mi
+        limits:
+          memory: 2Mi
+"""
+    fixed = fix_text(text)
+    assert "          memory: 2Mi\n        limits:" in fixed
+    assert "RES002" not in rules_found(fixed)
+
+
+def test_syntax_error_file_is_left_alone():
+    text = RES002 + "---\nkind: [broken\n"
+    run = fix_run({"bad.yaml": text})
+    assert run.files[0].fixed == text
+    assert any(o.status == "failed" and "syntax" in o.message for o in run.outcomes)
