@@ -287,3 +287,16 @@ def threshold_problem(signal: str, text: str) -> str | None:
     if quantity <= 0:
         return f"{signal}: threshold must be positive, not {text!r}"
     return None
+
+
+_DROP_IN_MARKERS = ("drop-in", "dropin", "drop_in")
+
+
+def is_drop_in(doc: Document) -> bool:
+    """A kubelet ``--config-dir`` drop-in (``kubelet.conf.d/*.conf``, ``*drop-in*``): a partial file the
+    kubelet merges over its main configuration, so what it leaves out may be set elsewhere."""
+    path = doc.file.replace("\\", "/").lower()
+    parts = path.split("/")
+    if any(marker in parts[-1] for marker in _DROP_IN_MARKERS):
+        return True
+    return any(part.endswith(".d") for part in parts[:-1])

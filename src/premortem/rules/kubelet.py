@@ -1,0 +1,403 @@
+"""Kubelet configuration: what the node keeps for itself, and when it starts evicting.
+
+Every rule reads ``KubeletConfiguration`` documents through the shared model (model/kubelet.py), the
+same one the capacity analysis uses to derive node allocatable. ``--config-dir`` drop-ins are partial
+files merged over the main configuration; the rules that judge what a file leaves out skip them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from premortem.findings import Severity
+from premortem.load.document import Document
+from premortem.model.kubelet import (
+    DEFAULT_EVICTION_HARD,
+    KUBELET_KIND,
+    KubeletSettings,
+    allocatable,
+    is_drop_in,
+    is_kubelet_configuration,
+    kubelet_settings,
+    memory_eviction_bytes,
+)
+from premortem.model.quantity import QuantityError, format_bytes
+from premortem.rules.registry import Hit, object_rule
+
+# The node size used to turn thresholds and reservations into numbers in messages.
+REFERENCE_NODE_MEMORY = 16 * 2**30
+MIN_MEMORY_THRESHOLD = 100 * 2**20
+
+_DISK_SIGNALS = ("nodefs.available", "nodefs.inodesFree")
+
+
+def _settings(doc: Document) -> KubeletSettings | None:
+    if not is_kubelet_configuration(doc):
+        return None
+    return kubelet_settings(doc)
+
+
+def _memory_threshold(settings: KubeletSettings, capacity: int = REFERENCE_NODE_MEMORY) -> int:
+    value = settings.eviction_hard.get("memory.available")
+    if value is None:
+        return 0
+    try:
+        return memory_eviction_bytes(value, capacity)
+    except (ValueError, QuantityError):
+        return 0
+
+
+@object_rule(
+    "KUB001",
+    "nothing-reserved",
+    "kubelet",
+    Severity.MEDIUM,
+    "Neither systemReserved nor kubeReserved: pods may be scheduled into the memory the OS and kubelet need",
+    kinds=[KUBELET_KIND],
+)
+def nothing_reserved(doc: Document) -> Iterator[Hit]:
+    """
+    ## What it checks
+    `KubeletConfiguration` documents that set neither `systemReserved` nor `kubeReserved` (or set
+    them to zero). Upstream the kubelet reserves nothing by default; cloud images and installers add
+    their own, a hand-written configuration usually does not. Drop-in files of `--config-dir` are
+    not judged (the main file may reserve).
+
+    ## Why it breaks clusters
+    Node allocatable is `capacity - kubeReserved - systemReserved - hard eviction threshold`. With
+    nothing reserved, the scheduler may hand out all of the node's memory minus the 100Mi eviction
+    threshold to pod requests, and the `kubepods` cgroup is allowed the whole node. The kubelet, the
+    container runtime, systemd, journald and sshd then compete with pods for the last memory: the
+    kubelet misses its status updates or is OOM-killed itself, the node goes `NotReady`, and its pods
+    are rescheduled onto the next node, which is just as full: a stampede.
+
+    ## Failing example
+    ```yaml
+    apiVersion: kubelet.config.k8s.io/v1beta1
+    kind: KubeletConfiguration
+    cgroupDriver: systemd
+    maxPods: 110
+    ```
+
+    ## Passing example
+    ```yaml
+    apiVersion: kubelet.config.k8s.io/v1beta1
+    kind: KubeletConfiguration
+    cgroupDriver: systemd
+    kubeReserved: {cpu: 100m, memory: 1Gi, ephemeral-storage: 1Gi}
+    systemReserved: {cpu: 100m, memory: 512Mi}
+    ```
+
+    ## Fix
+    Reserve memory and cpu for the node's own daemons: `kubeReserved` (kubelet and runtime, about
+    1Gi and 100m on a mid-size node; cloud images scale it with the node) and `systemReserved` (the
+    OS, about 512Mi). Leave them as plain reservations (not in `enforceNodeAllocatable`) until you
+    have measured the daemons.
+
+    ## Source
+    kubernetes/kubelet config/v1beta1/types.go @v0.29.0 (kubeReserved, systemReserved: "Default:
+    nil"); kubernetes/kubernetes pkg/kubelet/cm/node_container_manager_linux.go
+    (GetNodeAllocatableReservation, kubepods cgroup = capacity - reserved); K8s docs
+    tasks/administer-cluster/reserve-compute-resources.md.
+    """
+    settings = _settings(doc)
+    if settings is None or settings.reserves_anything or is_drop_in(doc):
+        return
+    threshold = _memory_threshold(settings)
+    alloc = allocatable({"memory": REFERENCE_NODE_MEMORY}, settings)["memory"]
+    evict = (
+        f"the {format_bytes(threshold)} hard eviction threshold"
+        if threshold
+        else "nothing (memory.available hard eviction is off)"
+    )
+    yield Hit(
+        message=(
+            f"Nothing is reserved for the kubelet, the container runtime or the OS: allocatable memory = "
+            f"capacity - {evict}, so on a 16Gi node the scheduler may place pods requesting "
+            f"{format_bytes(alloc)}. When they use it, the kubelet and the OS fight pods for the last "
+            "memory, the kubelet loses, the node goes NotReady and its pods stampede onto the next node."
+        ),
+        fix="Set kubeReserved (e.g. {cpu: 100m, memory: 1Gi}) and systemReserved (e.g. {memory: 512Mi}).",
+        path=(),
+        extra={"allocatable_memory_on_16Gi": alloc},
+    )
+
+
+@object_rule(
+    "KUB002",
+    "partial-eviction-hard",
+    "kubelet",
+    Severity.MEDIUM,
+    "evictionHard names some signals: the default thresholds it leaves out are switched off",
+    kinds=[KUBELET_KIND],
+)
+def partial_eviction_hard(doc: Document) -> Iterator[Hit]:
+    """
+    ## What it checks
+    `KubeletConfiguration` documents whose `evictionHard` leaves out some of the default signals
+    (`memory.available<100Mi`, `nodefs.available<10%`, `nodefs.inodesFree<5%`,
+    `imagefs.available<15%`; `imagefs.inodesFree<5%` from v1.30) without
+    `mergeDefaultEvictionSettings: true`. A missing `memory.available` is reported by KUB003; this
+    rule is about the others. Medium when a `nodefs` signal is off, low when only `imagefs` ones are
+    (on nodes where images share the root filesystem, `nodefs.available` still covers that disk).
+
+    ## Why it breaks clusters
+    Setting any `evictionHard` key replaces the whole default map: the signals you did not name are
+    not inherited, they are switched off. With `nodefs.available` off, a pod writing logs or
+    `emptyDir` data fills the root disk and the kubelet never evicts it: image pulls, container
+    starts and the kubelet's own writes fail, and the node goes `NotReady` with `DiskPressure` never
+    reported. `mergeDefaultEvictionSettings: true` (kubelet v1.33+) keeps the defaults for the
+    signals you leave out; older kubelets reject that field.
+
+    ## Failing example
+    ```yaml
+    apiVersion: kubelet.config.k8s.io/v1beta1
+    kind: KubeletConfiguration
+    evictionHard:
+      memory.available: 500Mi
+    ```
+
+    ## Passing example
+    ```yaml
+    apiVersion: kubelet.config.k8s.io/v1beta1
+    kind: KubeletConfiguration
+    kubeReserved: {memory: 1Gi}
+    evictionHard:
+      memory.available: 500Mi
+      nodefs.available: "10%"
+      nodefs.inodesFree: "5%"
+      imagefs.available: "15%"
+      imagefs.inodesFree: "5%"
+    ---
+    apiVersion: kubelet.config.k8s.io/v1beta1
+    kind: KubeletConfiguration
+    kubeReserved: {memory: 1Gi}
+    mergeDefaultEvictionSettings: true
+    evictionHard:
+      memory.available: 500Mi
+    ```
+
+    ## Fix
+    List every signal you want in `evictionHard` (copy the defaults and change the one you meant
+    to change), or on v1.33+ set `mergeDefaultEvictionSettings: true`.
+
+    ## Source
+    K8s docs concepts/scheduling-eviction/node-pressure-eviction.md (replace semantics,
+    mergeDefaultEvictionSettings); kubernetes/kubelet config/v1beta1/types.go @v0.29.0 and v0.33.0;
+    kubernetes/kubernetes pkg/kubelet/eviction/defaults_linux.go, CHANGELOG-1.30.md
+    (imagefs.inodesFree default).
+    """
+    settings = _settings(doc)
+    if settings is None or settings.eviction_hard_declared is None or is_drop_in(doc):
+        return
+    if settings.merge_default_eviction:
+        return
+    declared = settings.eviction_hard_declared
+    # Named signals are the user's choice (even "0%"): only report the ones left out.
+    missing = [s for s in DEFAULT_EVICTION_HARD if s not in declared and s != "memory.available"]
+    if not missing:
+        return
+    disk = [s for s in missing if s in _DISK_SIGNALS]
+    later = "" if "imagefs.inodesFree" in declared else " (and imagefs.inodesFree<5%, a default from v1.30)"
+    off = ", ".join(f"{s}<{DEFAULT_EVICTION_HARD[s]}" for s in missing)
+    consequence = (
+        "a pod filling the root disk with logs or emptyDir data is never evicted: image pulls and "
+        "container starts fail and the node goes NotReady."
+        if disk
+        else "image filesystem pressure is only caught once nodefs.available trips (same disk) or never "
+        "(a separate image disk fills until pulls fail)."
+    )
+    yield Hit(
+        message=(
+            f"evictionHard names {', '.join(declared) or 'no signal'}, which replaces the default map: "
+            f"{off}{later} are now switched off, not inherited. So {consequence}"
+        ),
+        fix=(
+            f"Add {', '.join(f'{s}: {DEFAULT_EVICTION_HARD[s]!r}' for s in missing)} to evictionHard, "
+            "or set mergeDefaultEvictionSettings: true (kubelet v1.33+)."
+        ),
+        path=("evictionHard",),
+        severity=Severity.MEDIUM if disk else Severity.LOW,
+        extra={"disabled_signals": missing},
+    )
+
+
+@object_rule(
+    "KUB003",
+    "memory-eviction-threshold",
+    "kubelet",
+    Severity.MEDIUM,
+    "Hard memory eviction threshold missing, disabled or below 100Mi",
+    kinds=[KUBELET_KIND],
+)
+def memory_eviction_threshold(doc: Document) -> Iterator[Hit]:
+    """
+    ## What it checks
+    `KubeletConfiguration` documents whose effective `evictionHard` has no `memory.available`
+    threshold (left out of an explicit map, `"0%"`/`"100%"`, or `evictionHard: {}`), or one below
+    the 100Mi default (percentages are judged on a 16Gi node). `mergeDefaultEvictionSettings: true`
+    (v1.33+) brings the 100Mi default back. Low instead of medium when a soft `memory.available`
+    threshold still exists.
+
+    ## Why it breaks clusters
+    The hard threshold is the kubelet's only fast reaction to memory exhaustion (checked every 10 s)
+    and the margin it keeps between pods and the kernel. Without it, or with a sliver of it, nodes
+    run until the kernel OOM killer fires at node level: it kills by `oom_score_adj`, which may be
+    the container runtime's children, a Burstable pod well within its request, or (with nothing
+    reserved) leave the kubelet starved until the node goes `NotReady`. Node allocatable also grows
+    by the missing threshold, so the scheduler packs more requests onto the node.
+
+    ## Failing example
+    ```yaml
+    apiVersion: kubelet.config.k8s.io/v1beta1
+    kind: KubeletConfiguration
+    kubeReserved: {memory: 1Gi}
+    evictionHard:
+      nodefs.available: "10%"
+      nodefs.inodesFree: "5%"
+      imagefs.available: "15%"
+    ```
+
+    ## Passing example
+    ```yaml
+    apiVersion: kubelet.config.k8s.io/v1beta1
+    kind: KubeletConfiguration
+    kubeReserved: {memory: 1Gi}
+    evictionHard:
+      memory.available: 500Mi
+      nodefs.available: "10%"
+      nodefs.inodesFree: "5%"
+      imagefs.available: "15%"
+    ```
+
+    ## Fix
+    Set `evictionHard.memory.available` to at least `100Mi` (500Mi-1Gi on large nodes), together
+    with the other signals.
+
+    ## Source
+    kubernetes/kubelet config/v1beta1/types.go @v0.29.0 (evictionHard default); kubernetes/kubernetes
+    pkg/kubelet/eviction/helpers.go (parseThresholdStatement: "0%" and "100%" are ignored); K8s docs
+    concepts/scheduling-eviction/node-pressure-eviction.md.
+    """
+    settings = _settings(doc)
+    if settings is None or is_drop_in(doc):
+        return
+    declared = settings.eviction_hard_declared
+    if declared is None:
+        return  # the 100Mi default applies
+    soft = "memory.available" in settings.eviction_soft
+    soft_note = (
+        " A soft memory.available threshold still evicts, but only after its grace period." if soft else ""
+    )
+    path: tuple[str, ...] = ("evictionHard",)
+    if "memory.available" in declared:
+        path = ("evictionHard", "memory.available")
+    value = settings.eviction_hard.get("memory.available")
+    if value is None:
+        written = declared.get("memory.available")
+        if written is not None and written.strip() not in ("0%", "100%"):
+            return  # an invalid value: the kubelet does not start at all (KUB004)
+        how = (
+            f"is set to {written!r}, which switches it off"
+            if written is not None
+            else "is not in evictionHard, which replaces the default map"
+        )
+        yield Hit(
+            message=(
+                f"memory.available {how}: the kubelet never hard-evicts pods for memory. The node runs until "
+                "the kernel OOM killer picks victims by oom_score_adj, not by who overran its request, and "
+                f"allocatable grows by the missing 100Mi.{soft_note}"
+            ),
+            fix='Add evictionHard: {memory.available: "500Mi"} (at least the 100Mi default).',
+            path=path,
+            severity=Severity.LOW if soft else None,
+        )
+        return
+    threshold = _memory_threshold(settings)
+    if 0 < threshold < MIN_MEMORY_THRESHOLD:
+        yield Hit(
+            message=(
+                f"evictionHard memory.available is {value} ({format_bytes(threshold)} on a 16Gi node), below "
+                "the 100Mi default: the kubelet notices memory exhaustion so late (every 10 s) that the kernel "
+                f"OOM killer usually acts first, killing by oom_score_adj instead of evicting.{soft_note}"
+            ),
+            fix='Raise evictionHard memory.available to at least "100Mi" (500Mi-1Gi on large nodes).',
+            path=path,
+            severity=Severity.LOW if soft else None,
+            extra={"threshold_bytes_on_16Gi": threshold},
+        )
+
+
+@object_rule(
+    "KUB004",
+    "kubelet-rejects-config",
+    "kubelet",
+    Severity.HIGH,
+    "The kubelet refuses this configuration at startup",
+    kinds=[KUBELET_KIND],
+)
+def kubelet_rejects_config(doc: Document) -> Iterator[Hit]:
+    """
+    ## What it checks
+    Values the kubelet rejects when it starts: an `evictionSoft` signal without an
+    `evictionSoftGracePeriod` for it, an unknown eviction signal, a threshold of zero or a negative
+    quantity, a percentage above 100%, a reservation of anything but `cpu`, `memory`,
+    `ephemeral-storage` or `pid`, or a quantity that does not parse.
+
+    ## Why it breaks clusters
+    The kubelet exits with the parse error instead of running. Rolled out to a node pool (a new
+    launch template, a config-management run, an upgrade), every node it reaches stops reporting:
+    they go `NotReady`, their pods are evicted after the toleration timeout, and replacement nodes
+    with the same configuration never join.
+
+    ## Failing example
+    ```yaml
+    apiVersion: kubelet.config.k8s.io/v1beta1
+    kind: KubeletConfiguration
+    kubeReserved: {memory: 1Gi}
+    evictionSoft:
+      memory.available: 1Gi
+    ```
+
+    ## Passing example
+    ```yaml
+    apiVersion: kubelet.config.k8s.io/v1beta1
+    kind: KubeletConfiguration
+    kubeReserved: {memory: 1Gi}
+    evictionSoft:
+      memory.available: 1Gi
+    evictionSoftGracePeriod:
+      memory.available: 1m30s
+    ```
+
+    ## Fix
+    Give every `evictionSoft` signal a grace period, use only the documented signal names, and write
+    thresholds as positive quantities or percentages (`"0%"` switches a signal off).
+
+    ## Source
+    kubernetes/kubernetes pkg/kubelet/eviction/helpers.go (ParseThresholdConfig: "grace period must
+    be specified for the soft eviction threshold", parseThresholdStatement), cmd/kubelet/app/server.go
+    (parseResourceList: "cannot reserve"); K8s docs node-pressure-eviction.md.
+    """
+    settings = _settings(doc)
+    if settings is None:
+        return
+    for problem in settings.problems:
+        yield Hit(
+            message=f"{problem.message}: the kubelet refuses to start with this configuration, the node never "
+            "becomes Ready.",
+            fix="Correct the value (see `premortem explain KUB004` for what the kubelet accepts).",
+            path=problem.path,
+        )
+    if is_drop_in(doc):
+        return  # the grace periods may live in another file of the directory
+    for signal in settings.eviction_soft:
+        if signal not in settings.eviction_soft_grace_period:
+            yield Hit(
+                message=(
+                    f"evictionSoft {signal} has no evictionSoftGracePeriod: the kubelet exits at startup with "
+                    f'"grace period must be specified for the soft eviction threshold {signal}".'
+                ),
+                fix=f'Add evictionSoftGracePeriod: {{{signal}: "1m30s"}}.',
+                path=("evictionSoft", signal),
+            )

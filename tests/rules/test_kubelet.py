@@ -1,0 +1,119 @@
+"""Kubelet rules: edge cases beyond the documented examples (those run in test_rule_docs.py)."""
+
+from __future__ import annotations
+
+from conftest import scan_yaml
+
+HEAD = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
+
+
+def findings(body: str, name: str = "kubelet.yaml", rule: str | None = None):
+    result = scan_yaml(HEAD + body, name=name)
+    return [f for f in result.findings if rule is None or f.rule == rule]
+
+
+def test_kub001_names_the_allocatable_consequence():
+    [f] = findings("maxPods: 110\n", rule="KUB001")
+    assert "100Mi" in f.message and "15.9Gi" in f.message
+    assert f.severity.label == "medium"
+
+
+def test_kub001_silent_with_kube_reserved_only():
+    assert not findings("kubeReserved: {memory: 893Mi}\n", rule="KUB001")
+
+
+def test_kub001_zero_reservations_reserve_nothing():
+    assert findings("kubeReserved: {memory: '0'}\nsystemReserved: {}\n", rule="KUB001")
+
+
+def test_drop_in_files_are_not_judged_for_what_they_leave_out():
+    for name in ("etc/kubernetes/kubelet.conf.d/10-max-pods.conf", "expected-kubelet-config-drop-in.json"):
+        result = findings("maxPods: 58\nevictionHard: {memory.available: 200Mi}\n", name=name)
+        assert not [f for f in result if f.rule in ("KUB001", "KUB002", "KUB003")], name
+
+
+def test_kub002_disk_signals_off_is_medium_and_lists_them():
+    [f] = findings("kubeReserved: {memory: 1Gi}\nevictionHard: {memory.available: 1Gi}\n", rule="KUB002")
+    assert f.severity.label == "medium"
+    assert f.extra["disabled_signals"] == ["nodefs.available", "nodefs.inodesFree", "imagefs.available"]
+    assert "mergeDefaultEvictionSettings" in f.fix
+
+
+def test_kub002_only_imagefs_off_is_low():
+    body = (
+        "kubeReserved: {memory: 1Gi}\n"
+        "evictionHard: {memory.available: 100Mi, nodefs.available: '10%', nodefs.inodesFree: '5%'}\n"
+    )
+    [f] = findings(body, rule="KUB002")
+    assert f.severity.label == "low"
+
+
+def test_kub002_honours_merge_default_eviction_settings():
+    body = "kubeReserved: {memory: 1Gi}\nmergeDefaultEvictionSettings: true\nevictionHard: {memory.available: 1Gi}\n"
+    assert not findings(body)
+
+
+def test_kub002_explicit_zero_percent_is_a_choice_not_a_finding():
+    body = (
+        "kubeReserved: {memory: 1Gi}\nevictionHard: {memory.available: 1Gi, nodefs.available: '10%', "
+        "nodefs.inodesFree: '5%', imagefs.available: '0%'}\n"
+    )
+    assert not findings(body, rule="KUB002")
+
+
+def test_kub003_empty_map_switches_memory_eviction_off():
+    result = findings("kubeReserved: {memory: 1Gi}\nevictionHard: {}\n")
+    rules = sorted(f.rule for f in result)
+    assert rules == ["KUB002", "KUB003"]
+
+
+def test_kub003_zero_percent_is_off():
+    [f] = findings("kubeReserved: {memory: 1Gi}\nevictionHard: {memory.available: '0%'}\n", rule="KUB003")
+    assert "switches it off" in f.message
+
+
+def test_kub003_percentages_judged_on_a_16gi_node():
+    assert findings("kubeReserved: {memory: 1Gi}\nevictionHard: {memory.available: '0.5%'}\n", rule="KUB003")
+    assert not findings(
+        "kubeReserved: {memory: 1Gi}\nevictionHard: {memory.available: '5%'}\n", rule="KUB003"
+    )
+
+
+def test_kub003_small_absolute_threshold():
+    [f] = findings("kubeReserved: {memory: 1Gi}\nevictionHard: {memory.available: 50Mi}\n", rule="KUB003")
+    assert f.path == "/evictionHard/memory.available"
+    assert f.line == 4
+
+
+def test_kub003_soft_threshold_lowers_severity():
+    body = (
+        "kubeReserved: {memory: 1Gi}\nevictionHard: {nodefs.available: '10%'}\n"
+        "evictionSoft: {memory.available: 1Gi}\nevictionSoftGracePeriod: {memory.available: 1m}\n"
+    )
+    [f] = findings(body, rule="KUB003")
+    assert f.severity.label == "low"
+
+
+def test_defaults_are_clean_apart_from_reservations():
+    assert [f.rule for f in findings("cgroupDriver: systemd\n")] == ["KUB001"]
+
+
+def test_kub004_rejections():
+    body = "kubeReserved: {memory: 1Gi, gpu: '1'}\nevictionHard: {memory.available: '0', memory.free: 1Gi}\n"
+    messages = [f.message for f in findings(body, rule="KUB004")]
+    assert any("cannot reserve 'gpu'" in m for m in messages)
+    assert any("must be positive" in m for m in messages)
+    assert any("unsupported eviction signal 'memory.free'" in m for m in messages)
+    # an invalid memory threshold is KUB004's, not reported again as "off" by KUB003
+    assert not findings(body, rule="KUB003")
+
+
+def test_kub004_soft_without_grace_period():
+    [f] = findings("kubeReserved: {memory: 1Gi}\nevictionSoft: {nodefs.available: '15%'}\n", rule="KUB004")
+    assert "grace period must be specified" in f.message
+    assert f.path == "/evictionSoft/nodefs.available"
+
+
+def test_other_kinds_named_kubeletconfiguration_are_ignored():
+    text = "apiVersion: example.com/v1\nkind: KubeletConfiguration\nmetadata: {name: x}\n"
+    assert not [f for f in scan_yaml(text).findings if f.category == "kubelet"]
