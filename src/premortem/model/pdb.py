@@ -15,14 +15,16 @@ at its ``minReplicas`` (the worst case):
 - policy/v1 selector: null matches no pod, ``{}`` every pod of the namespace (policy/v1beta1: ``{}``
   matched nothing).
 
-Pods of DaemonSets, Jobs and CronJobs cannot be counted from manifests (one per eligible node, or
-``parallelism`` pods that finish); such workloads are listed in ``uncounted`` and callers should not
-draw count-based conclusions when it is not empty.
+PDBs without a namespace are matched only with namespace-less workloads in the same directory tree
+(see ``_related_files``). Pods of DaemonSets, Jobs and CronJobs cannot be counted from manifests
+(one per eligible node, or ``parallelism`` pods that finish); such workloads are listed in
+``uncounted`` and callers should not draw count-based conclusions when it is not empty.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -79,6 +81,24 @@ class PdbVerdict:
     @property
     def field_path(self) -> Path:
         return ("spec", self.setting) if self.setting else ("spec",)
+
+    def pods_for_one_disruption(self) -> int | None:
+        """The smallest number of selected (controller-managed) pods at which this budget allows one
+        disruption, or None when no number of pods does."""
+        value = self.value
+        for n in range(1, 1001):
+            try:
+                if self.setting == "maxUnavailable" and value is not None:
+                    desired = max(0, n - scaled_value(value, n))
+                elif self.setting == "minAvailable" and value is not None:
+                    desired = scaled_value(value, n)
+                else:
+                    return None
+            except ValueError:
+                return None
+            if n - desired >= 1:
+                return n
+        return None
 
     def covers(self, workload: Document) -> bool:
         return any(w is workload for w in self.workloads)
@@ -199,6 +219,19 @@ def _top_level(workloads: Iterable[Document], index: ObjectIndex) -> list[Docume
     return out
 
 
+def _related_files(a: str, b: str) -> bool:
+    """Files that plausibly belong to one deployment: same directory, or one directory inside the other.
+
+    Objects without a namespace land wherever ``kubectl apply -n`` puts them; when unrelated projects
+    are scanned together (a corpus, a monorepo of examples), lumping all of them into one namespace
+    would invent overlaps and wrong replica counts, so they are only matched within a directory tree.
+    """
+    da, db = os.path.dirname(a), os.path.dirname(b)
+    if da == db:
+        return True
+    return da.startswith(db + os.sep) or db.startswith(da + os.sep) or not da or not db
+
+
 def _analyse(doc: Document, index: ObjectIndex, hpas: dict[tuple[str, str, str], Document]) -> PdbVerdict:
     spec = doc.obj.get("spec")
     spec = spec if isinstance(spec, dict) else {}
@@ -236,6 +269,8 @@ def _analyse(doc: Document, index: ObjectIndex, hpas: dict[tuple[str, str, str],
 
     if not selector.matches_nothing:
         matched = index.workloads_matching(selector, doc.ref.namespace)
+        if not doc.ref.namespace:
+            matched = [w for w in matched if _related_files(doc.file, w.file)]
         verdict.workloads = _top_level(matched, index)
 
     scale = 0  # sum of controller scale (denominator for percentages and maxUnavailable)
