@@ -1,0 +1,121 @@
+"""Fetch an etcd member's /metrics: from a URL (http, or https with client certificates) or a file."""
+
+from __future__ import annotations
+
+import re
+import ssl
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from premortem.etcd.metrics import MemberMetrics, MetricsError, parse_metrics
+
+MAX_BYTES = 64 * 1024**2  # a real /metrics page is ~100 KiB; refuse to buffer something absurd
+
+
+class ScrapeError(Exception):
+    """The source could not be read; the message says what to check."""
+
+
+@dataclass(frozen=True)
+class TLSOptions:
+    cacert: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    insecure: bool = False
+
+    def context(self) -> ssl.SSLContext:
+        for option, path in (("--cacert", self.cacert), ("--cert", self.cert), ("--key", self.key)):
+            if path and not Path(path).is_file():
+                raise ScrapeError(f"TLS file not found: {path} (given to {option})")
+        try:
+            ctx = ssl.create_default_context(cafile=self.cacert)
+            if self.insecure:
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+            if self.cert:
+                ctx.load_cert_chain(self.cert, self.key)
+        except (ssl.SSLError, OSError) as exc:
+            raise ScrapeError(f"cannot load the TLS certificates/key: {exc}") from None
+        return ctx
+
+
+def is_url(source: str) -> bool:
+    return bool(re.match(r"^https?://", source, re.IGNORECASE))
+
+
+def metrics_url(source: str) -> str:
+    """etcd serves metrics at /metrics; a bare ``https://host:2379`` means that."""
+    parts = urllib.parse.urlsplit(source)
+    if parts.path in ("", "/"):
+        parts = parts._replace(path="/metrics")
+    return urllib.parse.urlunsplit(parts)
+
+
+def read_source(source: str, tls: TLSOptions | None = None, timeout: float = 10.0) -> str:
+    if source == "-":
+        return sys.stdin.read()
+    if is_url(source):
+        return _fetch(metrics_url(source), tls or TLSOptions(), timeout)
+    path = Path(source)
+    if not path.exists():
+        hint = ""
+        if re.match(r"^[\w.-]+:\d+(/.*)?$", source):
+            hint = f" (a URL needs its scheme: http://{source} or https://{source})"
+        raise ScrapeError(f"{source}: no such file{hint}")
+    if path.is_dir():
+        raise ScrapeError(f"{source}: is a directory, expected a metrics file or a URL")
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise ScrapeError(f"{source}: cannot read: {exc.strerror}") from None
+
+
+def _fetch(url: str, tls: TLSOptions, timeout: float) -> str:
+    context = tls.context() if url.lower().startswith("https://") else None
+    request = urllib.request.Request(url, headers={"Accept": "text/plain;version=0.0.4"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
+            body: bytes = response.read(MAX_BYTES + 1)
+    except urllib.error.HTTPError as exc:
+        raise ScrapeError(f"{url}: HTTP {exc.code} {exc.reason}") from None
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        if isinstance(reason, ssl.SSLCertVerificationError):
+            raise ScrapeError(
+                f"{url}: TLS certificate not trusted ({reason.verify_message}); pass --cacert "
+                "(kubeadm: /etc/kubernetes/pki/etcd/ca.crt) or --insecure"
+            ) from None
+        if isinstance(reason, ssl.SSLError):
+            raise ScrapeError(
+                f"{url}: TLS handshake failed ({reason.reason or reason}); etcd's client port usually "
+                "requires a client certificate: --cert and --key (kubeadm: "
+                "/etc/kubernetes/pki/etcd/healthcheck-client.crt and .key)"
+            ) from None
+        raise ScrapeError(f"{url}: cannot connect: {_reason(reason)}") from None
+    except TimeoutError:
+        raise ScrapeError(f"{url}: no answer within {timeout:g}s") from None
+    except ssl.SSLError as exc:
+        raise ScrapeError(f"{url}: TLS error: {exc}") from None
+    except (OSError, ValueError) as exc:
+        raise ScrapeError(f"{url}: {exc}") from None
+    if len(body) > MAX_BYTES:
+        raise ScrapeError(f"{url}: answer larger than {MAX_BYTES // 1024**2} MiB, not a metrics page")
+    return body.decode("utf-8", errors="replace")
+
+
+def _reason(reason: object) -> str:
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror
+    return str(reason)
+
+
+def scrape(source: str, tls: TLSOptions | None = None, timeout: float = 10.0) -> MemberMetrics:
+    text = read_source(source, tls, timeout)
+    try:
+        return parse_metrics(text, source)
+    except MetricsError as exc:
+        raise ScrapeError(str(exc)) from None
