@@ -20,7 +20,7 @@ from premortem.engine import scan
 from premortem.findings import Finding
 from premortem.fix.paths import parse_pointer
 from premortem.fix.registry import Fix, FixContext, Note, all_fixers
-from premortem.fix.yamltext import DocumentText, EditError, apply_to_object
+from premortem.fix.yamltext import DocumentText, EditError, Op, apply_to_object
 from premortem.load.document import Document, LoadResult
 from premortem.load.reader import STDIN_NAME, load_text
 from premortem.rules import all_rules
@@ -36,6 +36,8 @@ class Outcome:
     finding: Finding
     status: str  # "fixed", "held" (unsafe, not requested), "not-fixable", "failed"
     message: str
+    # The edits made, as (document index in the file, op with its path from the document root).
+    edits: list[tuple[int, Op]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -82,12 +84,40 @@ def read_source(path: str, stdin_text: str | None = None) -> str:
         return handle.read().decode("utf-8")
 
 
+# A fix can make another rule's finding appear (PDB001's maxUnavailable: 1 is exactly PDB002's "one
+# disruption"): the pipeline runs scan -> fix until nothing changes, so a second `fix` finds nothing.
+MAX_ROUNDS = 4
+
+
 def run_fix(
     sources: dict[str, str],
     rules: list[Rule],
     ctx: FixContext,
 ) -> FixRun:
     """``sources``: display name -> text. Returns the fixed text of every file."""
+    files = {name: FileFix(name, text, text) for name, text in sources.items()}
+    reported: set[tuple[Any, ...]] = set()
+    for _round in range(MAX_ROUNDS):
+        changed = False
+        for file_fix in _round_of_fixes({n: f.fixed for n, f in files.items()}, rules, ctx):
+            target = files[file_fix.name]
+            for outcome in file_fix.outcomes:
+                f = outcome.finding
+                key = (f.rule, f.object, f.container, f.path, outcome.status, outcome.message)
+                if outcome.status == "fixed" or key not in reported:
+                    target.outcomes.append(outcome)
+                    reported.add(key)
+            if file_fix.error and not target.error:
+                target.error = file_fix.error
+            if file_fix.fixed != target.fixed:
+                target.fixed = file_fix.fixed
+                changed = True
+        if not changed:
+            break
+    return FixRun(list(files.values()), [])
+
+
+def _round_of_fixes(sources: dict[str, str], rules: list[Rule], ctx: FixContext) -> list[FileFix]:
     loaded = LoadResult()
     syntax_errors: dict[str, int] = {}
     for name, text in sources.items():
@@ -97,19 +127,20 @@ def run_fix(
                 syntax_errors.setdefault(name, problem.line)
         loaded.extend(result)
     ctx.documents = loaded.documents
-    findings = [f for f in scan(loaded, rules).findings if f.rule in {r.id for r in rules}]
+    ctx.cache.clear()
+    ids = {r.id for r in rules}
+    findings = [f for f in scan(loaded, rules).findings if f.rule in ids]
 
     by_file: dict[str, list[Finding]] = {}
     for finding in findings:
         by_file.setdefault(finding.file or "", []).append(finding)
 
     files: list[FileFix] = []
-    for name, text in sources.items():
-        file_fix = FileFix(name, text, text)
-        files.append(file_fix)
-        mine = by_file.get(name, [])
-        if not mine:
+    for name, mine in by_file.items():
+        if name not in sources:
             continue
+        file_fix = FileFix(name, sources[name], sources[name])
+        files.append(file_fix)
         if name in syntax_errors:
             file_fix.error = (
                 f"YAML syntax error at line {syntax_errors[name]}: nothing in this file was changed "
@@ -119,7 +150,7 @@ def run_fix(
             continue
         docs = [d for d in loaded.documents if d.file == name]
         _fix_file(file_fix, mine, docs, ctx)
-    return FixRun(files, [])
+    return files
 
 
 def _fix_file(file_fix: FileFix, findings: list[Finding], docs: list[Document], ctx: FixContext) -> None:
@@ -159,14 +190,14 @@ def _fix_file(file_fix: FileFix, findings: list[Finding], docs: list[Document], 
             if not result.ops:
                 continue
             try:
-                _apply(editor, expected, doc.doc_index, prefix, result)
+                edits = _apply(editor, expected, doc.doc_index, prefix, result)
             except EditError as exc:
                 file_fix.outcomes.append(Outcome(finding, "failed", f"not applied: {exc}"))
                 # the semantic copy may be half-edited: start again from the text as it is
                 expected = list(yaml.safe_load_all(editor.text))
                 current[key] = _view(doc, _item(expected, doc))
                 continue
-            file_fix.outcomes.append(Outcome(finding, "fixed", result.message))
+            file_fix.outcomes.append(Outcome(finding, "fixed", result.message, edits))
             current[key] = _view(doc, _item(expected, doc))
             view = current[key]
     new_text = editor.text
@@ -191,11 +222,14 @@ def _fix_file(file_fix: FileFix, findings: list[Finding], docs: list[Document], 
 
 def _apply(
     editor: DocumentText, expected: list[Any], doc_index: int, prefix: tuple[str | int, ...], fix: Fix
-) -> None:
+) -> list[tuple[int, Op]]:
+    done: list[tuple[int, Op]] = []
     for op in fix.ops:
         full = type(op)(*((*prefix, *op.path), *_rest(op)))
         editor.apply(doc_index, full)
         apply_to_object(_wrap(expected, doc_index), _shift(full))
+        done.append((doc_index, full))
+    return done
 
 
 def _rest(op: Any) -> tuple[Any, ...]:

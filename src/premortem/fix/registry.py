@@ -40,6 +40,8 @@ class FixContext:
     resolve_digests: bool = False
     resolver: Any = None  # premortem.fix.oci.DigestResolver when --resolve-digests
     documents: list[Document] = field(default_factory=list)
+    # Per-round memo for fixers (e.g. the PDB analysis of every object read); cleared every round.
+    cache: dict[str, Any] = field(default_factory=dict)
 
 
 FixerFn = Callable[[Finding, Document, FixContext], Iterable[Fix | Note]]

@@ -401,7 +401,12 @@ class _Editor:
             raise EditError("cannot add to an empty block mapping")
         column = mapping.value[0][0].start_mark.column
         at = self._after_last_line(mapping.value[-1][1])
-        rendered = self._block({key: value}, column)
+        quote = _sibling_quote(mapping)
+        if isinstance(value, str) and quote is not None:
+            # siblings are quoted ("10%"): the new entry looks like them
+            rendered = " " * column + self._scalar(key, None) + ": " + self._scalar(value, quote) + "\n"
+        else:
+            rendered = self._block({key: value}, column)
         self._splice(at, at, self._nl(self._ensure_nl(at) + rendered))
 
     def _ensure_nl(self, at: int) -> str:
@@ -464,6 +469,15 @@ class _Editor:
         dumper.dump(value, out)
         lines = out.getvalue().splitlines()
         return "".join(" " * column + line + "\n" if line else "\n" for line in lines)
+
+
+def _sibling_quote(mapping: MappingNode) -> str | None:
+    """The quote style of the mapping's scalar values when they all share one."""
+    styles = {v.style for _, v in mapping.value if isinstance(v, ScalarNode) and v.tag.endswith(":str")}
+    if len(styles) == 1:
+        style = styles.pop()
+        return style if style in ("'", '"') else None
+    return None
 
 
 def _last_leaf(node: Node) -> Node:
