@@ -187,7 +187,8 @@ def _fix_file(file_fix: FileFix, findings: list[Finding], docs: list[Document], 
                     Outcome(finding, "held", f"{result.message} Held back: {result.unsafe}")
                 )
                 continue
-            if not result.ops:
+            if not result.ops:  # made true by an earlier fix of this run
+                file_fix.outcomes.append(Outcome(finding, "fixed", result.message))
                 continue
             try:
                 edits = _apply(editor, expected, doc.doc_index, prefix, result)

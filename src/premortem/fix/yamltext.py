@@ -75,7 +75,9 @@ def apply_to_object(obj: Any, op: Op) -> None:
     *parents, last = op.path
     target = obj
     for part in parents:
-        target = target.setdefault(part, {}) if isinstance(part, str) else target[part]
+        if isinstance(part, str) and target.get(part) is None:
+            target[part] = {}
+        target = target[part]
     if isinstance(op, Set):
         if isinstance(op.value, dict) and isinstance(target.get(last), dict):
             for key, value in op.value.items():
@@ -283,13 +285,25 @@ class _Editor:
                 for key, sub in value.items():
                     self._set(compose_all(self.text)[0], (*path, key), sub)
                 return
+            if isinstance(node, ScalarNode) and isinstance(value, dict | list) and _is_null(node):
+                # `key:` or `key: null` becomes `key: {...}` (flow: the one form that fits on the line)
+                start, end = node.start_mark.index, node.end_mark.index
+                self._splice(start, end, (" " if start == end else "") + self._flow(value))
+                return
             if not isinstance(node, ScalarNode) or isinstance(value, dict | list):
                 raise EditError(f"cannot replace the {type(node).__name__} at /{_fmt(path)}")
             self._replace_scalar(node, value)
             return
         if not isinstance(node, MappingNode):
-            if isinstance(node, ScalarNode) and node.value == "" and node.tag.endswith(":null"):
-                raise EditError(f"/{_fmt(path[:depth])} is empty (null); set it by hand")
+            if isinstance(node, ScalarNode) and _is_null(node):
+                nested: Any = value
+                for key in reversed(path[depth:]):
+                    if not isinstance(key, str):
+                        raise EditError(f"/{_fmt(path)}: a list index does not exist")
+                    nested = {key: nested}
+                start, end = node.start_mark.index, node.end_mark.index
+                self._splice(start, end, (" " if start == end else "") + self._flow(nested))
+                return
             raise EditError(f"/{_fmt(path[:depth])} is not a mapping")
         rest = path[depth:]
         if any(not isinstance(p, str) for p in rest):
@@ -469,6 +483,10 @@ class _Editor:
         dumper.dump(value, out)
         lines = out.getvalue().splitlines()
         return "".join(" " * column + line + "\n" if line else "\n" for line in lines)
+
+
+def _is_null(node: ScalarNode) -> bool:
+    return bool(node.tag.endswith(":null"))
 
 
 def _sibling_quote(mapping: MappingNode) -> str | None:

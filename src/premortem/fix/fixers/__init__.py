@@ -1,5 +1,6 @@
 """One module per rule family; importing this package registers every fixer."""
 
+import premortem.fix.fixers.admission
 import premortem.fix.fixers.disruption
 import premortem.fix.fixers.kubelet
 import premortem.fix.fixers.resources  # noqa: F401
