@@ -296,13 +296,13 @@ class _Editor:
             return
         if not isinstance(node, MappingNode):
             if isinstance(node, ScalarNode) and _is_null(node):
-                nested: Any = value
+                filled: Any = value
                 for key in reversed(path[depth:]):
                     if not isinstance(key, str):
                         raise EditError(f"/{_fmt(path)}: a list index does not exist")
-                    nested = {key: nested}
+                    filled = {key: filled}
                 start, end = node.start_mark.index, node.end_mark.index
-                self._splice(start, end, (" " if start == end else "") + self._flow(nested))
+                self._splice(start, end, (" " if start == end else "") + self._flow(filled))
                 return
             raise EditError(f"/{_fmt(path[:depth])} is not a mapping")
         rest = path[depth:]

@@ -123,7 +123,7 @@ def clamp_timeout(finding: Finding, doc: Document, ctx: FixContext) -> Iterator[
             continue
         raw = webhook.get("timeoutSeconds")
         explicit = isinstance(raw, int) and not isinstance(raw, bool)
-        timeout = raw if explicit else (10 if v1 else 30)
+        timeout: int = raw if isinstance(raw, int) and explicit else (10 if v1 else 30)
         if timeout > MAX_TIMEOUT:
             ops.append(Set(("webhooks", i, "timeoutSeconds"), MAX_TIMEOUT))
             changed.append(f"{webhook.get('name') or f'#{i}'} {timeout}s{'' if explicit else ' (default)'}")
