@@ -130,16 +130,16 @@ def benchmark(
     """Write ``size`` bytes in ``block_size`` blocks to a temporary file in ``directory``, fdatasync
     after each write, and return the fdatasync latencies. The file is removed whatever happens."""
     check_directory(directory)
-    try:
-        fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=directory)
-    except OSError as exc:
-        raise DiskError(f"{directory}: cannot create a file here: {exc.strerror or exc}") from None
     block = os.urandom(block_size)
     latencies: list[float] = []
     written = 0
-    started = time.perf_counter()
-    try:
-        with _interrupt_on_sigterm():
+    with _interrupt_on_sigterm():
+        try:
+            fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=directory)
+        except OSError as exc:
+            raise DiskError(f"{directory}: cannot create a file here: {exc.strerror or exc}") from None
+        started = time.perf_counter()
+        try:
             while written < size:
                 chunk = block if size - written >= block_size else block[: size - written]
                 n = os.write(fd, chunk)
@@ -149,12 +149,14 @@ def benchmark(
                 written += n
                 if progress is not None and len(latencies) % 256 == 0:
                     progress(written, size)
-    except OSError as exc:
-        raise DiskError(f"{directory}: write failed after {written} bytes: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
-        with suppress(OSError):
-            os.unlink(name)
+        except OSError as exc:
+            raise DiskError(
+                f"{directory}: write failed after {written} bytes: {exc.strerror or exc}"
+            ) from None
+        finally:
+            os.close(fd)
+            with suppress(OSError):
+                os.unlink(name)
     return DiskResult(
         directory=directory,
         filesystem=filesystem_type(directory),
