@@ -1,0 +1,69 @@
+"""``premortem diagnose``: from incident evidence (logs, events, describe output) to causes."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from premortem.cli.options import EXIT_USAGE, color_option, exit_code, fail_on_option, usage_error
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@fail_on_option
+@click.option(
+    "--now",
+    "now_text",
+    default=None,
+    metavar="TIME",
+    help="When the evidence was captured (RFC 3339): turns `kubectl get events` ages into times.",
+)
+@color_option
+def diagnose(
+    paths: tuple[str, ...], fmt: str, fail_on: str, now_text: str | None, color: bool | None
+) -> None:
+    """Diagnose an incident from logs, events and describe output (files, or - for stdin)."""
+    from premortem.diagnose import diagnose as run
+    from premortem.diagnose.timeparse import parse_rfc3339
+
+    if not paths:
+        usage_error("give the evidence to read: log files, event dumps, or - for stdin")
+    now = None
+    if now_text is not None:
+        now = parse_rfc3339(now_text)
+        if now is None:
+            usage_error(f"--now {now_text!r} is not an RFC 3339 time (e.g. 2026-11-25T19:40:00Z)")
+    result = run(paths, now=now)
+    summary = result.summary
+    for problem in summary["files_unreadable"]:
+        click.echo(f"premortem: error: {problem['file']}: {problem['error']}", err=True)
+    if summary["files"] == 0 or summary["lines"] == 0:
+        click.echo(
+            "premortem: error: no input could be read"
+            + (" (the input is empty)" if summary["files"] else ""),
+            err=True,
+        )
+        raise SystemExit(EXIT_USAGE)
+    code = exit_code(result.findings, fail_on)
+    if summary["files_unreadable"]:
+        code = EXIT_USAGE
+    if fmt == "json":
+        from premortem.diagnose.report import to_json
+        from premortem.report.json_report import write_json
+
+        write_json(to_json(result.findings, result.stories, summary))
+    else:
+        from premortem.diagnose.report import render_text
+        from premortem.report.text import make_console
+
+        render_text(result.findings, result.stories, summary, make_console(sys.stdout, color))
+    sys.exit(code)

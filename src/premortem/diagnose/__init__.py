@@ -1,0 +1,71 @@
+"""``premortem diagnose``: read incident evidence (events, describe output, kernel, kubelet, etcd,
+API server, drain and Cilium logs), recognise the failures premortem's rules prevent, and chain them
+into cause stories on a timeline.
+
+    result = diagnose(["incident.log"])
+    result.findings, result.stories, result.summary
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from premortem.diagnose.engine import Diagnosis, Placement
+from premortem.diagnose.reader import Stats, read_path
+from premortem.diagnose.story import Story, build
+from premortem.findings import CATEGORIES, SEVERITIES, Finding
+
+
+@dataclass
+class Result:
+    findings: list[Finding]
+    stories: list[Story]
+    placements: list[Placement]
+    summary: dict[str, Any]
+    stats: Stats
+
+
+def _registry() -> list[tuple[str, str, str, str]]:
+    try:
+        from premortem.rules import all_rules
+
+        return [(r.id, r.category, r.name.lower(), r.title.lower()) for r in all_rules()]
+    except Exception:  # pragma: no cover - a broken rule module must not break diagnosis
+        return []
+
+
+def diagnose(paths: Iterable[str], now: datetime | None = None) -> Result:
+    stats = Stats()
+    engine = Diagnosis(now=now)
+    seq = [0]
+    for path in paths:
+        read_path(path, engine.process, stats, seq)
+    findings = engine.findings(_registry())
+    for p in engine.placements:
+        p.rec.time = engine.fix_year(p.rec.time)
+    stories = build(findings, engine.placements)
+    by_severity = {s: 0 for s in SEVERITIES}
+    by_category = {c: 0 for c in CATEGORIES}
+    for f in findings:
+        by_severity[f.severity.label] += 1
+        by_category[f.category] += 1
+    summary: dict[str, Any] = {
+        "findings": len(findings),
+        "by_severity": by_severity,
+        "by_category": {k: v for k, v in by_category.items() if v},
+        "stories": len(stories),
+        "files": stats.files,
+        "files_unreadable": stats.files_unreadable,
+        "lines": stats.lines,
+        "lines_recognised": engine.recognised,
+        "lines_unknown": stats.unknown_lines,
+        "unknown_samples": stats.unknown_samples,
+        "formats": {k: v for k, v in sorted(stats.formats.items()) if v > 0},
+    }
+    return Result(findings, stories, engine.placements, summary, stats)
+
+
+__all__ = ["Result", "diagnose"]

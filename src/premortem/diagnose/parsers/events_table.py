@@ -1,0 +1,126 @@
+"""``kubectl get events`` tables, any layout kubectl prints, and the ``Events:`` section of
+``kubectl describe``. Columns are found from the header: kubectl pads every column but the last with
+a tabwriter, so a column's text starts where its header starts.
+
+    NAMESPACE   LAST SEEN   TYPE      REASON      OBJECT                     MESSAGE
+    LAST SEEN   TYPE      REASON   OBJECT   SUBOBJECT   SOURCE   MESSAGE   FIRST SEEN   COUNT   NAME
+    LAST SEEN   FIRST SEEN   COUNT   NAME   KIND   SUBOBJECT   TYPE   REASON   SOURCE   MESSAGE
+      Type     Reason     Age                 From     Message          (describe)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from premortem.diagnose.records import Record
+from premortem.diagnose.timeparse import parse_age
+
+_HEADER_CELL = re.compile(r"\S+(?: \S+)*")
+_REPEAT = re.compile(r"\(x(\d+) over ([^)]+)\)")
+_KNOWN = {
+    "NAMESPACE",
+    "LAST SEEN",
+    "FIRST SEEN",
+    "TYPE",
+    "REASON",
+    "OBJECT",
+    "SUBOBJECT",
+    "SOURCE",
+    "MESSAGE",
+    "COUNT",
+    "NAME",
+    "KIND",
+    "AGE",
+    "FROM",
+}
+
+
+@dataclass
+class Table:
+    columns: list[tuple[str, int]]  # (upper-case header, start offset)
+    describe: bool  # the Events: section of kubectl describe (object comes from the describe block)
+
+
+def header(line: str) -> Table | None:
+    """A table header when the line names the event columns (REASON and MESSAGE at least)."""
+    if "eason" not in line and "EASON" not in line:
+        return None
+    cells = [(m.group(0).upper(), m.start()) for m in _HEADER_CELL.finditer(line)]
+    names = {c for c, _ in cells}
+    if not {"REASON", "MESSAGE"} <= names or not names <= _KNOWN:
+        return None
+    describe = line.startswith(" ") and "FROM" in names
+    if not describe and line != line.upper():
+        return None
+    return Table(cells, describe)
+
+
+def is_separator(line: str) -> bool:
+    stripped = line.strip()
+    return bool(stripped) and set(stripped) <= {"-", " "}
+
+
+def row(table: Table, line: str, rec: Record) -> bool:
+    """Fill ``rec`` from one row; False when the line cannot be a row of this table."""
+    cols = table.columns
+    if len(line) <= cols[-1][1] and cols[-1][0] != "MESSAGE":
+        return False
+    cells: dict[str, str] = {}
+    for i, (name, start) in enumerate(cols):
+        end = cols[i + 1][1] if i + 1 < len(cols) else None
+        # A cell wider than its header shifts the rest only when kubectl could not pad; then the row is not ours.
+        if start > 0 and start <= len(line) and line[start - 1] not in " ":
+            return False
+        cells[name] = line[start:end].strip()
+    message = cells.get("MESSAGE", "")
+    reason = cells.get("REASON", "")
+    if not reason or " " in reason:
+        return False
+    rec.source = "describe-events" if table.describe else "events-table"
+    rec.reason = reason
+    rec.message = message
+    rec.event_type = cells.get("TYPE") or None
+    seen = cells.get("LAST SEEN") or cells.get("AGE") or ""
+    rec.age = parse_age(seen)
+    repeat = _REPEAT.search(seen)
+    if repeat:
+        rec.count = int(repeat.group(1))
+    elif cells.get("COUNT", "").isdigit():
+        rec.count = int(cells["COUNT"])
+    source = cells.get("SOURCE") or cells.get("FROM") or ""
+    if source:
+        component, _, host = source.partition(",")
+        rec.component = component.strip() or None
+        if host.strip():
+            rec.host = host.strip()
+    if "NAMESPACE" in cells:
+        rec.namespace = cells["NAMESPACE"] or None
+    obj = cells.get("OBJECT")
+    if obj:
+        kind, _, name = obj.partition("/")
+        rec.kind, rec.name = _kind(kind), name or None
+    elif cells.get("KIND") or cells.get("NAME"):
+        rec.kind = cells.get("KIND") or None
+        name = cells.get("NAME") or ""
+        # old layout: NAME is the event name "<object>.<hash>"
+        rec.name = name.rsplit(".", 1)[0] if re.search(r"\.[0-9a-f]{10,}$", name) else name or None
+    return True
+
+
+def _kind(text: str) -> str:
+    lookup = {
+        "pod": "Pod",
+        "node": "Node",
+        "deployment": "Deployment",
+        "replicaset": "ReplicaSet",
+        "statefulset": "StatefulSet",
+        "daemonset": "DaemonSet",
+        "job": "Job",
+        "service": "Service",
+        "poddisruptionbudget": "PodDisruptionBudget",
+        "horizontalpodautoscaler": "HorizontalPodAutoscaler",
+        "persistentvolumeclaim": "PersistentVolumeClaim",
+    }
+    base = text.split(".", 1)[0]
+    return lookup.get(base.lower(), base)
