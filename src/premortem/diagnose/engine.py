@@ -159,8 +159,6 @@ class Diagnosis:
                     agg.prevented_by.extend(p for p in ("RES002", "RES003") if p not in agg.prevented_by)
                 if rules & {"DIAG-PROBE-LIVENESS", "DIAG-PROBE-RESTART"}:
                     agg.prevented_by.append("@probes:liveness")
-            if agg.rule == "DIAG-ETCD-LEADER-ELECTION" and agg.count > 2 and agg.severity < Severity.HIGH:
-                agg.severity = Severity.HIGH
 
     def _finding(self, agg: Aggregate, registry: list[tuple[str, str, str, str]]) -> Finding:
         meta = DIAG_RULES[agg.rule]

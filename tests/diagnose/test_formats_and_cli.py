@@ -1,0 +1,247 @@
+"""Block formats (event tables, JSON/YAML event lists, describe), benign lines, unknown input,
+the story on examples/incident, the JSON shape and the CLI's exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from premortem.findings import Severity
+
+from .helpers import rules
+
+ROOT = Path(__file__).resolve().parents[2]
+INCIDENT = ROOT / "examples" / "incident" / "incident.log"
+
+
+def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "premortem", "diagnose", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+EVENTS_JSON = """{
+    "apiVersion": "v1",
+    "items": [
+        {
+            "apiVersion": "v1",
+            "count": 7,
+            "involvedObject": {"kind": "Pod", "name": "web-1", "namespace": "shop", "fieldPath": "spec.containers{web}"},
+            "kind": "Event",
+            "lastTimestamp": "2026-11-25T19:33:10Z",
+            "message": "Liveness probe failed: HTTP probe failed with statuscode: 500",
+            "metadata": {"name": "web-1.18a2b3c4d5e6f7a8", "namespace": "shop"},
+            "reason": "Unhealthy",
+            "source": {"component": "kubelet", "host": "worker-1"},
+            "type": "Warning"
+        },
+        {
+            "apiVersion": "v1",
+            "involvedObject": {"kind": "Pod", "name": "web-1", "namespace": "shop"},
+            "kind": "Event",
+            "lastTimestamp": "2026-11-25T19:20:00Z",
+            "message": "Successfully assigned shop/web-1 to worker-1",
+            "metadata": {"name": "web-1.18a2b3c4d5e6f7a9", "namespace": "shop"},
+            "reason": "Scheduled",
+            "type": "Normal"
+        }
+    ],
+    "kind": "List",
+    "metadata": {"resourceVersion": ""}
+}
+"""
+
+EVENTS_YAML = """apiVersion: events.k8s.io/v1
+items:
+- apiVersion: events.k8s.io/v1
+  deprecatedCount: 3
+  deprecatedLastTimestamp: "2026-11-25T19:30:05Z"
+  kind: Event
+  metadata:
+    name: api-1.18a2b3c4d5e6f7b0
+    namespace: payments
+  note: 'The node was low on resource: memory. Threshold quantity: 100Mi, available: 80Mi. Container app was using 900Mi, request is 0, has larger consumption of memory.'
+  reason: Evicted
+  regarding:
+    kind: Pod
+    name: api-1
+    namespace: payments
+  reportingController: kubelet
+  type: Warning
+kind: EventList
+metadata: {}
+"""
+
+OLD_TABLE = """LAST SEEN   FIRST SEEN   COUNT   NAME                           KIND   SUBOBJECT   TYPE      REASON    SOURCE              MESSAGE
+1m          10m          14      web-1.18a2b3c4d5e6f7a8         Pod                Warning   BackOff   kubelet, worker-1   Back-off restarting failed container
+"""
+
+DESCRIBE_NODE = """Name:               worker-2
+Roles:              <none>
+Conditions:
+  Type             Status  LastHeartbeatTime                 LastTransitionTime                Reason                       Message
+  ----             ------  -----------------                 ------------------                ------                       -------
+  MemoryPressure   True    Wed, 25 Nov 2026 19:31:00 +0000   Wed, 25 Nov 2026 19:30:10 +0000   KubeletHasInsufficientMemory kubelet has insufficient memory available
+  DiskPressure     False   Wed, 25 Nov 2026 19:31:00 +0000   Wed, 25 Nov 2026 18:00:00 +0000   KubeletHasNoDiskPressure     kubelet has no disk pressure
+  Ready            Unknown Wed, 25 Nov 2026 19:31:00 +0000   Wed, 25 Nov 2026 19:31:40 +0000   NodeStatusUnknown            Kubelet stopped posting node status.
+"""
+
+BENIGN = """payments    20m   Normal   Scheduled          pod/api-1               Successfully assigned payments/api-1 to worker-2
+{"level":"info","ts":"2026-11-25T19:35:00.004Z","caller":"mvcc/kvstore_compaction.go:57","msg":"finished scheduled compaction","compact-revision":918402,"took":"12.4ms"}
+{"level":"info","ts":"2026-11-25T19:35:01.004Z","caller":"etcdserver/server.go:2045","msg":"published local member to cluster through raft","local-member-id":"3f1e"}
+2026-11-25 19:30:00.123456 I | mvcc: finished scheduled compaction at 918402 (took 12.4ms)
+2026-11-25 19:30:00.123456 I | etcdserver: compacted raft log at 95001
+I1125 19:30:00.412873    1187 kubelet.go:2400] "SyncLoop ADD" source="api" pods=["payments/api-1"]
+"""
+BENIGN_TABLE = """NAMESPACE   LAST SEEN   TYPE     REASON             OBJECT                  MESSAGE
+payments    20m         Normal   Scheduled          pod/api-1               Successfully assigned payments/api-1 to worker-2
+payments    20m         Normal   Pulled             pod/api-1               Container image "registry.example.com/payments/api:1.14.2" already present on machine
+payments    20m         Normal   Created            pod/api-1               Created container app
+payments    20m         Normal   Started            pod/api-1               Started container app
+payments    21m         Normal   SuccessfulCreate   replicaset/api-7d9f8c   Created pod: api-1
+"""
+
+
+def test_events_json_core_v1(run) -> None:
+    result = run(EVENTS_JSON, name="events.json")
+    (f,) = result.findings
+    assert f.rule == "DIAG-PROBE-LIVENESS"
+    assert f.extra["count"] == 7
+    assert f.extra["objects"] == {"pod": "web-1", "namespace": "shop", "container": "web", "node": "worker-1"}
+    assert f.extra["time"] == "2026-11-25T19:33:10Z"
+    assert f.extra["evidence"][0]["line"] == 10  # the message line
+    assert result.summary["lines_unknown"] == 0
+
+
+def test_events_yaml_events_k8s_io_v1(run) -> None:
+    (f,) = run(EVENTS_YAML, name="events.yaml").findings
+    assert f.rule == "DIAG-EVICT-MEMORY"
+    assert f.extra["prevented_by"] == ["RES001"]
+    assert f.extra["count"] == 3
+
+
+def test_old_table_layout(run) -> None:
+    (f,) = run(OLD_TABLE).findings
+    assert f.rule == "DIAG-CRASHLOOP"
+    assert f.extra["count"] == 14
+    assert f.extra["objects"]["pod"] == "web-1"
+
+
+def test_describe_node_conditions(run) -> None:
+    result = run(DESCRIBE_NODE)
+    assert sorted(rules(result)) == ["DIAG-NODE-MEMORY-PRESSURE", "DIAG-NODE-NOT-READY"]
+    assert all(f.extra["objects"]["node"] == "worker-2" for f in result.findings)
+
+
+def test_describe_pod_oomkilled_from_example(run) -> None:
+    text = INCIDENT.read_text()
+    start = text.index("Name:             reports-worker")
+    result = run(text[start : text.index("\n\n", start)] + "\n")
+    assert "DIAG-OOMKILLED" in rules(result)
+    f = next(f for f in result.findings if f.rule == "DIAG-OOMKILLED")
+    assert f.extra["objects"] == {
+        "pod": "reports-worker-6b7c9d8f5-m4n8p",
+        "namespace": "batch",
+        "container": "worker",
+        "node": "worker-2",
+    }
+
+
+def test_benign_lines_raise_nothing_at_medium_or_above(run) -> None:
+    for text in (BENIGN, BENIGN_TABLE):
+        result = run(text)
+        assert not [f for f in result.findings if f.severity >= Severity.MEDIUM], result.findings
+
+
+def test_unknown_lines_are_counted_not_fatal(run) -> None:
+    result = run(
+        "hello\n\x01\x02 garbage \x7f\n"
+        + "Memory cgroup out of memory: Killed process 1 (x) oom_score_adj:1000\n"
+    )
+    assert rules(result) == ["DIAG-OOM-CGROUP"]
+    assert result.summary["lines_unknown"] == 2
+    assert result.summary["unknown_samples"][0]["line"] == 1
+
+
+def test_story_on_the_example_incident_is_in_order() -> None:
+    from premortem.diagnose import diagnose
+    from premortem.diagnose.timeparse import parse_rfc3339
+
+    result = diagnose([str(INCIDENT)], now=parse_rfc3339("2026-11-25T19:40:00Z"))
+    titles = [s.title for s in result.stories]
+    assert titles[0].startswith("slow etcd disk -> leader elections -> API server")
+    assert "memory pressure on node worker-2" in titles
+    node = result.stories[titles.index("memory pressure on node worker-2")]
+    order = [s.finding.rule if s.finding else "MOVED" for s in node.steps]
+    assert order == [
+        "DIAG-NODE-MEMORY-PRESSURE",
+        "DIAG-OOM-CGROUP",
+        "DIAG-OOMKILLED",
+        "DIAG-EVICT-MEMORY",
+        "DIAG-NODE-NOT-READY",
+        "MOVED",
+    ]
+    times = [s.time for s in node.steps]
+    assert times == sorted(times)  # type: ignore[type-var]
+    assert node.steps[-1].moved is not None and node.steps[-1].moved.node == "worker-3"
+    etcd = [s.finding.rule for s in result.stories[0].steps if s.finding]
+    assert (
+        etcd.index("DIAG-ETCD-SLOW-FSYNC")
+        < etcd.index("DIAG-ETCD-LEADER-ELECTION")
+        < etcd.index("DIAG-WEBHOOK-FAILURE")
+    )
+    assert result.summary["lines_unknown"] == 0
+
+
+def test_json_shape_and_exit_codes(tmp_path: Path) -> None:
+    out = cli(str(INCIDENT), "--format", "json", "--now", "2026-11-25T19:40:00Z")
+    assert out.returncode == 1, out.stderr
+    payload = json.loads(out.stdout)
+    assert set(payload) >= {"findings", "summary"}
+    f = payload["findings"][0]
+    for key in (
+        "rule",
+        "category",
+        "severity",
+        "message",
+        "fix",
+        "file",
+        "line",
+        "evidence",
+        "objects",
+        "prevented_by",
+        "time",
+    ):
+        assert key in f
+    assert not any(k.startswith("_") for k in f)
+    assert payload["summary"]["findings"] == len(payload["findings"])
+    assert cli(str(INCIDENT), "--fail-on", "never").returncode == 0
+    benign = tmp_path / "benign.log"
+    benign.write_text(BENIGN_TABLE)
+    assert cli(str(benign)).returncode == 0
+    assert cli("-", stdin=BENIGN_TABLE).returncode == 0
+
+
+def test_bad_input_exits_2_with_a_clear_error(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.log"
+    empty.write_text("")
+    binary = tmp_path / "core.bin"
+    binary.write_bytes(b"\x7fELF\x00\x00\x01" * 100)
+    for args, words in (
+        ([str(tmp_path / "missing.log")], "No such file"),
+        ([str(tmp_path)], "is a directory"),
+        ([str(binary)], "binary"),
+        ([str(empty)], "empty"),
+        ([], "give the evidence"),
+        ([str(INCIDENT), "--now", "yesterday"], "RFC 3339"),
+    ):
+        out = cli(*args)
+        assert out.returncode == 2, (args, out.stdout, out.stderr)
+        assert words in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr
