@@ -17,7 +17,17 @@ from subprocess import CompletedProcess
 
 import pytest
 
-from .etcd_harness import Cluster, Member, SlowMount, Unavailable, etcdctl, free_ports, load, run_premortem
+from .etcd_harness import (
+    Certs,
+    Cluster,
+    Member,
+    SlowMount,
+    Unavailable,
+    etcdctl,
+    free_ports,
+    load,
+    run_premortem,
+)
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -148,5 +158,29 @@ def slow_leader_cluster(
                 )
             load(slow, 10, prefix="premortem/cluster/")
         yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def tls_etcd(
+    etcd_binary: str, memory_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Member, str]]:
+    """One member serving clients over https with --client-cert-auth (as kubeadm does on 2379), plus
+    plain-http metrics on another port (as kubeadm's --listen-metrics-urls http://127.0.0.1:2381).
+    Yields the member and that plain metrics URL."""
+    directory = tmp_path_factory.mktemp("etcd-tls")
+    try:
+        certs = Certs(directory / "pki").create()
+    except Unavailable as exc:
+        pytest.skip(str(exc))
+    client, peer, metrics = free_ports(3)
+    member = Member("tls", client, peer, memory_dir / "tls", directory / "tls.log", tls=certs)
+    member.extra_args = ["--listen-metrics-urls", f"http://127.0.0.1:{metrics}"]
+    cluster = Cluster([member])
+    try:
+        cluster.start(etcd_binary)
+        load(member, 5)
+        yield member, f"http://127.0.0.1:{metrics}/metrics"
     finally:
         cluster.stop()

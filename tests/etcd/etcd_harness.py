@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -105,6 +106,70 @@ class SlowMount:
             _stop_process(self.proc)
 
 
+# -- certificates
+
+
+@dataclass
+class Certs:
+    """A throwaway CA, a server certificate for 127.0.0.1 and a client certificate (openssl CLI)."""
+
+    directory: Path
+
+    ca = property(lambda self: self.directory / "ca.crt")
+    server_cert = property(lambda self: self.directory / "server.crt")
+    server_key = property(lambda self: self.directory / "server.key")
+    client_cert = property(lambda self: self.directory / "client.crt")
+    client_key = property(lambda self: self.directory / "client.key")
+
+    def create(self) -> Certs:
+        openssl = shutil.which("openssl")
+        if not openssl:
+            raise Unavailable("openssl not installed: cannot make test certificates")
+        d = self.directory
+        d.mkdir(parents=True, exist_ok=True)
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+        def run(*args: str) -> None:
+            subprocess.run([openssl, *args], check=True, capture_output=True, cwd=d)
+
+        run(
+            "req",
+            "-x509",
+            *ec,
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=premortem test CA",
+        )
+        for name, usage in (("server", "serverAuth"), ("client", "clientAuth")):
+            run(
+                "req",
+                *ec,
+                "-keyout",
+                f"{name}.key",
+                "-out",
+                f"{name}.csr",
+                "-subj",
+                f"/CN=premortem test {name}",
+            )
+            (d / f"{name}.ext").write_text(f"subjectAltName=IP:127.0.0.1\nextendedKeyUsage={usage}\n")
+            run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                "-out", f"{name}.crt", "-days", "2", "-extfile", f"{name}.ext")  # fmt: skip
+        return self
+
+    def etcd_args(self) -> list[str]:
+        return [
+            "--cert-file", str(self.server_cert),
+            "--key-file", str(self.server_key),
+            "--trusted-ca-file", str(self.ca),
+            "--client-cert-auth",
+        ]  # fmt: skip
+
+
 # -- etcd members
 
 
@@ -118,10 +183,18 @@ class Member:
     wal_dir: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
     extra_args: list[str] = field(default_factory=list)
+    tls: Certs | None = None  # serve clients over https and require a client certificate
 
     @property
     def client_url(self) -> str:
-        return f"http://127.0.0.1:{self.client_port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.client_port}"
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        if not self.tls:
+            return None
+        ctx = ssl.create_default_context(cafile=str(self.tls.ca))
+        ctx.load_cert_chain(str(self.tls.client_cert), str(self.tls.client_key))
+        return ctx
 
     @property
     def peer_url(self) -> str:
@@ -158,6 +231,7 @@ class Cluster:
                 "--logger", "zap",
                 "--log-outputs", "stderr",
                 *(["--wal-dir", str(m.wal_dir)] if m.wal_dir else []),
+                *(m.tls.etcd_args() if m.tls else []),
                 *m.extra_args,
             ]  # fmt: skip
             with open(m.log, "wb") as out:
@@ -179,7 +253,9 @@ class Cluster:
             if m.proc.poll() is not None:
                 raise RuntimeError(f"etcd {m.name} exited with {m.proc.returncode}:\n{m.log_text()[-3000:]}")
             try:
-                with urllib.request.urlopen(f"{m.client_url}/health", timeout=2) as r:
+                with urllib.request.urlopen(
+                    f"{m.client_url}/health", timeout=2, context=m.ssl_context()
+                ) as r:
                     if json.load(r).get("health") == "true":
                         return
             except (OSError, ValueError):
@@ -211,8 +287,13 @@ class Cluster:
 def etcdctl(m: Member, *args: str, timeout: float = 20.0) -> str:
     ctl = shutil.which("etcdctl")
     assert ctl, "etcdctl not installed"
+    tls = (
+        ["--cacert", str(m.tls.ca), "--cert", str(m.tls.client_cert), "--key", str(m.tls.client_key)]
+        if m.tls
+        else []
+    )
     out = subprocess.run(
-        [ctl, "--endpoints", m.client_url, "--command-timeout", "15s", *args],
+        [ctl, "--endpoints", m.client_url, "--command-timeout", "15s", *tls, *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -231,13 +312,16 @@ def put(m: Member, key: str, value: str, timeout: float = 10.0) -> None:
     request = urllib.request.Request(
         f"{m.client_url}/v3/kv/put", data=body, headers={"Content-Type": "application/json"}
     )
-    with urllib.request.urlopen(request, timeout=timeout) as r:
+    with urllib.request.urlopen(request, timeout=timeout, context=m.ssl_context()) as r:
         r.read()
 
 
 def load(m: Member, writes: int, prefix: str = "premortem/test/") -> None:
     for i in range(writes):
-        put(m, f"{prefix}{i % 50}", "x" * 200)
+        if m.tls:  # etcd 3.4's gateway answers 503 under --client-cert-auth: go through etcdctl
+            etcdctl(m, "put", f"{prefix}{i % 50}", "x" * 200)
+        else:
+            put(m, f"{prefix}{i % 50}", "x" * 200)
 
 
 # -- the CLI under test

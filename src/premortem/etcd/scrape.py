@@ -90,21 +90,36 @@ def _fetch(url: str, tls: TLSOptions, timeout: float) -> str:
                 "(kubeadm: /etc/kubernetes/pki/etcd/ca.crt) or --insecure"
             ) from None
         if isinstance(reason, ssl.SSLError):
-            raise ScrapeError(
-                f"{url}: TLS handshake failed ({reason.reason or reason}); etcd's client port usually "
-                "requires a client certificate: --cert and --key (kubeadm: "
-                "/etc/kubernetes/pki/etcd/healthcheck-client.crt and .key)"
-            ) from None
+            raise ScrapeError(_tls_problem(url, reason, tls)) from None
         raise ScrapeError(f"{url}: cannot connect: {_reason(reason)}") from None
     except TimeoutError:
         raise ScrapeError(f"{url}: no answer within {timeout:g}s") from None
-    except ssl.SSLError as exc:
-        raise ScrapeError(f"{url}: TLS error: {exc}") from None
+    except ssl.SSLError as exc:  # TLS 1.3: a rejected client certificate shows up on the first read
+        raise ScrapeError(_tls_problem(url, exc, tls)) from None
     except (OSError, ValueError) as exc:
         raise ScrapeError(f"{url}: {exc}") from None
     if len(body) > MAX_BYTES:
         raise ScrapeError(f"{url}: answer larger than {MAX_BYTES // 1024**2} MiB, not a metrics page")
     return body.decode("utf-8", errors="replace")
+
+
+def _tls_problem(url: str, exc: ssl.SSLError, tls: TLSOptions) -> str:
+    what = exc.reason or str(exc)
+    rejected = any(
+        w in str(what).upper() for w in ("BAD_CERTIFICATE", "CERTIFICATE_REQUIRED", "HANDSHAKE_FAILURE")
+    )
+    if rejected and not tls.cert:
+        return (
+            f"{url}: the server asks for a client certificate ({what}): pass --cert and --key "
+            "(kubeadm: /etc/kubernetes/pki/etcd/healthcheck-client.crt and .key), or scrape the plain "
+            "metrics port (kubeadm: http://127.0.0.1:2381/metrics)"
+        )
+    if rejected:
+        return (
+            f"{url}: the server rejected the client certificate {tls.cert} ({what}): it must be signed by "
+            "the CA in etcd's --trusted-ca-file"
+        )
+    return f"{url}: TLS handshake failed ({what})"
 
 
 def _reason(reason: object) -> str:
