@@ -1,0 +1,118 @@
+"""``premortem capacity``: will the workloads fit, survive losing a node, let a node drain?"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from premortem.cli.options import EXIT_USAGE, color_option, exit_code, fail_on_option, usage_error
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--nodes",
+    "nodes_spec",
+    default=None,
+    metavar="SPEC|FILE",
+    help="The nodes: e.g. 3x16cpu/64Gi, 2x8cpu/32Gi,1x4cpu/16Gi, or an inventory YAML file. "
+    "Default: the Node objects read.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format (JSON: see docs/capacity.md).",
+)
+@click.option(
+    "--html",
+    "html_file",
+    default=None,
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Also write a self-contained HTML report (charts and tables, no network needed).",
+)
+@fail_on_option
+@color_option
+def capacity(
+    paths: tuple[str, ...],
+    nodes_spec: str | None,
+    fmt: str,
+    html_file: str | None,
+    fail_on: str,
+    color: bool | None,
+) -> None:
+    """Simulate scheduling: steady state, losing each node, draining each node, memory overcommit."""
+    from premortem.analyses.capacity.nodes import NodeSpecError
+    from premortem.analyses.capacity.rules import CAPACITY_RULES, hits, report_for
+    from premortem.engine import make_finding, problem_finding
+    from premortem.findings import SEVERITIES, Finding
+    from premortem.load.reader import expand_paths, load_paths
+    from premortem.model.index import ObjectIndex
+
+    targets = list(paths) or ["."]
+    files, missing = expand_paths(targets)
+    for path in missing:
+        click.echo(f"premortem: error: {path}: no such file or directory", err=True)
+    if missing and not files:
+        raise SystemExit(EXIT_USAGE)
+    if not files:
+        usage_error(f"no *.yaml, *.yml or *.json files found in {', '.join(targets)}")
+    loaded = load_paths(files)
+    if loaded.files_read == 0:
+        usage_error("no input could be read")
+    index = ObjectIndex.build(loaded.documents)
+    try:
+        report = report_for(index, nodes_spec)
+    except NodeSpecError as exc:
+        usage_error(str(exc))
+    if report is None:
+        usage_error(
+            "no nodes to simulate: pass --nodes (e.g. 3x16cpu/64Gi or an inventory file) or include Node "
+            "objects (kubectl get nodes -o yaml) with status.allocatable or status.capacity"
+        )
+    assert report is not None
+
+    findings: list[Finding] = [problem_finding(p) for p in loaded.problems]
+    for rule in CAPACITY_RULES:
+        for hit in hits(rule.id, report):
+            assert hit.doc is not None
+            findings.append(make_finding(rule, hit.doc, hit))
+    findings.sort(key=Finding.sort_key)
+    code = exit_code(findings, fail_on)
+    if missing:
+        code = EXIT_USAGE
+
+    if html_file:
+        from premortem.analyses.capacity.html import render_html
+
+        try:
+            with open(html_file, "w", encoding="utf-8") as handle:
+                handle.write(render_html(report, findings))
+        except OSError as exc:
+            usage_error(f"cannot write {html_file}: {exc.strerror or exc}")
+        click.echo(f"premortem: wrote {html_file}", err=True)
+
+    if fmt == "json":
+        from premortem.analyses.capacity.render import report_json
+        from premortem.report.json_report import write_json
+
+        write_json(report_json(report, findings))
+    else:
+        from premortem.analyses.capacity.render import render_text
+        from premortem.report.text import make_console, render_findings
+
+        console = make_console(sys.stdout, color)
+        render_text(report, console)
+        render_findings(findings, console)
+        counts: dict[str, int] = {}
+        for f in findings:
+            counts[f.severity.label] = counts.get(f.severity.label, 0) + 1
+        summary = ", ".join(f"{counts[s]} {s}" for s in SEVERITIES if counts.get(s)) or "no findings"
+        console.print(
+            f"[bold]capacity of {len(report.nodeset.nodes)} nodes, {len(report.workloads)} workloads: {summary}[/]"
+        )
+    sys.exit(code)
