@@ -51,8 +51,9 @@ def fix(
     """Fix what can be fixed in manifests (files, directories, - for stdin to stdout).
 
     Prints a unified diff on stdout and what was fixed, held back or cannot be fixed on stderr.
-    Exit codes: 0 nothing (left) to change, 1 the diff is not empty (without --write) or a fix
-    could not be applied, 2 usage errors or unreadable input.
+    Exit codes: 0 nothing (left) to change, 1 the diff is not empty (without --write), a fix could
+    not be applied, or the fixes cause a new high finding (e.g. CAP001), 2 usage errors or unreadable
+    input.
     """
     from premortem.engine import select_rules
     from premortem.findings import CATEGORIES
@@ -126,7 +127,10 @@ def fix(
         sys.stdout.flush()
 
     _report(run, write or stdin_mode)
+    from premortem.findings import Severity
+
     failed = any(o.status == "failed" for o in run.outcomes) or unreadable
+    failed = failed or any(f.severity >= Severity.HIGH for f in run.introduced)
     if failed or (changed and not write and not stdin_mode):
         raise SystemExit(EXIT_FINDINGS)
     raise SystemExit(EXIT_OK)
@@ -176,6 +180,10 @@ def _report(run: FixRun, written: bool) -> None:
     for file_fix in run.files:
         if file_fix.error and not file_fix.outcomes:
             err.write(f"FAILED      {file_fix.name}: {file_fix.error}\n")
+    for f in run.introduced:
+        subject = f.object.display() if f.object else ""
+        err.write(f"{'NEW':<12}{f.rule}  {f.file}:{f.line}  {subject}\n")
+        err.write(f"            after these fixes: {f.message}\n")
     counts = {s: sum(1 for o in outcomes if o.status == s) for s in _LABELS}
     verb = "applied" if written else "to apply (use --write)"
     parts = [f"{counts['fixed']} fix(es) {verb}"]
@@ -185,5 +193,7 @@ def _report(run: FixRun, written: bool) -> None:
         parts.append(f"{counts['not-fixable']} not fixable in YAML")
     if counts["failed"]:
         parts.append(f"{counts['failed']} failed")
+    if run.introduced:
+        parts.append(f"{len(run.introduced)} new finding(s) caused by the fixes (NEW above)")
     files = sum(1 for f in run.files if f.changed)
     err.write(f"{', '.join(parts)}; {files} file(s) {'changed' if written else 'would change'}.\n")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +58,9 @@ class FileFix:
 class FixRun:
     files: list[FileFix]
     unreadable: list[tuple[str, str]]
+    # Findings of any rule that the fixed files raise and the originals did not (e.g. requests raised
+    # to the limits no longer fit the nodes: CAP001). The user must see them before merging.
+    introduced: list[Finding] = field(default_factory=list)
 
     @property
     def outcomes(self) -> list[Outcome]:
@@ -114,7 +118,34 @@ def run_fix(
                 changed = True
         if not changed:
             break
-    return FixRun(list(files.values()), [])
+    run = FixRun(list(files.values()), [])
+    if any(f.changed for f in run.files):
+        run.introduced = introduced_findings(sources, {n: f.fixed for n, f in files.items()})
+    return run
+
+
+def _scan_all(sources: dict[str, str]) -> list[Finding]:
+    loaded = LoadResult()
+    for name, text in sources.items():
+        loaded.extend(load_text(text.removeprefix(BOM), name))
+    return scan(loaded, all_rules()).findings
+
+
+def introduced_findings(before: dict[str, str], after: dict[str, str]) -> list[Finding]:
+    """Findings (any rule) of ``after`` that ``before`` did not have, by rule, object and container."""
+
+    def key(f: Finding) -> tuple[Any, ...]:
+        return (f.rule, f.file, f.object, f.container)
+
+    had = Counter(key(f) for f in _scan_all(before))
+    out = []
+    for finding in _scan_all(after):
+        k = key(finding)
+        if had[k] > 0:
+            had[k] -= 1
+        else:
+            out.append(finding)
+    return out
 
 
 def _round_of_fixes(sources: dict[str, str], rules: list[Rule], ctx: FixContext) -> list[FileFix]:

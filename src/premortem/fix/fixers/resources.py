@@ -99,11 +99,11 @@ def footprint(before: Document, after_obj: dict[str, Any]) -> str:
         qos = "the pod is now Guaranteed (oom_score_adj -997)"
     else:
         missing = [
-            c.container.name or f"#{c.container.index}"
+            f"{c.container.name or f'#{c.container.index}'} has no "
+            + " or ".join(r for r in ("cpu", "memory") if c.limit(r) is None)
+            + " limit"
             for c in res.containers
             if c.limit("cpu") is None or c.limit("memory") is None
         ]
-        qos = f"the pod stays {res.qos}" + (
-            f" (no cpu or memory limit on {', '.join(missing)})" if missing else ""
-        )
+        qos = f"the pod stays {res.qos}" + (f" ({'; '.join(missing)})" if missing else "")
     return f"{qos}; {text}."
