@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from premortem.etcd.metrics import MetricsError, histogram_quantile, parse_metrics
+from premortem.etcd.metrics import Histogram, MetricsError, histogram_quantile, parse_metrics
 
 from .etcd_harness import run_json
 
@@ -43,6 +43,15 @@ def test_quantile_of_a_real_etcd_wal_histogram():
     ]
     assert histogram_quantile(0.99, buckets) == pytest.approx(0.028)
     assert histogram_quantile(0.50, buckets) == pytest.approx(0.001 * 12.5 / 19)
+
+
+def test_quantile_bucket_is_what_the_histogram_really_knows():
+    hist = Histogram(
+        "h", [(0.001, 19), (0.002, 20), (0.004, 23), (0.008, 24), (0.016, 24), (0.032, 25), (INF, 25)]
+    )
+    assert hist.quantile_bucket(0.99) == (0.016, 0.032)
+    assert hist.quantile_bucket(0.50) == (0.0, 0.001)  # "under 1 ms", not "0.66 ms"
+    assert Histogram("empty", [(0.001, 0), (INF, 0)]).quantile_bucket(0.99) is None
 
 
 def test_quantile_in_the_inf_bucket_is_the_highest_finite_bound():
@@ -228,6 +237,12 @@ def test_text_output(premortem, data):
     out = premortem("etcd", "--metrics", str(data / "slow.txt"))
     assert out.returncode == 1
     assert "WAL fsync" in out.stdout and "ETM001" in out.stdout and "unhealthy" in out.stdout
+
+
+def test_text_output_says_under_the_lowest_bucket(premortem, data):
+    out = premortem("etcd", "--metrics", str(data / "healthy.txt"))
+    assert out.returncode == 0
+    assert "p99   < 1.0 ms" in out.stdout  # all 307 fsyncs fell in etcd's lowest bucket (0, 1 ms]
 
 
 def test_stdin(premortem, data):

@@ -149,6 +149,15 @@ def _summary(
     return summary
 
 
+def _quantile_text(value: float | None, bucket: tuple[float, float] | None) -> str:
+    """A quantile in etcd's lowest bucket is only known to be under its bound: say so."""
+    from premortem.etcd.verdict import ms
+
+    if value is not None and bucket is not None and bucket[0] == 0.0:
+        return f"< {ms(bucket[1])}"
+    return ms(value)
+
+
 def _render_text(
     findings: list[Finding],
     members: list[dict[str, Any]],
@@ -165,10 +174,10 @@ def _render_text(
         version = f" (etcd {m['version']})" if m.get("version") else ""
         console.print(f"[bold]{escape(m['source'])}[/]{version}")
         for key, label in (("wal_fsync", "WAL fsync"), ("backend_commit", "backend commit")):
-            console.print(
-                f"  {label:15} p50 {ms(m[f'{key}_p50_seconds']):>9}  p99 {ms(m[f'{key}_p99_seconds']):>9}"
-                f"  ({m[f'{key}_count'] if m[f'{key}_count'] is not None else 'no'} observations)"
-            )
+            p50 = _quantile_text(m[f"{key}_p50_seconds"], m[f"{key}_p50_bucket_seconds"])
+            p99 = _quantile_text(m[f"{key}_p99_seconds"], m[f"{key}_p99_bucket_seconds"])
+            count = m[f"{key}_count"] if m[f"{key}_count"] is not None else "no"
+            console.print(f"  {label:15} p50 {p50:>10}  p99 {p99:>10}  ({count} observations)")
         leader = {None: "unknown", 0: "NO LEADER", 1: "yes"}.get(m["has_leader"], str(m["has_leader"]))
         role = " (this member leads)" if m.get("is_leader") else ""
         console.print(

@@ -43,6 +43,18 @@ class Histogram:
     def quantile(self, q: float) -> float | None:
         return histogram_quantile(q, self.buckets)
 
+    def quantile_bucket(self, q: float) -> tuple[float, float] | None:
+        """The (lower, upper] bounds of the bucket that holds the q-quantile: all a histogram really
+        knows. The interpolated ``quantile`` is a guess inside it (0.99 ms for "under 1 ms")."""
+        ordered = sorted(self.buckets)
+        if self.quantile(q) is None:
+            return None
+        rank = q * ordered[-1][1]
+        for i, (bound, count) in enumerate(ordered):
+            if count >= rank:
+                return (ordered[i - 1][0] if i else 0.0, bound)
+        return None
+
 
 def histogram_quantile(q: float, buckets: list[tuple[float, float]]) -> float | None:
     """The q-quantile of cumulative ``buckets`` [(le, count), ...], as Prometheus computes it.

@@ -107,6 +107,8 @@ def member_stats(member: m.MemberMetrics) -> dict[str, Any]:
         out[f"{key}_count"] = int(hist.count) if hist else None
         out[f"{key}_p50_seconds"] = hist.quantile(0.50) if hist else None
         out[f"{key}_p99_seconds"] = hist.quantile(0.99) if hist else None
+        out[f"{key}_p99_bucket_seconds"] = hist.quantile_bucket(0.99) if hist else None
+        out[f"{key}_p50_bucket_seconds"] = hist.quantile_bucket(0.50) if hist else None
     for key, name in (
         ("has_leader", m.HAS_LEADER),
         ("is_leader", m.IS_LEADER),
