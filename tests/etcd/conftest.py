@@ -97,9 +97,16 @@ def slow_mount(memory_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     mount.close()
 
 
-def _single(name: str, data_dir: Path, log_dir: Path) -> Cluster:
+def _one_member(etcd: str, name: str, data_root: Path, log_dir: Path, writes: int) -> Iterator[Member]:
     client, peer = free_ports(2)
-    return Cluster([Member(name, client, peer, data_dir / name, log_dir / f"{name}.log")])
+    member = Member(name, client, peer, data_root / name, log_dir / f"{name}.log")
+    cluster = Cluster([member])
+    try:
+        cluster.start(etcd)
+        load(member, writes)
+        yield member
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(scope="module")
@@ -107,13 +114,7 @@ def healthy_etcd(
     etcd_binary: str, memory_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Member]:
     """One etcd member with its data dir on tmpfs, after 200 writes."""
-    cluster = _single("healthy", memory_dir, tmp_path_factory.mktemp("etcd-healthy"))
-    try:
-        cluster.start(etcd_binary)
-        load(cluster.members[0], 200)
-        yield cluster.members[0]
-    finally:
-        cluster.stop()
+    yield from _one_member(etcd_binary, "healthy", memory_dir, tmp_path_factory.mktemp("etcd-healthy"), 200)
 
 
 @pytest.fixture(scope="module")
@@ -121,13 +122,9 @@ def slow_etcd(
     etcd_binary: str, slow_mount: SlowMount, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Member]:
     """One etcd member with its whole data dir (WAL and bbolt) on the slow mount, after 40 writes."""
-    cluster = _single("slow", slow_mount.mountpoint, tmp_path_factory.mktemp("etcd-slow"))
-    try:
-        cluster.start(etcd_binary)
-        load(cluster.members[0], 40)
-        yield cluster.members[0]
-    finally:
-        cluster.stop()
+    yield from _one_member(
+        etcd_binary, "slow", slow_mount.mountpoint, tmp_path_factory.mktemp("etcd-slow"), 40
+    )
 
 
 @pytest.fixture(scope="module")

@@ -130,6 +130,61 @@ def member_stats(member: m.MemberMetrics) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class CounterCheck:
+    """A counter or gauge that raises ``rule`` at ``at_least``, at high from ``high_at``."""
+
+    rule: str
+    stat: str  # key in member_stats()
+    at_least: int
+    high_at: int | None
+    message: str  # {n}: the value
+    fix: str
+
+
+COUNTER_CHECKS = (
+    CounterCheck(
+        "ETM004", "leader_changes", LEADER_CHANGES_MEDIUM, LEADER_CHANGES_HIGH,
+        "This member has seen {n} leader changes since it started (the first election counts as one). "
+        "Each change stalls writes for up to an election timeout; a count that keeps growing means an "
+        "unstable leader, usually a slow disk or network.",
+        "Scrape again in a few minutes: if the counter grows, find the cause in the WAL fsync and peer "
+        "round-trip latencies; keep election-timeout >= 10x the peer RTT and heartbeat-interval about "
+        "the RTT.",
+    ),
+    CounterCheck(
+        "ETM005", "heartbeat_send_failures", 1, MANY,
+        "As leader, this member failed to send {n} heartbeat(s) on time (more than 2x the heartbeat "
+        "interval late). etcd logs this as \"leader failed to send out heartbeat on time; took too long, "
+        "leader is overloaded likely from slow disk\"; followers that miss an election timeout of "
+        "heartbeats start an election.",
+        "Give etcd a faster, dedicated disk and enough CPU; if the disk is fine, raise "
+        "--heartbeat-interval/--election-timeout on every member together.",
+    ),
+    CounterCheck(
+        "ETM006", "slow_applies", 1, MANY,
+        "{n} apply(s) took longer than etcd's 100 ms warning (\"apply request took too long\"); normal "
+        "applies take under 50 ms. Requests behind a slow apply wait, and the API server's watch and "
+        "list calls stall with them.",
+        "Look at backend commit latency (disk) and at expensive requests (large range/list calls "
+        "without a limit); compact and defragment a large database.",
+    ),
+    CounterCheck(
+        "ETM007", "proposals_failed", 1, None,
+        "{n} proposal(s) failed on this member: writes that never committed, normally because of "
+        "leader elections or a lost quorum at the time.",
+        "Correlate with leader changes; if they grow together, fix what makes the leader unstable "
+        "(disk, network, CPU).",
+    ),
+    CounterCheck(
+        "ETM008", "proposals_pending", PENDING_PROPOSALS_LIMIT, None,
+        "{n} proposals are waiting to be committed: the member cannot commit as fast as clients write "
+        "(slow disk, slow peers, or overload).",
+        "Check WAL fsync latency and peer round-trip times; reduce write load (events, leases).",
+    ),
+)  # fmt: skip
+
+
 def judge_member(member: m.MemberMetrics) -> list[Finding]:
     stats = member_stats(member)
     src = member.source
@@ -149,76 +204,19 @@ def judge_member(member: m.MemberMetrics) -> list[Finding]:
                 "status --cluster`), then their disks (WAL fsync p99) and election timeout.",
             )
         )
-    changes = stats["leader_changes"]
-    if changes is not None and changes >= LEADER_CHANGES_MEDIUM:
+    for check in COUNTER_CHECKS:
+        n = stats[check.stat]
+        if n is None or n < check.at_least:
+            continue
+        high = check.high_at is not None and n >= check.high_at
         found.append(
             finding(
-                "ETM004",
+                check.rule,
                 src,
-                f"This member has seen {changes} leader changes since it started (the first election counts "
-                "as one). Each change stalls writes for up to an election timeout; a count that keeps "
-                "growing means an unstable leader, usually a slow disk or network.",
-                "Scrape again in a few minutes: if the counter grows, find the cause in the WAL fsync and "
-                "peer round-trip latencies; keep election-timeout >= 10x the peer RTT and heartbeat-interval "
-                "about the RTT.",
-                severity=Severity.HIGH if changes >= LEADER_CHANGES_HIGH else None,
-                leader_changes=changes,
-            )
-        )
-    failures = stats["heartbeat_send_failures"]
-    if failures:
-        found.append(
-            finding(
-                "ETM005",
-                src,
-                f"As leader, this member failed to send {failures} heartbeat(s) on time (more than 2x the "
-                'heartbeat interval late). etcd logs this as "leader failed to send out heartbeat on time; '
-                'took too long, leader is overloaded likely from slow disk"; followers that miss an '
-                "election timeout of heartbeats start an election.",
-                "Give etcd a faster, dedicated disk and enough CPU; if the disk is fine, raise "
-                "--heartbeat-interval/--election-timeout on every member together.",
-                severity=Severity.HIGH if failures >= MANY else None,
-                heartbeat_send_failures=failures,
-            )
-        )
-    slow = stats["slow_applies"]
-    if slow:
-        found.append(
-            finding(
-                "ETM006",
-                src,
-                f'{slow} apply(s) took longer than etcd\'s 100 ms warning ("apply request took too long"); '
-                "normal applies take under 50 ms. Requests behind a slow apply wait, and the API server's "
-                "watch and list calls stall with them.",
-                "Look at backend commit latency (disk) and at expensive requests (large range/list calls "
-                "without a limit); compact and defragment a large database.",
-                severity=Severity.HIGH if slow >= MANY else None,
-                slow_applies=slow,
-            )
-        )
-    failed = stats["proposals_failed"]
-    if failed:
-        found.append(
-            finding(
-                "ETM007",
-                src,
-                f"{failed} proposal(s) failed on this member: writes that never committed, normally "
-                "because of leader elections or a lost quorum at the time.",
-                "Correlate with leader changes; if they grow together, fix what makes the leader unstable "
-                "(disk, network, CPU).",
-                proposals_failed=failed,
-            )
-        )
-    pending = stats["proposals_pending"]
-    if pending is not None and pending >= PENDING_PROPOSALS_LIMIT:
-        found.append(
-            finding(
-                "ETM008",
-                src,
-                f"{pending} proposals are waiting to be committed: the member cannot commit as fast as "
-                "clients write (slow disk, slow peers, or overload).",
-                "Check WAL fsync latency and peer round-trip times; reduce write load (events, leases).",
-                proposals_pending=pending,
+                check.message.format(n=n),
+                check.fix,
+                severity=Severity.HIGH if high else None,
+                **{check.stat: n},
             )
         )
     found += _quota(stats, src)
