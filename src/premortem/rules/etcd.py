@@ -841,8 +841,8 @@ def etcd_election_timeout(doc: Document) -> Iterator[Hit]:
                     "members, etcd loses quorum and the API server stops serving."
                 ),
                 fix=(
-                    f"Set --election-timeout to at least {max(5 * heartbeat, 10 * heartbeat)}ms (10 x the heartbeat "
-                    "is etcd's advice) on every member."
+                    f"Set --election-timeout={10 * heartbeat} (10 x the heartbeat, etcd's advice; {5 * heartbeat}ms "
+                    "is the least it accepts) on every member, at most 50000."
                 ),
                 path=server.path_of(flag),
                 container=server.container.name,
