@@ -245,3 +245,16 @@ def test_bad_input_exits_2_with_a_clear_error(tmp_path: Path) -> None:
         assert out.returncode == 2, (args, out.stdout, out.stderr)
         assert words in out.stderr, out.stderr
         assert "Traceback" not in out.stderr
+
+
+WIDE_TABLE = """LAST SEEN   TYPE      REASON      OBJECT      SUBOBJECT              SOURCE              MESSAGE                                                          FIRST SEEN   COUNT   NAME
+2m          Warning   Unhealthy   pod/web-1   spec.containers{web}   kubelet, worker-1   Readiness probe failed: HTTP probe failed with statuscode: 503   30m          42      web-1.18a2b3c4d5e6f7a8
+"""
+
+
+def test_wide_table_layout(run) -> None:
+    (f,) = run(WIDE_TABLE).findings
+    assert f.rule == "DIAG-PROBE-READINESS"
+    assert f.severity == Severity.MEDIUM
+    assert f.extra["count"] == 42
+    assert f.extra["objects"] == {"pod": "web-1", "container": "web", "node": "worker-1"}

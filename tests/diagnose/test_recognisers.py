@@ -216,3 +216,13 @@ def test_repeated_lines_aggregate_into_one_finding(run) -> None:
     assert f.extra["count"] == 500
     assert [e["line"] for e in f.extra["evidence"]] == [1, 500]
     assert "Seen 500 times" in f.message
+
+
+def test_kubelet_evicting_pod_with_the_eviction_message(run) -> None:
+    (f,) = run(
+        'I1125 19:30:04.901001    1187 eviction_manager.go:600] "Evicting pod" pod="shop/web-1" podUID="u" '
+        'message="The node was low on resource: ephemeral-storage. Threshold quantity: 10Gi, available: 9Gi. '
+        'Container web was using 4Gi, request is 0, has larger consumption of ephemeral-storage. "\n'
+    ).findings
+    assert f.rule == "DIAG-EVICT-DISK"
+    assert f.extra["objects"]["pod"] == "web-1"

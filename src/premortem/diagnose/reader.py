@@ -25,6 +25,7 @@ from premortem.diagnose.parsers import (
     logfmt,
     prompt,
 )
+from premortem.diagnose.recognisers import KEYWORDS
 from premortem.diagnose.records import Record
 from premortem.diagnose.timeparse import describe_time
 
@@ -32,6 +33,13 @@ STDIN_NAME = "<stdin>"
 Sink = Callable[[Record], bool]  # True when a recogniser claimed the record
 _YAML_TOP = re.compile(r"^(?:apiVersion|items|kind|metadata):(?: |$)")
 _YAML_CONT = re.compile(r'^(?:[ -]|[A-Za-z_"][\w"]*:(?: |$)|---|\.\.\.)')
+# The first characters of every single-line format read here (klog, syslog/journald, RFC 3339 and
+# capnslog stamps, dmesg, JSON, logfmt, kubectl drain, shell prompts).
+_KNOWN_START = re.compile(
+    r"(?:[IWEF]\d{4} \d\d:|[A-Z][a-z]{2} [ \d]\d \d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:|\[|\{.*\}$|time=|ts=|"
+    r"node/|pod/|evicting pod |error when evicting |error: unable to drain|There are pending pods|"
+    r"Warning: |WARNING: |\$ |# |[\w@.:~/-]+[$#] )"
+)
 _SINGLE = (prompt.parse, klog.parse, etcd_text.parse, kernel.parse, jsonlog.parse, logfmt.parse, drain.parse)
 
 
@@ -143,6 +151,13 @@ class FileReader:
         self.single(n, text)
 
     def single(self, n: int, text: str) -> None:
+        if KEYWORDS.search(text) is None:
+            # Nothing any recogniser looks for: only say whether the line is in a known format.
+            if _KNOWN_START.match(text) or "level=" in text:
+                self.stats.formats["skimmed"] += 1
+            else:
+                self.stats.unknown(self.name, n, text)
+            return
         rec = self.record(n, text)
         inner = envelope.strip(text, rec)
         rec.message = inner

@@ -307,13 +307,20 @@ _USING = re.compile(
 )
 
 
-@recogniser("Evicted", "evicted successfully", "Eviction manager: evicting", "eviction manager: evicting")
+@recogniser(
+    "Evicted",
+    "Evicting pod",
+    "low on resource",
+    "evicted successfully",
+    "Eviction manager: evicting",
+    "eviction manager: evicting",
+)
 def evicted(rec: Record, state: State) -> Result:
     text = rec.message
     if rec.reason == "Evicted" or "low on resource" in text:
         low = _LOW_ON.search(text)
         resource = _resource_kind(low.group(1)) if low else _resource_kind(text)
-    elif "Eviction manager" in text or "eviction manager" in text:
+    elif "Eviction manager" in text or "eviction manager" in text or text.startswith("Evicting pod"):
         resource = state.get("reclaim", "memory")
         if "pod" not in rec.fields:
             m = re.search(r"pod (\S+?)_(\S+?)\(", text)
@@ -719,7 +726,8 @@ _TOOK_TEXT = re.compile(r"took too long \(([\d.]+\w+)\)|took too long \[([\d.]+\
 
 
 def _etcd_member(rec: Record) -> str:
-    return rec.host or rec.file
+    """The member: its host when a journald/syslog prefix names it, else the log file's name."""
+    return rec.host or rec.file.rsplit("/", 1)[-1]
 
 
 @recogniser("slow fdatasync", "sync duration of")
@@ -913,16 +921,40 @@ for _r in RECOGNISERS:
     for _k in _r.keywords:
         _BY_KEYWORD.setdefault(_k, []).append(_r)
 _ORDER = {r.name: i for i, r in enumerate(RECOGNISERS)}
-KEYWORDS = re.compile("|".join(re.escape(k) for k in sorted(_BY_KEYWORD, key=len, reverse=True)))
+
+
+def _trie_pattern(words: list[str]) -> str:
+    """One regex for many literals, factored by common prefix: Python's engine tries an alternation
+    branch by branch, so ``abc|abd`` costs twice what ``ab(?:c|d)`` does on every position."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        ends = "" in node
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if ends else body
+
+    return build(trie)
+
+
+# "Successfully assigned" is not a failure: Scheduled events feed the stories' "pods moved" steps.
+KEYWORDS = re.compile(_trie_pattern([*_BY_KEYWORD, "Successfully assigned"]))
 
 
 def candidates(haystack: str) -> list[Recogniser]:
     """Recognisers whose keywords occur in the text, in table order; empty for most lines."""
-    found = {m.group(0) for m in KEYWORDS.finditer(haystack)}
-    if not found:
+    if KEYWORDS.search(haystack) is None:
         return []
     seen: dict[str, Recogniser] = {}
-    for keyword in found:
-        for r in _BY_KEYWORD[keyword]:
-            seen[r.name] = r
+    for keyword, found in _BY_KEYWORD.items():
+        if keyword in haystack:
+            for r in found:
+                seen[r.name] = r
     return sorted(seen.values(), key=lambda r: _ORDER[r.name])

@@ -81,7 +81,7 @@ class Story:
                 steps.append(
                     {
                         "time": p.rec.time.isoformat().replace("+00:00", "Z") if p.rec.time else None,
-                        "moved": {"namespace": p.namespace, "pod": p.namespace and p.pod, "node": p.node},
+                        "moved": {"namespace": p.namespace, "pod": p.pod, "node": p.node},
                         "file": p.rec.file,
                         "line": p.rec.line,
                     }

@@ -94,6 +94,9 @@ def row(table: Table, line: str, rec: Record) -> bool:
         rec.component = component.strip() or None
         if host.strip():
             rec.host = host.strip()
+    sub = cells.get("SUBOBJECT", "")
+    if sub.startswith("spec.containers{") and sub.endswith("}"):
+        rec.container = sub[len("spec.containers{") : -1]
     if "NAMESPACE" in cells:
         rec.namespace = cells["NAMESPACE"] or None
     obj = cells.get("OBJECT")
