@@ -285,3 +285,25 @@ def test_real_etcd_refuses_what_etc005_reports(tmp_path):
     )
     assert proc.returncode != 0
     assert "should be at least as 5 times as" in proc.stdout + proc.stderr
+
+
+def test_image_named_like_etcd_serving_its_ports_is_a_server():
+    text = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: etcd}
+spec:
+  replicas: 3
+  selector: {matchLabels: {name: etcd}}
+  template:
+    metadata: {labels: {name: etcd}}
+    spec:
+      containers:
+        - name: member
+          image: openshift/etcd-20-centos7
+          ports: [{containerPort: 2379}, {containerPort: 2380}]
+"""
+    [f] = etcd_findings(text)
+    assert (f.rule, f.severity.label) == ("ETC001", "high")
+    assert "client request" in f.message
+    assert servers(text.replace("2379}, {containerPort: 2380", "8080")) == []

@@ -2,7 +2,7 @@
 
 An etcd *server* container is found by what it runs, not by its name alone: ``command``/``args``
 starting with the ``etcd`` binary (directly or in a ``sh -c`` script), or an etcd image run with its
-default entrypoint. ``etcdctl``/``etcdutl`` jobs, etcd-manager and operators are not etcd servers.
+default entrypoint (an image whose name only contains "etcd" must also expose port 2379 or 2380). ``etcdctl``/``etcdutl`` jobs, etcd-manager and operators are not etcd servers.
 Flags are read as etcd reads them (``--flag=value``, ``--flag value``, single dash too) and from
 ``ETCD_*`` environment variables, which flags override. Live disk and metrics checks belong to
 ``premortem etcd``.
@@ -30,6 +30,7 @@ SERVER_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "
 ETCD_BINARIES = frozenset({"etcd"})
 ETCD_IMAGES = frozenset({"etcd", "etcd-amd64", "etcd-arm64", "etcd-ppc64le", "etcd-s390x"})
 SHELLS = frozenset({"sh", "bash", "ash", "dash"})
+ETCD_PORTS = (2379, 2380)
 MAX_QUOTA = 8 * 2**30  # etcd's suggested maximum (server/etcdserver/quota.go MaxQuotaBytes)
 DEFAULT_HEARTBEAT_MS = 100
 DEFAULT_ELECTION_MS = 1000
@@ -83,6 +84,17 @@ def _is_etcd_image(image: Any) -> bool:
     return posixpath.basename(ref.repository) in ETCD_IMAGES
 
 
+def _serves_etcd_ports(container: ContainerView) -> bool:
+    """An image named like etcd (``openshift/etcd-20-centos7``) exposing etcd's client or peer port."""
+    image = container.field("image")
+    if not isinstance(image, str) or "etcd" not in posixpath.basename(parse_image(image).repository):
+        return False
+    ports = container.field("ports")
+    if not isinstance(ports, list):
+        return False
+    return any(isinstance(p, dict) and p.get("containerPort") in ETCD_PORTS for p in ports)
+
+
 def _etcd_argv(container: ContainerView) -> tuple[list[tuple[str, Path]], bool] | None:
     """The arguments etcd receives (each with its path), and whether they came from a shell script.
 
@@ -96,7 +108,9 @@ def _etcd_argv(container: ContainerView) -> tuple[list[tuple[str, Path]], bool] 
     if isinstance(args, list):
         items += [(str(v), (*container.path, "args", i)) for i, v in enumerate(args)]
     if not items:
-        return ([], False) if _is_etcd_image(container.field("image")) else None
+        return (
+            ([], False) if _is_etcd_image(container.field("image")) or _serves_etcd_ports(container) else None
+        )
     first = _basename(items[0][0])
     if first in ETCD_BINARIES:
         return items[1:], False
@@ -312,8 +326,12 @@ def etcd_without_requests(doc: Document) -> Iterator[Hit]:
             )
         yield Hit(
             message=(
-                f"etcd runs as {res.qos}: {'; '.join(parts)}. Every API call waits on etcd, so a starved or "
-                "killed member is a control-plane outage."
+                f"etcd runs as {res.qos}: {'; '.join(parts)}. "
+                + (
+                    "Every Kubernetes API call waits on etcd, so a starved or killed member is a control-plane outage."
+                    if server.static_control_plane
+                    else "Every client request waits on the etcd leader, so a starved or killed member stalls them all."
+                )
             ),
             fix="Set resources.requests: {cpu: 100m, memory: 100Mi} at least (kubeadm's values), sized to your load.",
             path=(*server.container.path, "resources"),
