@@ -111,7 +111,12 @@ class SlowMount:
 
 @dataclass
 class Certs:
-    """A throwaway CA, a server certificate for 127.0.0.1 and a client certificate (openssl CLI)."""
+    """A test CA, a server certificate for 127.0.0.1 and a client certificate.
+
+    The tests use the pairs committed under tests/etcd/data/pki/ (valid for 100 years, test-only
+    keys), so they need no openssl; ``create`` is how they were made:
+    ``Certs(Path("tests/etcd/data/pki/main")).create(days=36500)``.
+    """
 
     directory: Path
 
@@ -121,7 +126,7 @@ class Certs:
     client_cert = property(lambda self: self.directory / "client.crt")
     client_key = property(lambda self: self.directory / "client.key")
 
-    def create(self) -> Certs:
+    def create(self, days: int = 2) -> Certs:
         openssl = shutil.which("openssl")
         if not openssl:
             raise Unavailable("openssl not installed: cannot make test certificates")
@@ -141,7 +146,7 @@ class Certs:
             "-out",
             "ca.crt",
             "-days",
-            "2",
+            str(days),
             "-subj",
             "/CN=premortem test CA",
         )
@@ -158,7 +163,7 @@ class Certs:
             )
             (d / f"{name}.ext").write_text(f"subjectAltName=IP:127.0.0.1\nextendedKeyUsage={usage}\n")
             run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-                "-out", f"{name}.crt", "-days", "2", "-extfile", f"{name}.ext")  # fmt: skip
+                "-out", f"{name}.crt", "-days", str(days), "-extfile", f"{name}.ext")  # fmt: skip
         return self
 
     def etcd_args(self) -> list[str]:
@@ -267,9 +272,17 @@ class Cluster:
             time.sleep(0.1)
 
     def stop(self) -> None:
+        """Stop every member, even when one of them will not die (it is killed; the error is raised
+        after the others are stopped)."""
+        errors: list[BaseException] = []
         for m in self.members:
             if m.proc is not None:
-                _stop_process(m.proc)
+                try:
+                    _stop_process(m.proc)
+                except (subprocess.TimeoutExpired, OSError) as exc:
+                    errors.append(exc)
+        if errors:
+            raise errors[0]
 
     def leader(self) -> Member | None:
         for m in self.members:

@@ -3,6 +3,8 @@ metrics on a separate port as kubeadm does (127.0.0.1:2381)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from .etcd_harness import Certs, Member, run_json, run_premortem
@@ -52,10 +54,10 @@ def test_tls_problems_exit_2_with_what_to_pass(tls_etcd, ca, cert, insecure, mes
     assert message in out.stderr and "Traceback" not in out.stderr
 
 
-def test_client_certificate_from_another_ca_is_reported_as_rejected(tls_etcd, tmp_path):
+def test_client_certificate_from_another_ca_is_reported_as_rejected(tls_etcd):
     member, _ = tls_etcd
     assert member.tls
-    stranger = Certs(tmp_path / "other").create()
+    stranger = Certs(Path(__file__).resolve().parent / "data" / "pki" / "other")
     out = run_premortem(
         "etcd", "--metrics", member.client_url, "--cacert", str(member.tls.ca),
         "--cert", str(stranger.client_cert), "--key", str(stranger.client_key),

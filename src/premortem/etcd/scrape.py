@@ -105,9 +105,11 @@ def _fetch(url: str, tls: TLSOptions, timeout: float) -> str:
 
 def _tls_problem(url: str, exc: ssl.SSLError, tls: TLSOptions) -> str:
     what = exc.reason or str(exc)
-    rejected = any(
-        w in str(what).upper() for w in ("BAD_CERTIFICATE", "CERTIFICATE_REQUIRED", "HANDSHAKE_FAILURE")
-    )
+    alerts = ("BAD_CERTIFICATE", "CERTIFICATE_REQUIRED", "HANDSHAKE_FAILURE", "UNKNOWN_CA")
+    rejected = any(alert in str(what).upper() for alert in alerts)
+    if isinstance(exc, ssl.SSLEOFError) or "EOF occurred" in str(exc):
+        # Go's TLS server may hang up without an alert when it refuses the client's certificate.
+        rejected, what = True, "the server closed the connection during the handshake"
     if rejected and not tls.cert:
         return (
             f"{url}: the server asks for a client certificate ({what}): pass --cert and --key "
