@@ -443,13 +443,10 @@ class _Editor:
         if self.style.json:
             return json.dumps(value)
         if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, int | float):
-            text = str(value)
-            if quote is None:
-                return text
-        else:
-            text = str(value)
+            return "true" if value else "false"  # never quoted: a quoted number or bool is a string
+        if isinstance(value, int | float):
+            return str(value)
+        text = str(value)
         if quote == "'":
             return "'" + text.replace("'", "''") + "'"
         if quote == '"':
