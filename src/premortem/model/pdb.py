@@ -16,7 +16,7 @@ at its ``minReplicas`` (the worst case):
   matched nothing).
 
 PDBs without a namespace are matched only with namespace-less workloads in the same directory tree
-(see ``_related_files``). Pods of DaemonSets, Jobs and CronJobs cannot be counted from manifests
+(see ``related_files``). Pods of DaemonSets, Jobs and CronJobs cannot be counted from manifests
 (one per eligible node, or ``parallelism`` pods that finish); such workloads are listed in
 ``uncounted`` and callers should not draw count-based conclusions when it is not empty.
 """
@@ -109,8 +109,7 @@ def analyse_pdbs(index: ObjectIndex) -> list[PdbVerdict]:
     cache: dict[str, Any] = vars(index)
     cached = cache.get(_CACHE_KEY)
     if cached is None:
-        hpas = _hpa_targets(index)
-        cached = [_analyse(doc, index, hpas) for doc in index.of_kind(PDB_KIND) if _is_pdb(doc)]
+        cached = [_analyse(doc, index) for doc in index.of_kind(PDB_KIND) if _is_pdb(doc)]
         cache[_CACHE_KEY] = cached
     return list(cached)
 
@@ -122,7 +121,7 @@ def pdbs_covering(workload: Document, index: ObjectIndex) -> list[PdbVerdict]:
 
 def effective_replicas(workload: Document, index: ObjectIndex) -> int | None:
     """Replicas at normal scale, with an HPA's minReplicas as the worst case; None if not scalable."""
-    hpa = _hpa_targets(index).get(_target_key(workload))
+    hpa = hpa_for(workload, index)
     if hpa is not None and workload.kind in SCALABLE_KINDS:
         return hpa_min_replicas(hpa)
     return replicas_of(workload)
@@ -160,7 +159,7 @@ def _target_key(doc: Document) -> tuple[str, str, str]:
     return (doc.kind or "", namespace_key(doc), doc.ref.name or "")
 
 
-def _hpa_targets(index: ObjectIndex) -> dict[tuple[str, str, str], Document]:
+def _hpa_targets(index: ObjectIndex) -> dict[tuple[str, str, str], list[Document]]:
     cache: dict[str, Any] = vars(index)
     key = "_premortem_hpa_targets"
     targets = cache.get(key)
@@ -173,9 +172,26 @@ def _hpa_targets(index: ObjectIndex) -> dict[tuple[str, str, str], Document]:
             ref = spec.get("scaleTargetRef") if isinstance(spec, dict) else None
             if not isinstance(ref, dict) or not ref.get("kind") or not ref.get("name"):
                 continue
-            targets.setdefault((str(ref["kind"]), namespace_key(hpa), str(ref["name"])), hpa)
+            targets.setdefault((str(ref["kind"]), namespace_key(hpa), str(ref["name"])), []).append(hpa)
         cache[key] = targets
     return targets
+
+
+def hpa_for(workload: Document, index: ObjectIndex) -> Document | None:
+    """The HorizontalPodAutoscaler targeting ``workload`` (the one read nearest to it if several)."""
+    candidates = _hpa_targets(index).get(_target_key(workload))
+    if not candidates:
+        return None
+    return min(candidates, key=lambda hpa: proximity(workload.file, hpa.file))
+
+
+def proximity(a: str, b: str) -> int:
+    """0 same file, 1 same directory, 2 one directory inside the other, 3 unrelated."""
+    if a == b:
+        return 0
+    if os.path.dirname(a) == os.path.dirname(b):
+        return 1
+    return 2 if related_files(a, b) else 3
 
 
 def _intorstr(value: Any) -> int | str | None:
@@ -199,12 +215,13 @@ def _controller_owner(doc: Document) -> tuple[str, str] | None:
     return None
 
 
-def _top_level(workloads: Iterable[Document], index: ObjectIndex) -> list[Document]:
+def _top_level(workloads: Iterable[Document], index: ObjectIndex, near: str) -> list[Document]:
     """Drop objects whose controller is also in the index (a dump lists Deployment, ReplicaSet and
-    pods): the controller's replicas already count them. Same-named duplicates count once."""
+    pods): the controller's replicas already count them. Same-named duplicates (one object rendered
+    in several files) count once, as the copy read nearest to ``near``."""
     out: list[Document] = []
     seen: set[tuple[str, str, str]] = set()
-    for doc in workloads:
+    for doc in sorted(workloads, key=lambda w: proximity(near, w.file)):
         if doc.kind in NO_POD_KINDS:
             continue
         owner = _controller_owner(doc)
@@ -219,7 +236,7 @@ def _top_level(workloads: Iterable[Document], index: ObjectIndex) -> list[Docume
     return out
 
 
-def _related_files(a: str, b: str) -> bool:
+def related_files(a: str, b: str) -> bool:
     """Files that plausibly belong to one deployment: same directory, or one directory inside the other.
 
     Objects without a namespace land wherever ``kubectl apply -n`` puts them; when unrelated projects
@@ -232,7 +249,7 @@ def _related_files(a: str, b: str) -> bool:
     return da.startswith(db + os.sep) or db.startswith(da + os.sep) or not da or not db
 
 
-def _analyse(doc: Document, index: ObjectIndex, hpas: dict[tuple[str, str, str], Document]) -> PdbVerdict:
+def _analyse(doc: Document, index: ObjectIndex) -> PdbVerdict:
     spec = doc.obj.get("spec")
     spec = spec if isinstance(spec, dict) else {}
     policy = spec.get("unhealthyPodEvictionPolicy")
@@ -270,8 +287,8 @@ def _analyse(doc: Document, index: ObjectIndex, hpas: dict[tuple[str, str, str],
     if not selector.matches_nothing:
         matched = index.workloads_matching(selector, doc.ref.namespace)
         if not doc.ref.namespace:
-            matched = [w for w in matched if _related_files(doc.file, w.file)]
-        verdict.workloads = _top_level(matched, index)
+            matched = [w for w in matched if related_files(doc.file, w.file)]
+        verdict.workloads = _top_level(matched, index, doc.file)
 
     scale = 0  # sum of controller scale (denominator for percentages and maxUnavailable)
     pods = 0  # selected pods at normal scale
@@ -281,7 +298,7 @@ def _analyse(doc: Document, index: ObjectIndex, hpas: dict[tuple[str, str, str],
             verdict.uncounted.append(workload)
             continue
         if kind in SCALABLE_KINDS:
-            hpa = hpas.get(_target_key(workload))
+            hpa = hpa_for(workload, index)
             if hpa is not None:
                 count: int | None = hpa_min_replicas(hpa)
                 verdict.hpas[id(workload)] = hpa

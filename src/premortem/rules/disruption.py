@@ -220,7 +220,9 @@ def pdb_one_disruption_default_policy(ctx: ClusterContext) -> Iterator[Hit]:
     every eviction of the healthy pods is refused with HTTP 429 and a drain of their nodes waits until
     the broken pod recovers. Under `IfHealthyBudget` the not-Ready pods themselves may be evicted only
     while the healthy count is still at the budget, so once a second pod breaks, the misbehaving pods
-    cannot be moved either and the drain waits on an application that is already down.
+    cannot be moved either and the drain waits on an application that is already down. With a
+    single pod and `maxUnavailable: 1` (desiredHealthy 0) it is worse: the exception requires
+    desiredHealthy above 0, so a not-Ready pod cannot be evicted at all.
     `AlwaysAllow` lets not-Ready pods be evicted at any time (healthy pods stay protected); the
     Kubernetes docs recommend it for node drains. The field is beta and on by default from v1.27,
     GA in v1.31.
@@ -281,13 +283,22 @@ def pdb_one_disruption_default_policy(ctx: ClusterContext) -> Iterator[Hit]:
             continue
         if _only_daemonsets(verdict):
             continue
+        if verdict.selected_pods == 1:
+            consequence = (
+                "once its single pod is Running but not Ready (crash loop, failing readiness probe) it cannot be "
+                "evicted at all: desiredHealthy is 0, so the IfHealthyBudget exception does not apply, "
+                "disruptionsAllowed is 0, and a drain of its node hangs until the pod recovers."
+            )
+        else:
+            consequence = (
+                "one pod that is Running but not Ready uses up the budget and blocks every drain of its healthy "
+                "siblings' nodes, and when two are broken the broken pods cannot be evicted either."
+            )
         yield Hit(
             message=(
-                f"PodDisruptionBudget {verdict.name} allows exactly 1 disruption ({verdict.selected_pods} pods, "
-                f"{verdict.desired_healthy} must stay Ready) with the default unhealthyPodEvictionPolicy "
-                "(IfHealthyBudget): one pod that is Running but not Ready uses up the budget and blocks every "
-                "drain of its healthy siblings' nodes, and when two are broken the broken pods cannot be "
-                "evicted either."
+                f"PodDisruptionBudget {verdict.name} allows exactly 1 disruption ({verdict.selected_pods} "
+                f"pod{'' if verdict.selected_pods == 1 else 's'}, {verdict.desired_healthy} must stay Ready) with "
+                f"the default unhealthyPodEvictionPolicy (IfHealthyBudget): {consequence}"
             ),
             fix="Add unhealthyPodEvictionPolicy: AlwaysAllow to the PDB spec.",
             path=("spec",),
