@@ -229,3 +229,28 @@ spec:
     )
     [f] = hits(cidr_policy(1100, PORTS_8) + workload + "---" + second, "NET002")
     assert f.extra["policy_map_entries"] == 17600
+
+
+def test_endpoints_selected_by_a_subset_of_the_rules_are_not_reported_twice():
+    workloads = "".join(
+        f"""
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: billing}}
+spec:
+  selector: {{matchLabels: {{app: billing, role: {name}}}}}
+  template:
+    metadata: {{labels: {{app: billing, role: {name}, tier: {tier}}}}}
+    spec: {{containers: [{{name: c, image: registry.example.com/c:1.0.0}}]}}
+"""
+        for name, tier in (("api", "backend"), ("ui", "frontend"))
+    )
+    second = (
+        cidr_policy(100, PORTS_8, first_octet=172)
+        .replace("egress-many", "by-tier")
+        .replace("{app: billing}}", "{tier: backend}}")
+    )
+    found = hits(cidr_policy(2100, PORTS_8) + workloads + "---" + second, "NET002")
+    assert len(found) == 1
+    assert found[0].extra["policy_map_entries"] == 2200 * 8

@@ -169,7 +169,9 @@ def l7_rule_without_filtering(doc: Document) -> Iterator[Hit]:
     port, for the selected endpoints, to the node's Envoy proxy in user space: an extra hop, proxy CPU
     and latency on every request, and with Envoy embedded in the agent, a cilium-agent restart cuts
     those connections. When the L7 rule allows everything, you pay all of that and filter nothing.
-    It is often left over from "turning on visibility" and then forgotten.
+    An allow-all `http: [{}]` is also how Hubble HTTP visibility is switched on; that is a
+    legitimate trade, which is why this is low: keep it where you read those flows, drop it where
+    it was left over.
 
     ## Failing example
     ```yaml
@@ -270,7 +272,11 @@ def _void_l7(
                         f"{'' if kind == 'http' else ', no topic or apiKey'}), so the L7 rules filter nothing, but "
                         f"{cost}."
                     ),
-                    fix=f"Remove the rules.{kind} block (keep the L4 port rule) or restrict it to what the peer needs.",
+                    fix=(
+                        f"If this is only for Hubble {kind} visibility, keep it knowingly; otherwise remove the "
+                        f"rules.{kind} block (the L4 port rule alone allows the same) or restrict it to what the "
+                        "peer needs."
+                    ),
                     path=(*where, "rules", kind, k),
                 )
                 return
@@ -518,7 +524,9 @@ def policy_map_pressure(context: ClusterContext) -> Iterator[Hit]:
         return
     limit, config, ratio = _policy_map_max(index)
     identities = _identities(index)
-    groups: dict[str, _Estimate] = defaultdict(_Estimate)
+    # Endpoints are grouped by the set of rules selecting them: one policy map each.
+    members: dict[str, list[int]] = defaultdict(list)
+    kept: list[tuple[PolicyRule, _Estimate]] = []
     for rule in rules:
         selector = _cilium_selector(rule.data.get("endpointSelector"))
         if selector is None:
@@ -527,22 +535,28 @@ def policy_map_pressure(context: ClusterContext) -> Iterator[Hit]:
         group_keys = selected or [
             f"{rule.namespace}|" + json.dumps(rule.data.get("endpointSelector"), sort_keys=True, default=str)
         ]
-        contributions = _rule_entries(rule, identities)
         for key in group_keys:
-            estimate = groups[key]
-            estimate.entries |= contributions.entries
-            estimate.unknown |= contributions.unknown
+            members[key].append(len(kept))
+        kept.append((rule, _rule_entries(rule, identities)))
+    threshold = 0.75 * limit
+    estimates: list[tuple[frozenset[int], _Estimate]] = []
+    for rule_set in {frozenset(v) for v in members.values()}:
+        if sum(len(kept[i][1].entries) for i in rule_set) < threshold:
+            continue  # even without overlaps it stays below the threshold
+        estimate = _Estimate()
+        for i in sorted(rule_set):
+            rule, contribution = kept[i]
+            estimate.entries |= contribution.entries
+            estimate.unknown |= contribution.unknown
             estimate.rules.append(rule)
-    reported: set[tuple[int, ...]] = set()
-    for estimate in sorted(groups.values(), key=lambda e: -len(e.entries)):
-        count = len(estimate.entries)
-        if count < 0.75 * limit:
-            continue
-        signature = tuple(sorted({id(r.doc) for r in estimate.rules}))
-        if signature in reported:
-            continue
-        reported.add(signature)
-        yield _pressure_hit(estimate, count, limit, config, ratio)
+        if len(estimate.entries) >= threshold:
+            estimates.append((rule_set, estimate))
+    reported: list[frozenset[int]] = []
+    for combo, estimate in sorted(estimates, key=lambda e: (-len(e[1].entries), sorted(e[0]))):
+        if any(combo <= done for done in reported):
+            continue  # the same rules were already reported for a larger group of endpoints
+        reported.append(combo)
+        yield _pressure_hit(estimate, len(estimate.entries), limit, config, ratio)
 
 
 def _rule_entries(rule: PolicyRule, identities: dict[str, dict[str, str]]) -> _Estimate:
