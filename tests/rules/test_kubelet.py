@@ -117,3 +117,14 @@ def test_kub004_soft_without_grace_period():
 def test_other_kinds_named_kubeletconfiguration_are_ignored():
     text = "apiVersion: example.com/v1\nkind: KubeletConfiguration\nmetadata: {name: x}\n"
     assert not [f for f in scan_yaml(text).findings if f.category == "kubelet"]
+
+
+def test_kub005_swap_behaviours():
+    base = "kubeReserved: {memory: 1Gi}\nfailSwapOn: false\n"
+    [f] = findings(base + "memorySwap: {swapBehavior: UnlimitedSwap}\n", rule="KUB005")
+    assert f.severity.label == "medium" and "v1.30" in f.message
+    [f] = findings(base + "memorySwap: {swapBehavior: Unlimited}\n", rule="KUB005")
+    assert f.severity.label == "high"
+    for ok in ("NoSwap", "LimitedSwap", "''"):
+        assert not findings(base + f"memorySwap: {{swapBehavior: {ok}}}\n", rule="KUB005")
+    assert not findings(base, rule="KUB005")  # failSwapOn false alone: NoSwap by default from v1.30

@@ -401,3 +401,83 @@ def kubelet_rejects_config(doc: Document) -> Iterator[Hit]:
                 fix=f'Add evictionSoftGracePeriod: {{{signal}: "1m30s"}}.',
                 path=("evictionSoft", signal),
             )
+
+
+SWAP_BEHAVIORS_V130 = ("", "NoSwap", "LimitedSwap")
+
+
+@object_rule(
+    "KUB005",
+    "swap-behavior-removed",
+    "kubelet",
+    Severity.MEDIUM,
+    "memorySwap.swapBehavior UnlimitedSwap: the kubelet refuses it from v1.30",
+    kinds=[KUBELET_KIND],
+)
+def swap_behavior_removed(doc: Document) -> Iterator[Hit]:
+    """
+    ## What it checks
+    `KubeletConfiguration` documents with `memorySwap.swapBehavior: UnlimitedSwap`, or any value other
+    than `""`, `NoSwap` or `LimitedSwap`. `UnlimitedSwap` existed in v1.28-v1.29 (NodeSwap beta, off
+    by default); v1.30 replaced the values with `NoSwap` (the default) and `LimitedSwap`.
+
+    ## Why it breaks clusters
+    The configuration works until the upgrade: a v1.30+ kubelet validates `swapBehavior` against the
+    new values and exits with "invalid configuration: memorySwap.swapBehavior ... must be one of".
+    Each node the upgrade reaches stays `NotReady`, and its pods are evicted after the toleration
+    timeout, so a rolling node upgrade becomes a rolling outage.
+
+    ## Failing example
+    ```yaml
+    apiVersion: kubelet.config.k8s.io/v1beta1
+    kind: KubeletConfiguration
+    kubeReserved: {memory: 1Gi}
+    failSwapOn: false
+    featureGates: {NodeSwap: true}
+    memorySwap:
+      swapBehavior: UnlimitedSwap
+    ```
+
+    ## Passing example
+    ```yaml
+    apiVersion: kubelet.config.k8s.io/v1beta1
+    kind: KubeletConfiguration
+    kubeReserved: {memory: 1Gi}
+    failSwapOn: false
+    memorySwap:
+      swapBehavior: LimitedSwap
+    ```
+
+    ## Fix
+    Use `LimitedSwap` (Burstable pods may swap in proportion to their memory request) or `NoSwap`
+    before upgrading the kubelet to v1.30.
+
+    ## Source
+    kubernetes/kubelet config/v1beta1/types.go @v0.29.0 vs @v0.30.0 (swapBehavior values);
+    kubernetes/kubernetes pkg/kubelet/apis/config/validation/validation.go (swapBehavior "must be
+    one of"); K8s docs reference/command-line-tools-reference/feature-gates/NodeSwap.md.
+    """
+    if not is_kubelet_configuration(doc) or not isinstance(doc.obj, dict):
+        return
+    swap = doc.obj.get("memorySwap")
+    if not isinstance(swap, dict) or "swapBehavior" not in swap:
+        return
+    value = swap.get("swapBehavior")
+    text = "" if value is None else str(value)
+    if text in SWAP_BEHAVIORS_V130:
+        return
+    removed = text == "UnlimitedSwap"
+    yield Hit(
+        message=(
+            f"memorySwap.swapBehavior is {text!r}"
+            + (
+                ", a v1.28-v1.29 value: from v1.30 the kubelet refuses it at startup, so the node upgrade "
+                "leaves every upgraded node NotReady."
+                if removed
+                else ", which no kubelet accepts (v1.30+: NoSwap or LimitedSwap): it exits at startup."
+            )
+        ),
+        fix="Set memorySwap.swapBehavior: LimitedSwap (or NoSwap).",
+        path=("memorySwap", "swapBehavior"),
+        severity=None if removed else Severity.HIGH,
+    )
