@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from premortem.findings import Severity
 
 from .helpers import rules
@@ -258,3 +261,34 @@ def test_wide_table_layout(run) -> None:
     assert f.severity == Severity.MEDIUM
     assert f.extra["count"] == 42
     assert f.extra["objects"] == {"pod": "web-1", "container": "web", "node": "worker-1"}
+
+
+def test_input_in_no_known_format_exits_2(tmp_path: Path) -> None:
+    junk = tmp_path / "notes.txt"
+    junk.write_text("lunch at noon\nremember the milk\n")
+    out = cli(str(junk))
+    assert out.returncode == 2 and "no line of the input" in out.stderr
+    out = cli("-", stdin="\x00\x01\x02 binary")
+    assert out.returncode == 2 and "binary" in out.stderr
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.text(
+            alphabet=st.characters(
+                blacklist_categories=("Cs",), blacklist_characters="\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+            ),
+            max_size=120,
+        ),
+        max_size=30,
+    )
+)
+def test_any_text_is_read_without_crashing(run, lines: list[str]) -> None:
+    """Whatever the input, every line is counted once and nothing raises."""
+    result = run("".join(line + "\n" for line in lines))
+    if any("\x00" in line for line in lines):  # binary data: the file is refused as a whole
+        assert result.summary["files_unreadable"]
+        return
+    assert result.summary["lines"] == len(lines)
+    assert result.summary["lines_unknown"] <= len(lines)

@@ -53,6 +53,13 @@ def diagnose(
             err=True,
         )
         raise SystemExit(EXIT_USAGE)
+    if summary["lines_unknown"] == summary["lines"]:
+        click.echo(
+            "premortem: error: no line of the input is in a format premortem reads (events, describe output, "
+            "kernel, kubelet, API server, etcd, drain or cilium logs); see `premortem diagnose --help`",
+            err=True,
+        )
+        raise SystemExit(EXIT_USAGE)
     code = exit_code(result.findings, fail_on)
     if summary["files_unreadable"]:
         code = EXIT_USAGE

@@ -253,8 +253,13 @@ def read_path(path: str, sink: Sink, stats: Stats, seq: list[int]) -> None:
     import os
 
     if path == "-":
+        stream = sys.stdin.buffer
+        peek = getattr(stream, "peek", None)
+        if peek is not None and b"\x00" in peek(8192)[:8192]:
+            stats.files_unreadable.append({"file": STDIN_NAME, "error": "binary data, not a text log"})
+            return
         stats.files += 1
-        FileReader(STDIN_NAME, sink, stats, seq).feed(_lines(sys.stdin.buffer))
+        FileReader(STDIN_NAME, sink, stats, seq).feed(_lines(stream))
         return
     if os.path.isdir(path):
         stats.files_unreadable.append({"file": path, "error": "is a directory (pass the log files in it)"})
