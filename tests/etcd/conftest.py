@@ -145,8 +145,16 @@ def slow_leader_cluster(
         cluster.start(etcd_binary, CLUSTER_HEARTBEAT_MS, CLUSTER_ELECTION_MS)
         slow = members[0]
         leader = cluster.leader()
-        if leader is not slow:
-            etcdctl(leader or members[1], "move-leader", cluster.member_id(slow))
+        for attempt in range(5):  # the transferee must have caught up; retry briefly after bootstrap
+            if leader is slow:
+                break
+            try:
+                etcdctl(leader or members[1], "move-leader", cluster.member_id(slow))
+            except RuntimeError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.5)
+            leader = cluster.leader()
         deadline = time.monotonic() + 30
         while "leader failed to send out heartbeat on time" not in slow.log_text():
             if time.monotonic() > deadline:

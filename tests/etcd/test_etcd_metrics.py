@@ -138,8 +138,22 @@ def test_parse_rejects_what_is_not_an_exposition(text):
 
 
 def test_parse_rejects_metrics_of_something_else():
-    with pytest.raises(MetricsError, match="no etcd_"):
+    with pytest.raises(MetricsError, match="no etcd server metric"):
         parse_metrics("# TYPE up gauge\nup 1\n", "x")
+
+
+def test_parse_rejects_the_api_servers_etcd_client_metrics():
+    text = """\
+# TYPE etcd_request_duration_seconds histogram
+etcd_request_duration_seconds_bucket{operation="get",type="pods",le="0.005"} 10
+etcd_request_duration_seconds_bucket{operation="get",type="pods",le="+Inf"} 10
+etcd_request_duration_seconds_sum{operation="get",type="pods"} 0.01
+etcd_request_duration_seconds_count{operation="get",type="pods"} 10
+# TYPE apiserver_storage_objects gauge
+apiserver_storage_objects{resource="pods"} 42
+"""
+    with pytest.raises(MetricsError, match="kube-apiserver's metrics, not etcd's"):
+        parse_metrics(text, "x")
 
 
 # -- verdicts on whole scrapes, through the CLI
@@ -231,6 +245,7 @@ def test_metrics_without_latency_observations_are_not_judged_silently(tmp_path):
     assert code == 0
     assert rules(out) == ["ETM011", "ETM011"]
     assert all("not judged" in f["message"] for f in out["findings"])
+    assert out["summary"]["verdict"] == "incomplete"
 
 
 def test_text_output(premortem, data):

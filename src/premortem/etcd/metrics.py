@@ -22,6 +22,9 @@ DB_SIZE = "etcd_mvcc_db_total_size_in_bytes"
 DB_IN_USE = "etcd_mvcc_db_total_size_in_use_in_bytes"
 VERSION_INFO = "etcd_server_version"
 
+# Families only etcd itself exports (kube-apiserver also exports etcd_request_* about its client side).
+SERVER_PREFIXES = ("etcd_server_", "etcd_disk_", "etcd_mvcc_", "etcd_network_", "etcd_snap_")
+
 # etcd's own default when --quota-backend-bytes is 0 (server/etcdserver/quota.go: DefaultQuotaBytes).
 DEFAULT_QUOTA_BYTES = 2 * 1024**3
 
@@ -142,9 +145,12 @@ def parse_metrics(text: str, source: str) -> MemberMetrics:
             count=counts.get(base, ordered[-1][1] if ordered else 0.0),
             total=sums.get(base, 0.0),
         )
-    if not any(k.startswith("etcd_") for k in (*member.values, *member.histograms)):
+    names = (*member.values, *member.histograms)
+    if not any(k.startswith(SERVER_PREFIXES) for k in names):
+        apiserver = any(k.startswith("apiserver_") for k in names)
+        what = "kube-apiserver's metrics, not etcd's" if apiserver else "no etcd server metric in it"
         raise MetricsError(
-            f"{source}: no etcd_* metric in it (is this etcd's /metrics endpoint? "
-            "kubeadm serves it on http://127.0.0.1:2381/metrics)"
+            f"{source}: {what} (etcd_server_*, etcd_disk_*, etcd_mvcc_*); point --metrics at etcd's own "
+            "/metrics: kubeadm serves it on http://127.0.0.1:2381/metrics"
         )
     return member

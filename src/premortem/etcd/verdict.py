@@ -301,13 +301,13 @@ def _quota(stats: dict[str, Any], src: str) -> list[Finding]:
 
 
 def verdict(findings: list[Finding]) -> str:
-    """One word for the summary: healthy, degraded (medium/low findings) or unhealthy (high+)."""
-    worst = max(
-        (f.severity for f in findings if f.rule != "ETM011" and f.severity > Severity.INFO), default=None
-    )
-    if worst is None:
-        return "healthy"
-    return "unhealthy" if worst >= Severity.HIGH else "degraded"
+    """One word for the summary: ``unhealthy`` (high or critical findings), ``degraded`` (medium or
+    low), ``incomplete`` (nothing wrong, but some latency could not be judged) or ``healthy``."""
+    judged = [f for f in findings if f.rule != "ETM011" and f.severity > Severity.INFO]
+    worst = max((f.severity for f in judged), default=None)
+    if worst is not None:
+        return "unhealthy" if worst >= Severity.HIGH else "degraded"
+    return "incomplete" if any(f.rule == "ETM011" for f in findings) else "healthy"
 
 
 VOLATILE_FILESYSTEMS = {"tmpfs", "ramfs", "devtmpfs"}
