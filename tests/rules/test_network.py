@@ -66,6 +66,17 @@ def test_headers_make_a_rule_filter():
     assert not hits(text, "NET001")
 
 
+def test_header_matches_with_a_mismatch_action_do_not_filter():
+    rule = """
+    - toPorts:
+        - ports: [{port: "80"}]
+          rules:
+            http: [{headerMatches: [{name: X-Trace, value: "1", MISMATCH}]}]
+"""
+    assert hits(policy(rule.replace("MISMATCH", "mismatch: LOG")), "NET001")
+    assert not hits(policy(rule.replace(", MISMATCH", "")), "NET001")
+
+
 def test_dns_rules_are_never_flagged():
     text = policy(
         """

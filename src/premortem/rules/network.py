@@ -130,7 +130,11 @@ def _l7_kinds(port_rule: dict[str, Any]) -> list[str]:
 def _http_rule_matches_all(rule: Any) -> bool:
     if not isinstance(rule, dict):
         return False
-    if rule.get("headers") or rule.get("headerMatches"):
+    if rule.get("headers"):
+        return False
+    matches = rule.get("headerMatches")
+    # A headerMatch with a `mismatch` action (LOG, ADD, DELETE, REPLACE) lets the request through.
+    if isinstance(matches, list) and any(isinstance(m, dict) and not m.get("mismatch") for m in matches):
         return False
     return all(str(rule.get(k) or "").strip() in MATCH_ALL for k in ("method", "path", "host"))
 
@@ -155,7 +159,8 @@ def l7_rule_without_filtering(doc: Document) -> Iterator[Hit]:
     `toPorts[].rules` in CiliumNetworkPolicy / CiliumClusterwideNetworkPolicy (`spec` or `specs`)
     whose L7 part allows everything:
     - an `http` rule whose `method`, `path` and `host` are absent or match-all regexes (`.*`,
-      `/.*`) and that has no `headers`/`headerMatches`; one such rule makes the whole list allow-all;
+      `/.*`) and that has no `headers` and no `headerMatches` without a `mismatch` action (a
+      mismatch action logs or rewrites, it does not deny); one such rule makes the list allow-all;
     - a `kafka` rule with no `role`, `apiKey`, `apiVersion`, `clientID` or `topic`;
     - an `http`/`kafka` rule on a port where another rule of the same policy already allows the same
       peers (or every peer) on that port and protocol at L4 only: Cilium merges the two and the L7
