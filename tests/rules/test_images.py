@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from conftest import scan_yaml
+from premortem.engine import scan
+from premortem.load.reader import load_paths
+from premortem.rules import all_rules
 
 SHA = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
@@ -124,3 +127,80 @@ def test_spaces_and_placeholders():
 
 def test_missing_image_is_not_an_image_finding():
     assert image_findings(pod("{name: a}")) == []
+
+
+def _write(root, files: dict[str, str]):
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+BASE_DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: manager}
+spec:
+  selector: {matchLabels: {app: m}}
+  template:
+    metadata: {labels: {app: m}}
+    spec:
+      containers: [{name: manager, image: 'controller:latest'}]
+"""
+
+
+def _scan_dir(root):
+    return [f for f in scan(load_paths([str(root)]), all_rules()).findings if f.category == "images"]
+
+
+def test_kustomize_overlay_digest_pins_the_base_image(tmp_path):
+    _write(
+        tmp_path,
+        {
+            "base/manager.yaml": BASE_DEPLOYMENT,
+            "base/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+            "resources: [manager.yaml]\n",
+            "overlays/prod/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+            f"resources: [../../base]\nimages:\n  - {{name: controller, newName: ghcr.io/acme/ctl, digest: '{SHA}'}}\n",
+        },
+    )
+    assert _scan_dir(tmp_path) == []
+
+
+def test_kustomize_new_tag_is_judged_and_named(tmp_path):
+    _write(
+        tmp_path,
+        {
+            "config/manager/manager.yaml": BASE_DEPLOYMENT,
+            "config/manager/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+            "resources: [manager.yaml]\nimages:\n  - {name: controller, newName: ghcr.io/acme/ctl, newTag: v1.2.0}\n",
+        },
+    )
+    (finding,) = _scan_dir(tmp_path)
+    assert finding.rule == "IMG002"
+    assert "rewritten to 'ghcr.io/acme/ctl:v1.2.0'" in finding.message
+    assert "kustomization.yaml" in finding.message
+
+
+def test_kustomize_that_keeps_latest_still_fires(tmp_path):
+    _write(
+        tmp_path,
+        {
+            "base/manager.yaml": BASE_DEPLOYMENT.replace("controller:latest", "quay.io/acme/app:v1"),
+            "base/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+            "resources: [manager.yaml]\nimages:\n  - {name: quay.io/acme/app, newTag: latest}\n",
+        },
+    )
+    (finding,) = _scan_dir(tmp_path)
+    assert finding.rule == "IMG001" and finding.path == "/spec/template/spec/containers/0/image"
+
+
+def test_kustomization_elsewhere_does_not_apply(tmp_path):
+    _write(
+        tmp_path,
+        {
+            "app/manager.yaml": BASE_DEPLOYMENT,
+            "other/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+            f"resources: [x.yaml]\nimages:\n  - {{name: controller, digest: '{SHA}'}}\n",
+        },
+    )
+    assert [f.rule for f in _scan_dir(tmp_path)] == ["IMG001"]

@@ -368,3 +368,45 @@ def test_probe_defaults():
     assert probe.failure_budget == 30 and probe.start_budget == 30
     bad = Probe("livenessProbe", view(), {"tcpSocket": {"port": 1}, "periodSeconds": "10"})
     assert bad.period is None and bad.failure_budget is None
+
+
+# --- PRB007: loopback host without hostNetwork ------------------------------------------------------
+
+
+def test_prb007_loopback_host_probes_the_node():
+    probe = {"tcpSocket": {"host": "localhost", "port": 5432}}
+    (finding,) = probe_findings(deployment(container(livenessProbe=probe)), "PRB007")
+    assert "the node, not the container" in finding.message
+    assert finding.path.endswith("/livenessProbe/tcpSocket/host")
+    host_network = deployment(container(livenessProbe=probe)).replace(
+        "      containers:", "      hostNetwork: true\n      containers:"
+    )
+    assert probe_findings(host_network, "PRB007") == []
+    assert probe_findings(deployment(container(livenessProbe={"tcpSocket": {"port": 5432}})), "PRB007") == []
+
+
+def test_kustomize_patches_are_not_judged_on_what_the_base_provides():
+    patch = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: controller-manager, namespace: system}
+spec:
+  template:
+    spec:
+      containers:
+        - name: manager
+          ports: [{containerPort: 8443, name: webhook-server}]
+          livenessProbe:
+            httpGet: {path: /healthz, port: probes}
+            initialDelaySeconds: 5
+            periodSeconds: 5
+          readinessProbe:
+            httpGet: {path: /healthz, port: probes}
+"""
+    assert probe_findings(patch) == []
+    # What the patch itself says about the network is still the final probe.
+    remote = patch.replace(
+        "path: /healthz, port: probes}\n            initial",
+        "path: /health/db, port: 80}\n            initial",
+    )
+    assert [f.rule for f in probe_findings(remote)] == ["PRB001"]

@@ -18,8 +18,10 @@ reference that does not match is refused by the kubelet (``InvalidImageName``): 
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
+from typing import Any
 
 DEFAULT_REGISTRY = "docker.io"
 
@@ -148,3 +150,98 @@ def _error(raw: str, registry: str | None, path: str, tag: str | None, digest: s
     if registry is None and tag is None and digest is None and re.fullmatch(r"[a-f0-9]{64}", path):
         return "a bare 64-hex-digit string is an image id, not a reference the runtime can pull"
     return None
+
+
+# --- kustomize `images:` overrides --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ImageOverride:
+    """One `images:` entry of a Kustomization that applies to a manifest file."""
+
+    kustomization: str  # file of the Kustomization
+    line: int
+    name: str
+    new_name: str | None
+    new_tag: str | None
+    digest: str | None
+
+    def apply(self, ref: ImageRef) -> ImageRef:
+        """The reference `kustomize build` writes (a digest replaces the tag; newTag keeps no digest)."""
+        name = self.new_name or ref.name
+        if self.digest:
+            return parse_image(f"{name}@{self.digest}")
+        if self.new_tag:
+            return parse_image(f"{name}:{self.new_tag}")
+        tail = (f":{ref.tag}" if ref.tag else "") + (f"@{ref.digest}" if ref.digest else "")
+        return parse_image(name + tail)
+
+    def describe(self) -> str:
+        parts = [f"name {self.name}"]
+        parts += [f"newName {self.new_name}"] if self.new_name else []
+        parts += [f"newTag {self.new_tag}"] if self.new_tag else []
+        parts += [f"digest {self.digest}"] if self.digest else []
+        return f"{self.kustomization}:{self.line} images ({', '.join(parts)})"
+
+
+def kustomize_overrides(
+    kustomizations: list[tuple[str, int, dict[str, Any]]],
+) -> dict[str, list[ImageOverride]]:
+    """Map each manifest file a Kustomization includes (transitively) to the image overrides that apply.
+
+    ``kustomizations`` holds (file, line, object) of every Kustomization read. ``resources``,
+    ``bases`` and ``components`` entries are followed: a file is included as is, a directory through
+    its own Kustomization. Files are keyed by normalised path.
+    """
+    by_dir = {
+        os.path.normpath(os.path.dirname(file)): (file, line, obj) for file, line, obj in kustomizations
+    }
+    memo: dict[str, set[str]] = {}
+
+    def included(directory: str, seen: frozenset[str]) -> set[str]:
+        if directory in memo:
+            return memo[directory]
+        entry = by_dir.get(directory)
+        files: set[str] = set()
+        if entry is None or directory in seen:
+            return files
+        obj = entry[2]
+        for key in ("resources", "bases", "components", "patchesStrategicMerge"):
+            items = obj.get(key)
+            if not isinstance(items, list):
+                continue
+            for item in items:
+                if not isinstance(item, str) or "://" in item:
+                    continue
+                target = os.path.normpath(os.path.join(directory, item))
+                if target in by_dir:
+                    files |= included(target, seen | {directory})
+                else:
+                    files.add(target)
+        memo[directory] = files
+        return files
+
+    out: dict[str, list[ImageOverride]] = {}
+    for directory, (file, line, obj) in by_dir.items():
+        images = obj.get("images")
+        if not isinstance(images, list):
+            continue
+        overrides = [
+            ImageOverride(
+                kustomization=file,
+                line=line,
+                name=str(entry["name"]),
+                new_name=_str(entry.get("newName")),
+                new_tag=_str(entry.get("newTag")),
+                digest=_str(entry.get("digest")),
+            )
+            for entry in images
+            if isinstance(entry, dict) and entry.get("name")
+        ]
+        for target in included(directory, frozenset()):
+            out.setdefault(target, []).extend(overrides)
+    return out
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 from premortem.findings import Severity
 from premortem.load.document import Document
-from premortem.model.image import ImageRef, parse_image
+from premortem.model.image import ImageOverride, ImageRef, kustomize_overrides, parse_image
 from premortem.model.podspec import EPHEMERAL, INIT, POD_BEARING_KINDS, SIDECAR, ContainerView, pod_spec_of
-from premortem.rules.registry import Hit, object_rule
+from premortem.rules.registry import ClusterContext, Hit, cluster_rule, object_rule
 
 _ROLE_WORDS = {INIT: "init container", SIDECAR: "sidecar", EPHEMERAL: "ephemeral container"}
 
@@ -47,6 +48,40 @@ def _hit(container: ContainerView, ref: ImageRef, message: str, fix: str, **extr
     )
 
 
+Variant = tuple[ImageRef, ImageOverride | None]
+
+
+def resolved_images(
+    context: ClusterContext,
+) -> Iterator[tuple[Document, ContainerView, ImageRef, list[Variant]]]:
+    """Every valid image of every workload, with what `kustomize build` turns it into.
+
+    A Kustomization in the scan whose ``images:`` entry names the image, and whose ``resources``
+    (followed through directories, bases and components) include the manifest, rewrites it: each
+    such rewrite is one variant; without one the image itself is the only variant.
+    """
+    kustomizations = [
+        (d.file, d.line, d.obj) for d in context.index.of_kind("Kustomization") if isinstance(d.obj, dict)
+    ]
+    overrides = kustomize_overrides(kustomizations) if kustomizations else {}
+    for doc in context.index.workloads():
+        applicable = overrides.get(os.path.normpath(doc.file), [])
+        for container, ref in images_of(doc):
+            if not ref.valid:
+                continue
+            matches = [o for o in applicable if o.name == ref.name]
+            variants: list[Variant] = [(o.apply(ref), o) for o in matches] if matches else [(ref, None)]
+            yield doc, container, ref, variants
+
+
+def _rewritten(ref: ImageRef, override: ImageOverride | None, effective: ImageRef) -> str:
+    if override is None:
+        return f"image {ref.raw!r}"
+    if effective.raw == ref.raw:
+        return f"image {ref.raw!r} (kept as is by {override.describe()})"
+    return f"image {ref.raw!r}, rewritten to {effective.raw!r} by {override.describe()},"
+
+
 def _pull_policy(container: ContainerView, ref: ImageRef) -> tuple[str, bool]:
     """(effective imagePullPolicy, whether it was written) after API defaulting."""
     written = container.data.get("imagePullPolicy")
@@ -55,15 +90,14 @@ def _pull_policy(container: ContainerView, ref: ImageRef) -> tuple[str, bool]:
     return ref.default_pull_policy, False
 
 
-@object_rule(
+@cluster_rule(
     "IMG001",
     "mutable-image-tag",
     "images",
     Severity.HIGH,
     "Image uses :latest or no tag, without a digest",
-    kinds=POD_BEARING_KINDS,
 )
-def mutable_image_tag(doc: Document) -> Iterator[Hit]:
+def mutable_image_tag(context: ClusterContext) -> Iterator[Hit]:
     """
     ## What it checks
     Every container, init container, sidecar and ephemeral container (CronJob job templates
@@ -71,6 +105,12 @@ def mutable_image_tag(doc: Document) -> Iterator[Hit]:
     not a tag: `registry:5000/app` has no tag and the runtime pulls `registry:5000/app:latest`. A
     digest pins the image whatever the tag says, so `app@sha256:...` and `app:latest@sha256:...`
     are not findings (but see the pull-policy note below).
+
+    When the scan holds a Kustomization whose `images:` entry names the image and whose
+    `resources` (followed through directories, bases and components) include the manifest, the
+    reference is judged as `kustomize build` rewrites it (`newName`, `newTag`, `digest`), and the
+    message names the Kustomization: a base's `controller:latest` pinned by its overlay's `digest`
+    is not a finding.
 
     ## Why it breaks clusters
     `latest` is a pointer the registry moves on every push. What a replica runs is decided when its
@@ -133,14 +173,17 @@ def mutable_image_tag(doc: Document) -> Iterator[Hit]:
     concepts/containers/images.md (imagePullPolicy defaulting, "avoid :latest"); kubernetes/
     enhancements KEP-6083 (digest-aware pull policy defaulting).
     """
-    for container, ref in images_of(doc):
-        if not ref.valid or not ref.is_latest:
+    for doc, container, original, variants in resolved_images(context):
+        latest = [(ref, o) for ref, o in variants if ref.valid and ref.is_latest]
+        if not latest:
             continue
+        ref, override = latest[0]
         policy, written = _pull_policy(container, ref)
+        subject = _rewritten(original, override, ref)
         tag_words = (
-            f"image {ref.raw!r} has no tag, so the runtime pulls {ref.name}:latest"
+            f"{subject} has no tag, so the runtime pulls {ref.name}:latest"
             if ref.tag is None
-            else f"image {ref.raw!r} uses the tag latest"
+            else f"{subject} uses the tag latest"
         )
         if ref.tag is None and ref.registry and ":" in ref.registry:
             tag_words += f" ({ref.registry.rsplit(':', 1)[1]} is the registry port, not a tag)"
@@ -166,19 +209,23 @@ def mutable_image_tag(doc: Document) -> Iterator[Hit]:
                 "with imagePullPolicy: Never it runs whatever image a node happens to have under that name, and "
                 "fails with ErrImageNeverPull where there is none."
             )
-        fix = f"Pin the image: {ref.name}:<version>@sha256:<digest> (CI can write both when it pushes)."
-        yield _hit(container, ref, f"{tag_words}; {effect}", fix, pull_policy=policy)
+        where = f" (in {override.kustomization}: images digest/newTag)" if override else ""
+        fix = (
+            f"Pin the image{where}: {ref.name}:<version>@sha256:<digest> (CI can write both when it pushes)."
+        )
+        hit = _hit(container, original, f"{tag_words}; {effect}", fix, pull_policy=policy)
+        hit.doc = doc
+        yield hit
 
 
-@object_rule(
+@cluster_rule(
     "IMG002",
     "image-tag-not-pinned",
     "images",
     Severity.INFO,
     "Image has a version tag but no digest",
-    kinds=POD_BEARING_KINDS,
 )
-def image_tag_not_pinned(doc: Document) -> Iterator[Hit]:
+def image_tag_not_pinned(context: ClusterContext) -> Iterator[Hit]:
     """
     ## What it checks
     Containers of every kind (init, sidecar, ephemeral, CronJob job templates) whose image has a
@@ -223,9 +270,13 @@ def image_tag_not_pinned(doc: Document) -> Iterator[Hit]:
     pkg/apis/core/v1/defaults.go `SetDefaults_Container`; distribution/reference reference.go
     (grammar: `name:tag@digest`).
     """
-    for container, ref in images_of(doc):
-        if not ref.valid or ref.is_pinned or ref.is_latest:
+    for doc, container, original, variants in resolved_images(context):
+        if any(ref.valid and ref.is_latest for ref, _ in variants):
+            continue  # IMG001
+        tagged = [(ref, o) for ref, o in variants if ref.valid and not ref.is_pinned]
+        if not tagged:
             continue
+        ref, override = tagged[0]
         policy, _ = _pull_policy(container, ref)
         if policy == "Always":
             effect = (
@@ -237,8 +288,17 @@ def image_tag_not_pinned(doc: Document) -> Iterator[Hit]:
                 "if the tag is re-pushed, nodes that already pulled it keep the old bytes and new nodes get the "
                 "new ones: one workload, two builds"
             )
-        message = f"image {ref.raw!r} is pinned by tag only; {effect}."
-        yield _hit(container, ref, message, f"Add the digest: {ref.raw}@sha256:<digest>.", pull_policy=policy)
+        message = f"{_rewritten(original, override, ref)} is pinned by tag only; {effect}."
+        where = f" (in {override.kustomization}: images digest)" if override else ""
+        hit = _hit(
+            container,
+            original,
+            message,
+            f"Add the digest{where}: {ref.raw}@sha256:<digest>.",
+            pull_policy=policy,
+        )
+        hit.doc = doc
+        yield hit
 
 
 @object_rule(

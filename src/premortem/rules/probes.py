@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 
 from premortem.findings import Severity
@@ -42,16 +43,24 @@ _CONSEQUENCE = {
 }
 
 
-def probed_containers(doc: Document) -> Iterator[tuple[ContainerView, dict[str, Probe]]]:
+def probed_containers(
+    doc: Document, fragments: bool = False
+) -> Iterator[tuple[ContainerView, dict[str, Probe]]]:
     """App containers and sidecars of a long-running workload, with their probes.
 
     Plain init containers and ephemeral containers cannot have probes (the API refuses them), and
-    Jobs/CronJobs run to completion, so none of them are looked at.
+    Jobs/CronJobs run to completion, so none of them are looked at. A pod spec in which a container
+    has no image is a fragment (a kustomize strategic-merge patch, a static-pod snippet): the API
+    would refuse it as an object, and what it omits (other probes, ports, timings) comes from the
+    base it is merged into, so it is skipped unless ``fragments`` is set by a rule that only reads
+    the probe's own fields.
     """
     if doc.kind not in LONG_RUNNING_KINDS:
         return
     spec = pod_spec_of(doc)
     if spec is None:
+        return
+    if not fragments and any(not isinstance(c.data.get("image"), str) for c in spec.containers()):
         return
     for container in spec.containers():
         if container.role in (CONTAINER, SIDECAR):
@@ -77,10 +86,10 @@ def _describe(probe: Probe) -> str:
 def _replicas_phrase(doc: Document) -> str:
     replicas = replicas_of(doc)
     if doc.kind == "DaemonSet":
-        return "every pod of this DaemonSet (one per node)"
+        return "its pods on every node"
     if replicas is not None and replicas > 1:
         return f"all {replicas} replicas"
-    return "every replica"
+    return "all replicas"
 
 
 @object_rule(
@@ -174,7 +183,7 @@ def liveness_crosses_network(doc: Document) -> Iterator[Hit]:
     learnk8s/kubernetes-production-best-practices application-development.md ("Apps are
     independent"); srcco.de "Kubernetes Liveness Probes are Dangerous".
     """
-    for container, probes in probed_containers(doc):
+    for container, probes in probed_containers(doc, fragments=True):
         probe = probes.get(LIVENESS)
         if probe is None:
             continue
@@ -597,6 +606,91 @@ def probe_port_not_found(doc: Document) -> Iterator[Hit]:
             )
 
 
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0", "ip6-localhost"})
+
+
+@object_rule(
+    "PRB007",
+    "probe-host-is-the-node",
+    "probes",
+    Severity.MEDIUM,
+    "Probe host is loopback but the pod has its own network namespace: the kubelet probes the node",
+    kinds=LONG_RUNNING_KINDS,
+)
+def probe_host_is_the_node(doc: Document) -> Iterator[Hit]:
+    """
+    ## What it checks
+    `httpGet.host` or `tcpSocket.host` set to `localhost`, `127.0.0.1` or `::1` in a pod without
+    `hostNetwork: true`.
+
+    ## Why it breaks clusters
+    The kubelet runs httpGet and tcpSocket probes itself, from the node's network namespace; `host`
+    defaults to the pod's IP for that reason. Loopback there is the node's loopback, not the
+    container's: the probe reaches whatever listens on that port on the node. Usually nothing does,
+    so every probe fails (a liveness or startup probe restarts the container forever, a readiness
+    probe keeps the pod out of every Service); where a node process does answer, the probe passes
+    whatever state the container is in. Loopback is right only for `hostNetwork` pods, which share
+    the node's network namespace.
+
+    ## Failing example
+    ```yaml
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: api}
+    spec:
+      containers:
+        - name: api
+          image: registry.example.com/api:1.0.0
+          readinessProbe:
+            httpGet: {host: 127.0.0.1, path: /ready, port: 8080}
+    ```
+
+    ## Passing example
+    ```yaml
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: node-agent}
+    spec:
+      hostNetwork: true
+      containers:
+        - name: agent
+          image: registry.example.com/agent:1.0.0
+          readinessProbe:
+            httpGet: {host: 127.0.0.1, path: /ready, port: 8080}
+    ```
+
+    ## Fix
+    Remove `host` (the kubelet then uses the pod IP); to send a particular Host header, set it in
+    `httpHeaders`. If the application listens on 127.0.0.1 only, make it listen on the pod IP, or
+    use an `exec` probe, which runs inside the container.
+
+    ## Source
+    K8s docs tasks/configure-pod-container/configure-liveness-readiness-startup-probes.md (HTTP
+    probes: "In most scenarios, you do not want to set the host field"; loopback with hostNetwork;
+    TCP probes connect from the node); kubernetes/kubernetes pkg/kubelet/prober/prober.go (host
+    defaults to the pod IP).
+    """
+    spec = pod_spec_of(doc)
+    if spec is None or spec.spec.get("hostNetwork") is True:
+        return
+    for container, probes in probed_containers(doc, fragments=True):
+        for name, probe in probes.items():
+            host = probe.handler.get("host") if probe.handler_type in ("httpGet", "tcpSocket") else None
+            if not isinstance(host, str) or host.strip().lower() not in _LOOPBACK:
+                continue
+            yield Hit(
+                message=(
+                    f"{probe.word} probe connects to {host}, but the kubelet probes from the node, and this pod has "
+                    f"its own network namespace (no hostNetwork): {host} is the node, not the container. If nothing "
+                    f"on the node answers on port {probe.port()}, every probe fails and {_CONSEQUENCE[name]}; if "
+                    "something does, the probe passes whatever the container's state."
+                ),
+                fix=f"Remove {name}.{probe.handler_type}.host (the kubelet then uses the pod IP).",
+                path=(*probe.path, probe.handler_type or "", "host"),
+                container=container.name,
+            )
+
+
 @cluster_rule(
     "PRB005",
     "no-readiness-probe",
@@ -687,7 +781,7 @@ def no_readiness_probe(context: ClusterContext) -> Iterator[Hit]:
         spec = svc.obj.get("spec") if isinstance(svc.obj, dict) else None
         if isinstance(spec, dict) and spec.get("type") != "ExternalName":
             selector = parse_map_selector(spec.get("selector"))
-            if not selector.matches_nothing:
+            if not selector.matches_nothing and _serves_traffic(svc):
                 services.append((svc, selector))
     for doc in index.workloads():
         if doc.kind not in LONG_RUNNING_KINDS:
@@ -696,7 +790,7 @@ def no_readiness_probe(context: ClusterContext) -> Iterator[Hit]:
         if not containers or any(READINESS in probes for _, probes in containers):
             continue
         selecting = _selecting_services(doc, services)
-        has_ports = any(container_ports(c) or _any_port(c) for c, _ in containers)
+        has_ports = any(_serving_ports(c) for c, _ in containers)
         if not selecting and not (doc.kind in SCALABLE_KINDS and has_ports):
             continue
         if selecting:
@@ -750,6 +844,30 @@ def _selecting_services(doc: Document, services: list[tuple[Document, Selector]]
     ]
 
 
-def _any_port(container: ContainerView) -> bool:
+_MONITORING_NAME = re.compile(r"metric|prometheus|prom\b|health|probe|liveness|readiness|pprof|debug|admin")
+
+
+def _serving_ports(container: ContainerView) -> list[int]:
+    """Container ports that may carry client traffic (unnamed, or not named for metrics/health/debug)."""
     ports = container.data.get("ports")
-    return isinstance(ports, list) and any(isinstance(p, dict) and p.get("containerPort") for p in ports)
+    if not isinstance(ports, list):
+        return []
+    return [
+        p["containerPort"]
+        for p in ports
+        if isinstance(p, dict)
+        and isinstance(p.get("containerPort"), int)
+        and not _MONITORING_NAME.search(str(p.get("name") or "").lower())
+    ]
+
+
+def _serves_traffic(service: Document) -> bool:
+    """False for a Service that only exposes metrics (all its ports, or its name, say so)."""
+    if _MONITORING_NAME.search((service.ref.name or "").lower().rsplit("-", 1)[-1]):
+        return False
+    spec = service.obj.get("spec") if isinstance(service.obj, dict) else None
+    ports = spec.get("ports") if isinstance(spec, dict) else None
+    if not isinstance(ports, list) or not ports:
+        return True
+    names = [str(p.get("name") or "") if isinstance(p, dict) else "" for p in ports]
+    return not all(name and _MONITORING_NAME.search(name.lower()) for name in names)
