@@ -186,3 +186,16 @@ def test_percent_rounds_up(percent, total):
     value = scaled_value(f"{percent}%", total)
     assert value * 100 >= percent * total
     assert (value - 1) * 100 < percent * total or value == 0
+
+
+def test_duplicate_copies_count_once_and_the_nearest_copy_wins():
+    loaded = load_text(deployment(replicas=1), "base/deploy.yaml")
+    loaded.extend(
+        load_text("---".join([deployment(replicas=4), pdb("minAvailable: 2")]), "overlays/ha/all.yaml")
+    )
+    index = ObjectIndex.build(loaded.documents)
+    (v,) = analyse_pdbs(index)
+    assert [w.file for w in v.workloads] == ["overlays/ha/all.yaml"]
+    assert (v.expected_pods, v.allowed_disruptions) == (4, 2)
+    base = next(d for d in index.of_kind("Deployment") if d.file == "base/deploy.yaml")
+    assert pdbs_covering(base, index) == [v]  # another copy of the same object is covered too

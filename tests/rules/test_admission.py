@@ -2,9 +2,44 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import scan_yaml
+
+KEYS = (
+    "name",
+    "failurePolicy",
+    "timeoutSeconds",
+    "sideEffects",
+    "namespaceSelector",
+    "objectSelector",
+    "rules",
+    "clientConfig",
+    "service",
+    "namespace",
+    "matchConditions",
+    "expression",
+    "operations",
+    "apiGroups",
+    "resources",
+    "scope",
+    "matchLabels",
+    "matchExpressions",
+    "key",
+    "operator",
+    "values",
+    "selector",
+    "minAvailable",
+    "maxUnavailable",
+    "unhealthyPodEvictionPolicy",
+    "scaleTargetRef",
+    "kind",
+    "minReplicas",
+)
 
 
 def webhook(
@@ -227,3 +262,52 @@ def test_url_backend_has_no_self_lockout():
     )
     rules = found(doc)
     assert "ADM002" not in rules and "ADM001" in rules
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 40) | st.sampled_from(["", "*", "Fail", "pods", "50%", "x"]),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(KEYS), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from(KEYS), json_values, max_size=8),
+    st.dictionaries(st.sampled_from(KEYS), json_values, max_size=5),
+)
+def test_malformed_webhooks_and_budgets_never_crash(entry, spec):
+    """Whatever shape the fields take, the cluster rules report or skip; they never raise."""
+    docs = [
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingWebhookConfiguration",
+            "metadata": {"name": "w"},
+            "webhooks": [entry, "junk"],
+        },
+        {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "p"}, "spec": spec},
+        {
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "h"},
+            "spec": spec,
+        },
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "d"},
+            "spec": {
+                "replicas": spec.get("minReplicas"),
+                "template": {"metadata": {"labels": {"key": "x"}}, "spec": {"containers": [{"name": "c"}]}},
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "d"},
+            "spec": {"selector": {"key": "x"}},
+        },
+    ]
+    scan_yaml("---\n".join(json.dumps(d) for d in docs))

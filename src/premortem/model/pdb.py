@@ -101,7 +101,9 @@ class PdbVerdict:
         return None
 
     def covers(self, workload: Document) -> bool:
-        return any(w is workload for w in self.workloads)
+        """True for a selected workload, or another copy of it (same kind, namespace and name)."""
+        key = workload_key(workload)
+        return any(w is workload or workload_key(w) == key for w in self.workloads)
 
 
 def analyse_pdbs(index: ObjectIndex) -> list[PdbVerdict]:
@@ -157,6 +159,11 @@ def _is_pdb(doc: Document) -> bool:
 
 def _target_key(doc: Document) -> tuple[str, str, str]:
     return (doc.kind or "", namespace_key(doc), doc.ref.name or "")
+
+
+def workload_key(doc: Document) -> tuple[str, str, str] | int:
+    """Identity of the object in a cluster: kind, namespace and name (the document itself if unnamed)."""
+    return _target_key(doc) if doc.ref.name else id(doc)
 
 
 def _hpa_targets(index: ObjectIndex) -> dict[tuple[str, str, str], list[Document]]:

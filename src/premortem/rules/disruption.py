@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from premortem.findings import Severity
 from premortem.load.document import Document
 from premortem.model.index import namespace_key
-from premortem.model.pdb import PdbVerdict, analyse_pdbs, hpa_min_replicas
+from premortem.model.pdb import PdbVerdict, analyse_pdbs, hpa_min_replicas, workload_key
 from premortem.rules.registry import ClusterContext, Hit, cluster_rule
 
 _DRAIN = (
@@ -386,13 +386,13 @@ def pod_in_several_pdbs(ctx: ClusterContext) -> Iterator[Hit]:
     kubernetes/kubectl pkg/drain/drain.go (non-429 errors fail the pod); K8s docs
     concepts/workloads/pods/disruptions.md.
     """
-    covering: dict[int, tuple[Document, dict[tuple[str, str], PdbVerdict]]] = {}
+    covering: dict[object, tuple[Document, dict[tuple[str, str], PdbVerdict]]] = {}
     for verdict in analyse_pdbs(ctx.index):
         if verdict.problem is not None:
             continue  # rejected by the API server: it will not exist
         key = (namespace_key(verdict.pdb), verdict.name)
         for workload in verdict.workloads:
-            entry = covering.setdefault(id(workload), (workload, {}))
+            entry = covering.setdefault(workload_key(workload), (workload, {}))
             entry[1].setdefault(key, verdict)
     for workload, budgets in covering.values():
         if len(budgets) < 2:
