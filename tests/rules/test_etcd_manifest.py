@@ -307,3 +307,19 @@ spec:
     assert (f.rule, f.severity.label) == ("ETC001", "high")
     assert "client request" in f.message
     assert servers(text.replace("2379}, {containerPort: 2380", "8080")) == []
+
+
+def test_init_container_restoring_into_the_data_dir_is_not_a_rival_but_a_sidecar_is():
+    restore = KUBEADM_ETCD.replace(
+        "  containers:\n",
+        "  initContainers:\n  - name: restore\n    image: registry.example.com/restore:1.0.0\n"
+        "    volumeMounts: [{name: etcd-data, mountPath: /var/lib/etcd}]\n  containers:\n",
+    )
+    assert etcd_findings(restore) == []
+    sidecar = KUBEADM_ETCD.replace(
+        "  hostNetwork: true",
+        "  - name: backup\n    image: registry.example.com/backup:1.0.0\n"
+        "    volumeMounts: [{name: etcd-data, mountPath: /data}]\n  hostNetwork: true",
+    )
+    [f] = etcd_findings(sidecar)
+    assert (f.rule, f.severity.label) == ("ETC003", "medium")

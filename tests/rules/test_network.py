@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import scan_yaml
 from premortem.rules.network import _port_blocks
@@ -151,6 +153,17 @@ def test_port_blocks_are_aligned_powers_of_two():
     blocks = _port_blocks("10-20")
     covered = sum(int(b.split("/")[1]) for b in blocks)
     assert covered == 11
+
+
+@given(st.integers(min_value=1, max_value=65535), st.integers(min_value=0, max_value=65535))
+def test_port_blocks_tile_the_range_exactly(start, length):
+    end = min(65535, start + length)
+    covered = []
+    for block in _port_blocks(f"{start}-{end}"):
+        base, size = (int(x) for x in block.split("/"))
+        assert size & (size - 1) == 0 and base % size == 0  # aligned power of two: one LPM prefix
+        covered.extend(range(base, base + size))
+    assert covered == list(range(start, end + 1))
 
 
 def cidr_policy(n: int, ports: str, first_octet: int = 10) -> str:

@@ -462,6 +462,8 @@ def _host_mounts(doc: Document) -> list[_HostMount]:
                     host_paths[str(vol.get("name"))] = posixpath.normpath(path)
     out = []
     for container in pod.containers():
+        if container.role not in (CONTAINER, SIDECAR):
+            continue  # init containers finish before etcd starts (a restore or chown is not a rival)
         mounts = container.field("volumeMounts")
         if not isinstance(mounts, list):
             continue
@@ -553,7 +555,7 @@ def etcd_data_dir_shared(context: ClusterContext) -> Iterator[Hit]:
     """
     ## What it checks
     The host directory behind etcd's `--data-dir` (through its `hostPath` volume) against every other
-    container in the files read that mounts the same directory, a directory inside it or one
+    running container (init containers finish first) in the files read that mounts the same directory, a directory inside it or one
     containing it, without `readOnly: true`, and that can run on the same node: a DaemonSet (on a
     static control-plane etcd only if it tolerates the control-plane taint), or a pod pinned to the
     same `nodeName` (static manifests without one count when they are in the same file). Another
