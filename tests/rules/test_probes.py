@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import scan_yaml
 from premortem.model.podspec import CONTAINER, ContainerView
@@ -410,3 +412,42 @@ spec:
         "path: /health/db, port: 80}\n            initial",
     )
     assert [f.rule for f in probe_findings(remote)] == ["PRB001"]
+
+
+# --- Laws -------------------------------------------------------------------------------------------
+
+_seconds = st.integers(min_value=1, max_value=60)
+
+
+@settings(max_examples=60, deadline=None)
+@given(lp=_seconds, lf=st.integers(1, 10), rp=_seconds, rf=st.integers(1, 10), named=st.booleans())
+def test_prb002_fires_exactly_when_liveness_is_not_clearly_later(lp, lf, rp, rf, named):
+    port = "http" if named else 8080
+    text = deployment(
+        container(
+            ports=[{"name": "http", "containerPort": 8080}],
+            livenessProbe={
+                "httpGet": {"path": "/healthz", "port": port},
+                "periodSeconds": lp,
+                "failureThreshold": lf,
+            },
+            readinessProbe={
+                "httpGet": {"path": "/healthz", "port": 8080},
+                "periodSeconds": rp,
+                "failureThreshold": rf,
+            },
+        )
+    )
+    fired = probe_findings(text, "PRB002")
+    assert bool(fired) is (lp * lf < 1.5 * rp * rf)
+    if fired:
+        assert fired[0].severity.label == ("medium" if lp * lf <= rp * rf else "low")
+
+
+@settings(max_examples=60, deadline=None)
+@given(delay=st.integers(0, 40), period=_seconds, failures=st.integers(1, 10))
+def test_prb003_fires_exactly_under_30_seconds(delay, period, failures):
+    probe = {"tcpSocket": {"port": 8080}, "initialDelaySeconds": delay, "periodSeconds": period}
+    probe["failureThreshold"] = failures
+    fired = probe_findings(deployment(container(livenessProbe=probe)), "PRB003")
+    assert bool(fired) is (delay + period * failures < 30)

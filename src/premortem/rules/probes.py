@@ -190,7 +190,12 @@ def liveness_crosses_network(doc: Document) -> Iterator[Hit]:
         reach = probe_reach(probe)
         if reach is None:
             continue
-        if reach.certain:
+        if reach.certain and reach.how.startswith(("httpGet.host", "tcpSocket.host")):
+            opening = (
+                f"liveness probe sets {reach.how}: the kubelet connects to {reach.target} from the node (where "
+                "cluster Service names usually do not even resolve), so it tests that host, not this container."
+            )
+        elif reach.certain:
             opening = f"liveness probe runs {reach.how}: it tests {reach.target}, not this container."
         elif reach.target.startswith("$"):
             opening = (
