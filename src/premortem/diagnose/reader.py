@@ -19,6 +19,7 @@ from premortem.diagnose.parsers import (
     etcd_text,
     events_doc,
     events_table,
+    golog,
     jsonlog,
     kernel,
     klog,
@@ -36,11 +37,20 @@ _YAML_CONT = re.compile(r'^(?:[ -]|[A-Za-z_"][\w"]*:(?: |$)|---|\.\.\.)')
 # The first characters of every single-line format read here (klog, syslog/journald, RFC 3339 and
 # capnslog stamps, dmesg, JSON, logfmt, kubectl drain, shell prompts).
 _KNOWN_START = re.compile(
-    r"(?:[IWEF]\d{4} \d\d:|[A-Z][a-z]{2} [ \d]\d \d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:|\[|\{.*\}$|time=|ts=|"
+    r"(?:[a-z]*\d{4}/\d\d/\d\d \d\d:|\[(?:INFO|WARN|WARNING|ERROR|DEBUG|NOTICE)\] |[IWEF]\d{4} \d\d:|[A-Z][a-z]{2} [ \d]\d \d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:|\[|\{.*\}$|time=|ts=|"
     r"node/|pod/|evicting pod |error when evicting |error: unable to drain|There are pending pods|"
     r"Warning: |WARNING: |\$ |# |[\w@.:~/-]+[$#] )"
 )
-_SINGLE = (prompt.parse, klog.parse, etcd_text.parse, kernel.parse, jsonlog.parse, logfmt.parse, drain.parse)
+_SINGLE = (
+    prompt.parse,
+    klog.parse,
+    etcd_text.parse,
+    golog.parse,
+    kernel.parse,
+    jsonlog.parse,
+    logfmt.parse,
+    drain.parse,
+)
 
 
 @dataclass
