@@ -26,6 +26,7 @@ class DiagRule:
 
 _H, _C, _M, _I = Severity.HIGH, Severity.CRITICAL, Severity.MEDIUM, Severity.INFO
 _ETCD_DISK = ("@etcd:data", "@etcd:disk", "@etcd:hostpath")
+_ETCD_ELECTION = (*_ETCD_DISK, "@etcd:election")
 _ETCD_CHECKS = ("premortem etcd --disk DIR", "premortem etcd --metrics URL")
 
 DIAG_RULES: dict[str, DiagRule] = {
@@ -67,8 +68,14 @@ DIAG_RULES: dict[str, DiagRule] = {
         DiagRule("DIAG-NODE-DISK-PRESSURE", "kubelet", _H, "node under disk pressure", ("KUB002",)),
         DiagRule("DIAG-NODE-PID-PRESSURE", "kubelet", _H, "node under PID pressure", ("KUB002",)),
         DiagRule("DIAG-NODE-NOT-READY", "kubelet", _C, "node NotReady", ("KUB001", "KUB003")),
-        DiagRule("DIAG-PROBE-LIVENESS", "probes", _H, "liveness probe failing", ("@probes:liveness",)),
-        DiagRule("DIAG-PROBE-READINESS", "probes", _M, "readiness probe failing", ("@probes:readiness",)),
+        DiagRule(
+            "DIAG-PROBE-LIVENESS",
+            "probes",
+            _H,
+            "liveness probe failing",
+            ("@probes:liveness", "@probes:hair-trigger"),
+        ),
+        DiagRule("DIAG-PROBE-READINESS", "probes", _M, "readiness probe failing", ("@probes:hair-trigger",)),
         DiagRule("DIAG-PROBE-STARTUP", "probes", _M, "startup probe failing", ("@probes:startup",)),
         DiagRule(
             "DIAG-PROBE-RESTART", "probes", _H, "container restarted by a failed probe", ("@probes:liveness",)
@@ -91,11 +98,13 @@ DIAG_RULES: dict[str, DiagRule] = {
             "etcd",
             _H,
             "etcd leader missed heartbeats (slow disk or overload)",
-            _ETCD_DISK,
+            _ETCD_ELECTION,
             _ETCD_CHECKS,
         ),
         DiagRule("DIAG-ETCD-SLOW-APPLY", "etcd", _M, "etcd requests slow to apply", _ETCD_DISK, _ETCD_CHECKS),
-        DiagRule("DIAG-ETCD-LEADER-ELECTION", "etcd", _H, "etcd leader elections", _ETCD_DISK, _ETCD_CHECKS),
+        DiagRule(
+            "DIAG-ETCD-LEADER-ELECTION", "etcd", _H, "etcd leader elections", _ETCD_ELECTION, _ETCD_CHECKS
+        ),
         DiagRule(
             "DIAG-ETCD-NOSPACE",
             "etcd",
