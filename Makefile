@@ -34,5 +34,12 @@ unit: install
 
 test: install test-deps lint typecheck unit
 
+# The speed benchmark (bench/run.py): premortem vs the parse floor and Checkov, scaling, cold start.
+# Writes BENCHMARKS.md and the README's Speed section. Slow (minutes); never part of `make test`.
+CORPUS ?=
+bench: install
+	@test -n "$(CORPUS)" || { echo "usage: make bench CORPUS=/path/to/corpus/real"; exit 2; }
+	$(BIN)/python bench/run.py --corpus "$(CORPUS)" $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,9 @@
-"""A document read from YAML or JSON, with the parser's node tree kept for line look-ups."""
+"""A document read from YAML or JSON, and the way back to its YAML nodes for line look-ups.
+
+The loader does not keep the parser's node trees: they weigh several times the objects themselves and
+slow every garbage collection. A document holds a ``NodeRef`` instead, and the first ``line_of`` on a
+document of a file composes that file's nodes again (once; only files with findings pay for it).
+"""
 
 from __future__ import annotations
 
@@ -14,8 +19,9 @@ Path = tuple[str | int, ...]
 class Document:
     """One Kubernetes object (or one document that should have been) and where it came from.
 
-    ``node`` is the YAML node of the object itself (for an item of a ``kind: List`` it is the item's
-    node), so paths are relative to the object. Line numbers are 1-based.
+    ``node`` leads to the YAML node of the object itself (for an item of a ``kind: List`` it is the
+    item's node), so paths are relative to the object: a ``NodeRef`` (composed on demand), a node, or
+    None (JSON read without YAML). Use ``line_of``, never ``node``. Line numbers are 1-based.
     """
 
     obj: Any
@@ -57,6 +63,8 @@ class Document:
         """Line of the deepest node of ``path`` that exists (the key's line for mapping entries)."""
         node = self.node
         line = self.line
+        if isinstance(node, NodeRef):
+            node = node.resolve()
         if node is None:
             return line
         for part in path:
@@ -78,6 +86,104 @@ class Document:
             else:
                 return line
         return line
+
+
+class NodeSource:
+    """A YAML stream whose node trees can be composed again: a file's text, or the file itself.
+
+    ``text`` None means: read ``name`` from disk again (the loader keeps no copy of files it read).
+    ``line_offset`` pads a chunk recovered after a syntax error so its marks are lines of the file.
+    Pickled without its composed nodes (parallel loading sends documents between processes).
+    """
+
+    __slots__ = ("_documents", "_nodes", "_text", "line_offset", "name", "text")
+
+    def __init__(self, name: str, text: str | None = None, line_offset: int = 0) -> None:
+        self.name = name
+        self.text = text
+        self.line_offset = line_offset
+        self._nodes: list[Any] | None = None
+        self._documents: dict[int, Any] = {}
+        self._text: str | None = None
+
+    def __getstate__(self) -> tuple[str, str | None, int]:
+        return (self.name, self.text, self.line_offset)
+
+    def __setstate__(self, state: tuple[str, str | None, int]) -> None:
+        self.name, self.text, self.line_offset = state
+        self._nodes = None
+        self._documents = {}
+        self._text = None
+
+    def stream_text(self) -> str | None:
+        """The text as first parsed (padded to the chunk's line), or None if it cannot be read."""
+        if self._text is None:
+            from premortem.load.reader import read_text
+
+            text = self.text
+            if text is None:
+                try:
+                    text = read_text(self.name)
+                except (OSError, UnicodeDecodeError):
+                    return None
+            self._text = "\n" * self.line_offset + text if self.line_offset else text
+        return self._text
+
+    def nodes(self) -> list[Any]:
+        """The root node of every document of the stream (composed once, then cached)."""
+        if self._nodes is None:
+            from premortem.load.reader import compose_nodes
+
+            self._nodes = compose_nodes(self)
+        return self._nodes
+
+    def document(self, index: int, span: tuple[int, int, int, int] | None) -> Any:
+        """The root node of document ``index``: composed from its own span of the text when known
+        (so a big file with one finding does not compose all its documents), else from the stream."""
+        if index not in self._documents:
+            node = None
+            if span is not None:
+                from premortem.load.reader import compose_span
+
+                node = compose_span(self, span)
+            if node is None:
+                nodes = self.nodes()
+                node = nodes[index] if 0 <= index < len(nodes) else None
+            self._documents[index] = node
+        return self._documents[index]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRef:
+    """Document ``index`` of ``source``; for an item of a list, ``item`` in that document's ``items``
+    (``in_items``) or in the document itself (a top-level YAML sequence of objects). ``span`` is the
+    document's root node as (start, end, line, column) in the stream text (character offsets)."""
+
+    source: NodeSource
+    index: int
+    item: int | None = None
+    in_items: bool = False
+    span: tuple[int, int, int, int] | None = None
+
+    def resolve(self) -> Any:
+        """The node, or None when it cannot be found again (the file changed or vanished)."""
+        node = self.source.document(self.index, self.span)
+        if node is None or self.item is None:
+            return node
+        if self.in_items:
+            node = _child(node, "items")
+        if getattr(node, "id", None) != "sequence" or not 0 <= self.item < len(node.value):
+            return None
+        return node.value[self.item]
+
+
+def _child(node: Any, key: str) -> Any:
+    if getattr(node, "id", None) != "mapping":
+        return None
+    for key_node, value_node in node.value:
+        if getattr(key_node, "value", None) == key:
+            return value_node
+    return None
 
 
 @dataclass(slots=True)

@@ -1,13 +1,15 @@
 """Read manifests: files, directories (recursive), stdin; YAML (multi-document) and JSON.
 
-Parsing uses PyYAML's C loader (libyaml). The composed node tree of every document is kept on the
-``Document`` so that findings can point at the line of the offending field without a second parse.
+Parsing uses PyYAML's C loader (libyaml). Node trees are not kept: a ``Document`` holds a ``NodeRef``
+and ``line_of`` composes its file again on demand (see document.py), so memory holds objects only.
 A syntax error does not lose the rest of the file: the file is split at its ``---`` separators and
-every other document is still read.
+every other document is still read. ``load_paths(..., jobs=N)`` parses files in N worker processes
+(parallel.py); the result is the same as with one.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -17,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from premortem.load.document import Document, LoadProblem, LoadResult
+from premortem.load.document import Document, LoadProblem, LoadResult, NodeRef, NodeSource
 
 try:  # pragma: no cover - the C loader is present wherever libyaml is
     from yaml import CSafeLoader as _BaseLoader
@@ -73,12 +75,25 @@ def expand_paths(paths: Iterable[str]) -> tuple[list[str], list[str]]:
     return files, missing
 
 
-def load_paths(paths: Iterable[str], stdin_text: str | None = None) -> LoadResult:
+def load_paths(paths: Iterable[str], stdin_text: str | None = None, jobs: int = 1) -> LoadResult:
+    """Read files and directories (``-``: stdin). ``jobs`` > 1 parses big inputs in worker processes."""
     files, _missing = expand_paths(paths)
-    result = LoadResult()
-    for path in files:
-        result.extend(load_file(path, stdin_text))
-    return result
+    # The loader allocates millions of small objects and frees none of them: the cyclic garbage
+    # collector would walk them all again and again (it tripled the load time of a 44 MB corpus).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        if jobs > 1:
+            from premortem.load.parallel import load_files_parallel
+
+            return load_files_parallel(files, jobs, stdin_text)
+        result = LoadResult()
+        for path in files:
+            result.extend(load_file(path, stdin_text))
+        return result
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def load_file(path: str, stdin_text: str | None = None) -> LoadResult:
@@ -86,9 +101,7 @@ def load_file(path: str, stdin_text: str | None = None) -> LoadResult:
         text = stdin_text if stdin_text is not None else sys.stdin.read()
         return load_text(text, STDIN_NAME)
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-        text = raw.decode("utf-8-sig")
+        text = read_text(path)
     except (OSError, UnicodeDecodeError) as exc:
         result = LoadResult(files_failed=1)
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -102,14 +115,25 @@ def load_file(path: str, stdin_text: str | None = None) -> LoadResult:
             )
         )
         return result
-    return load_text(text, path)
+    # The text is not kept: line look-ups read the file again (only files with findings).
+    return _load_text(text, path, NodeSource(path))
+
+
+def read_text(path: str) -> str:
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    return raw.decode("utf-8-sig")
 
 
 def load_text(text: str, name: str) -> LoadResult:
     """Parse one file's text into documents; never raises on bad input."""
+    return _load_text(text, name, NodeSource(name, text))
+
+
+def _load_text(text: str, name: str, source: NodeSource) -> LoadResult:
     result = LoadResult(files_read=1)
     try:
-        _parse_stream(text, name, 0, 0, result)
+        _parse_stream(text, name, 0, 0, result, source)
         return result
     except yaml.YAMLError as exc:
         first_error = exc
@@ -121,14 +145,16 @@ def load_text(text: str, name: str) -> LoadResult:
             pass
         else:
             result = LoadResult(files_read=1)
-            _add_document(data, None, name, 1, 0, result)
+            _add_document(data, None, name, 1, 0, result, None)
             return result
     result = LoadResult(files_read=1)
     chunks = _split_documents(text)
     doc_index = 0
     for start_line, chunk in chunks:
         try:
-            doc_index = _parse_stream(chunk, name, start_line, doc_index, result)
+            doc_index = _parse_stream(
+                chunk, name, start_line, doc_index, result, NodeSource(name, chunk, start_line)
+            )
         except yaml.YAMLError as exc:
             result.problems.append(_syntax_problem(exc, name, start_line))
             doc_index += 1
@@ -137,20 +163,72 @@ def load_text(text: str, name: str) -> LoadResult:
     return result
 
 
-def _parse_stream(text: str, name: str, line_offset: int, doc_index: int, result: LoadResult) -> int:
+def _parse_stream(
+    text: str, name: str, line_offset: int, doc_index: int, result: LoadResult, source: NodeSource
+) -> int:
     # A chunk parsed on its own is padded with blank lines so its marks are lines of the whole file
     # (libyaml's marks are read-only).
     loader = _Loader("\n" * line_offset + text if line_offset else text)
+    position = 0  # of the document in this stream, for NodeRef
     try:
         while loader.check_node():
             node = loader.get_node()
             data = loader.construct_document(node)
             line = (node.start_mark.line + 1) if node is not None else line_offset + 1
-            _add_document(data, node, name, line, doc_index, result)
+            span = None
+            if node is not None:
+                start, end = node.start_mark, node.end_mark
+                span = (start.index, end.index, start.line, start.column)
+            _add_document(data, node, name, line, doc_index, result, NodeRef(source, position, span=span))
             doc_index += 1
+            position += 1
     finally:
         loader.dispose()
     return doc_index
+
+
+def compose_nodes(source: NodeSource) -> list[Any]:
+    """The root node of every document of ``source`` (what ``NodeRef.resolve`` looks into).
+
+    Composes the same text with the same loader as the first parse, so the nodes are the same; a file
+    that changed or vanished since gives what can still be read (lines then fall back to the object's).
+    """
+    nodes: list[Any] = []
+    text = source.stream_text()
+    if text is None:
+        return nodes
+    loader = _Loader(text)
+    try:
+        while loader.check_node():
+            nodes.append(loader.get_node())
+    except yaml.YAMLError:
+        pass
+    finally:
+        loader.dispose()
+    return nodes
+
+
+def compose_span(source: NodeSource, span: tuple[int, int, int, int]) -> Any:
+    """The root node of the document at ``span`` of ``source``, composed from that span alone, padded
+    so that its marks are those of the whole stream; None when that does not give the same node (then
+    the caller composes the whole stream)."""
+    text = source.stream_text()
+    start, end, line, column = span
+    if text is None or not 0 <= start <= end <= len(text):
+        return None
+    pad = line + column
+    loader = _Loader("\n" * line + " " * column + text[start:end])
+    try:
+        node = loader.get_single_node()
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
+    if node is None or (node.start_mark.line, node.start_mark.column) != (line, column):
+        return None
+    if node.end_mark.index - pad != end - start:
+        return None
+    return node
 
 
 def _split_documents(text: str) -> list[tuple[int, str]]:
@@ -184,7 +262,11 @@ def _syntax_problem(exc: yaml.YAMLError, name: str, line_offset: int) -> LoadPro
     )
 
 
-def _add_document(data: Any, node: Any, name: str, line: int, doc_index: int, result: LoadResult) -> None:
+def _add_document(
+    data: Any, node: Any, name: str, line: int, doc_index: int, result: LoadResult, ref: NodeRef | None
+) -> None:
+    """Turn one parsed document into documents, problems or a skip. ``node`` is only read here (for
+    the lines of list items); the documents keep ``ref`` to find it again."""
     if data is None:
         return  # empty document (a trailing '---'), nothing to check
     if isinstance(data, dict):
@@ -196,8 +278,9 @@ def _add_document(data: Any, node: Any, name: str, line: int, doc_index: int, re
                 item_node = items_node.value[index] if items_node is not None else None
                 item_line = item_node.start_mark.line + 1 if item_node is not None else line
                 if isinstance(item, dict):
+                    item_ref = NodeRef(ref.source, ref.index, index, True, ref.span) if ref else None
                     result.documents.append(
-                        Document(item, name, item_line, item_node, doc_index=doc_index, item_index=index)
+                        Document(item, name, item_line, item_ref, doc_index=doc_index, item_index=index)
                     )
                 else:
                     result.problems.append(
@@ -211,7 +294,7 @@ def _add_document(data: Any, node: Any, name: str, line: int, doc_index: int, re
                     )
             return
         if looks_like_kubernetes(data):
-            result.documents.append(Document(data, name, line, node, doc_index=doc_index))
+            result.documents.append(Document(data, name, line, ref, doc_index=doc_index))
         else:
             result.skipped.append((name, line, "not a Kubernetes object (no apiVersion/kind/metadata/spec)"))
         return
@@ -219,8 +302,9 @@ def _add_document(data: Any, node: Any, name: str, line: int, doc_index: int, re
         for index, item in enumerate(data):
             item_node = node.value[index] if node is not None else None
             item_line = item_node.start_mark.line + 1 if item_node is not None else line
+            item_ref = NodeRef(ref.source, ref.index, index, False, ref.span) if ref else None
             result.documents.append(
-                Document(item, name, item_line, item_node, doc_index=doc_index, item_index=index)
+                Document(item, name, item_line, item_ref, doc_index=doc_index, item_index=index)
             )
         return
     result.skipped.append((name, line, f"a YAML {type(data).__name__}, not a Kubernetes object"))

@@ -1,0 +1,297 @@
+"""Synthetic corpus for the scaling benchmark: N realistic objects in multi-document files.
+
+Each "app" is one file holding what a team usually ships together: a Deployment or StatefulSet
+(sometimes a DaemonSet or CronJob), its Service, ConfigMap, ServiceAccount, often a PDB, an HPA, an
+Ingress and RBAC. Values vary (with and without requests/limits, probes, digests, several containers)
+so every rule family has something to look at. The output is deterministic for a given N and seed.
+
+    python bench/synth.py OUTDIR N [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+
+_IMAGES = (
+    "nginx:1.25.3",
+    "ghcr.io/acme/api:v2.14.0",
+    "registry.internal:5000/payments",
+    "redis:7.2@sha256:" + "ab" * 32,
+    "quay.io/prometheus/node-exporter:v1.7.0",
+    "busybox:latest",
+)
+
+
+def _resources(rng: random.Random) -> str:
+    choice = rng.randrange(5)
+    if choice == 0:
+        return ""  # BestEffort
+    cpu = rng.choice(("50m", "100m", "250m", "500m", "1"))
+    mem = rng.choice(("64Mi", "128Mi", "256Mi", "512Mi", "1Gi"))
+    if choice == 1:
+        return f"""
+          resources:
+            requests:
+              cpu: {cpu}
+              memory: {mem}"""
+    if choice == 2:
+        return f"""
+          resources:
+            limits:
+              cpu: {cpu}
+              memory: {mem}"""
+    return f"""
+          resources:
+            requests:
+              cpu: {cpu}
+              memory: {mem}
+            limits:
+              memory: {mem if choice == 3 else "2Gi"}"""
+
+
+def _probes(rng: random.Random) -> str:
+    if rng.random() < 0.3:
+        return ""
+    port = rng.choice((8080, 9090, 3000))
+    return f"""
+          readinessProbe:
+            httpGet:
+              path: /healthz
+              port: {port}
+            periodSeconds: 10
+          livenessProbe:
+            httpGet:
+              path: /livez
+              port: {port}
+            initialDelaySeconds: {rng.choice((0, 5, 30))}
+            timeoutSeconds: 1"""
+
+
+def _container(rng: random.Random, name: str) -> str:
+    env = "".join(
+        f"""
+            - name: VAR_{i}
+              value: "{rng.randrange(10**6)}\""""
+        for i in range(rng.randrange(4))
+    )
+    return f"""
+        - name: {name}
+          image: {rng.choice(_IMAGES)}
+          imagePullPolicy: IfNotPresent
+          ports:
+            - containerPort: 8080
+              name: http
+              protocol: TCP
+          env:
+            - name: LOG_LEVEL
+              value: info{env}{_resources(rng)}{_probes(rng)}
+          volumeMounts:
+            - name: config
+              mountPath: /etc/app
+              readOnly: true"""
+
+
+def _pod_template(rng: random.Random, app: str) -> str:
+    containers = "".join(_container(rng, f"{app}-{i}" if i else app) for i in range(1 + (rng.random() < 0.2)))
+    return f"""
+  template:
+    metadata:
+      labels:
+        app: {app}
+        tier: {rng.choice(("web", "api", "worker"))}
+      annotations:
+        prometheus.io/scrape: "true"
+    spec:
+      serviceAccountName: {app}
+      terminationGracePeriodSeconds: 30
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: 10001
+      containers:{containers}
+      volumes:
+        - name: config
+          configMap:
+            name: {app}-config"""
+
+
+def app_documents(rng: random.Random, index: int) -> list[str]:
+    """The objects of one app (a list of YAML documents)."""
+    app = f"app-{index:06d}"
+    ns = f"team-{index % 37:02d}"
+    meta = f"""metadata:
+  name: {app}
+  namespace: {ns}
+  labels:
+    app: {app}
+    app.kubernetes.io/part-of: shop"""
+    replicas = rng.choice((1, 2, 3, 5))
+    workload_kind = rng.choices(("Deployment", "StatefulSet", "DaemonSet", "CronJob"), (8, 2, 1, 1))[0]
+    docs = []
+    if workload_kind == "CronJob":
+        template = _pod_template(rng, app).replace(
+            "\n    spec:", "\n    spec:\n      restartPolicy: OnFailure"
+        )
+        template = template.replace("\n", "\n    ")
+        docs.append(
+            f"""apiVersion: batch/v1
+kind: CronJob
+{meta}
+spec:
+  schedule: "*/15 * * * *"
+  concurrencyPolicy: Forbid
+  jobTemplate:
+    spec:
+      backoffLimit: 3{template}"""
+        )
+    else:
+        replicas_line = "" if workload_kind == "DaemonSet" else f"\n  replicas: {replicas}"
+        service_line = f"\n  serviceName: {app}" if workload_kind == "StatefulSet" else ""
+        docs.append(
+            f"""apiVersion: apps/v1
+kind: {workload_kind}
+{meta}
+spec:{replicas_line}{service_line}
+  selector:
+    matchLabels:
+      app: {app}{_pod_template(rng, app)}"""
+        )
+    docs.append(
+        f"""apiVersion: v1
+kind: Service
+{meta}
+spec:
+  type: ClusterIP
+  selector:
+    app: {app}
+  ports:
+    - name: http
+      port: 80
+      targetPort: http"""
+    )
+    docs.append(
+        f"""apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {app}-config
+  namespace: {ns}
+data:
+  app.properties: |
+    listen=0.0.0.0:8080
+    workers={rng.randrange(1, 16)}
+    feature.flags=on
+  LOG_FORMAT: json"""
+    )
+    docs.append(
+        f"""apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {app}
+  namespace: {ns}"""
+    )
+    if workload_kind in ("Deployment", "StatefulSet") and rng.random() < 0.6:
+        budget = rng.choice(
+            ("minAvailable: 1", "maxUnavailable: 1", 'minAvailable: "50%"', "maxUnavailable: 0")
+        )
+        docs.append(
+            f"""apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {app}
+  namespace: {ns}
+spec:
+  {budget}
+  selector:
+    matchLabels:
+      app: {app}"""
+        )
+    if workload_kind == "Deployment" and rng.random() < 0.4:
+        docs.append(
+            f"""apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: {app}
+  namespace: {ns}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {app}
+  minReplicas: {replicas}
+  maxReplicas: {replicas * 4}
+  metrics:
+    - type: Resource
+      resource:
+        name: cpu
+        target:
+          type: Utilization
+          averageUtilization: 70"""
+        )
+    if rng.random() < 0.3:
+        docs.append(
+            f"""apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: {app}
+  namespace: {ns}
+spec:
+  ingressClassName: nginx
+  rules:
+    - host: {app}.example.com
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service:
+                name: {app}
+                port:
+                  number: 80"""
+        )
+    if rng.random() < 0.3:
+        docs.append(
+            f"""apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: {app}
+  namespace: {ns}
+rules:
+  - apiGroups: [""]
+    resources: ["configmaps", "secrets"]
+    verbs: ["get", "list", "watch"]"""
+        )
+    return docs
+
+
+def generate(outdir: str, objects: int, seed: int = 7) -> int:
+    """Write about ``objects`` objects below ``outdir`` (replacing it); returns the exact count."""
+    if os.path.isdir(outdir):
+        shutil.rmtree(outdir)
+    rng = random.Random(seed)
+    written = 0
+    index = 0
+    while written < objects:
+        docs = app_documents(rng, index)[: objects - written]
+        folder = os.path.join(outdir, f"team-{index % 37:02d}", f"group-{index // 500:04d}")
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, f"app-{index:06d}.yaml"), "w", encoding="utf-8") as handle:
+            handle.write("---\n".join(doc.strip("\n") + "\n" for doc in docs))
+        written += len(docs)
+        index += 1
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("outdir")
+    parser.add_argument("objects", type=int)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    count = generate(args.outdir, args.objects, args.seed)
+    print(f"{count} objects written below {args.outdir}")
+
+
+if __name__ == "__main__":
+    main()

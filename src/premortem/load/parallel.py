@@ -1,0 +1,91 @@
+"""Parse many files in worker processes; the result is the one a single process gives.
+
+Parsing is nearly all of a scan's time (libyaml plus PyYAML's Python-side resolver and constructor)
+and files are independent, so workers parse batches of files and send back plain ``LoadResult``s
+(objects, lines, problems: no node trees, no text). The parent puts them back in file order, so
+documents, findings and output are identical whatever the number of workers. Rules, including the
+cluster rules that need every object at once, run in the parent.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+
+from premortem.load.document import LoadResult
+
+# Below this many bytes of input a pool costs more than it saves (starting workers, sending results).
+# PREMORTEM_PARALLEL_MIN_BYTES overrides it (the tests use 0 to run the pool on small inputs).
+PARALLEL_MIN_BYTES = 2 * 1024 * 1024
+# Batches per worker: enough for the batches to even out, few enough to keep messages large.
+_BATCHES_PER_JOB = 6
+
+
+def default_jobs() -> int:
+    """One worker per core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def load_files_parallel(
+    files: list[str], jobs: int, stdin_text: str | None = None, min_bytes: int | None = None
+) -> LoadResult:
+    """Load ``files`` (``-`` is stdin, read here) with up to ``jobs`` workers, in file order."""
+    from premortem.load.reader import load_file
+
+    if min_bytes is None:
+        min_bytes = int(os.environ.get("PREMORTEM_PARALLEL_MIN_BYTES", PARALLEL_MIN_BYTES))
+
+    sizes = [_size(path) for path in files]
+    parallel = [i for i, path in enumerate(files) if path != "-"]
+    if jobs < 2 or len(parallel) < 2 or sum(sizes[i] for i in parallel) < min_bytes:
+        result = LoadResult()
+        for path in files:
+            result.extend(load_file(path, stdin_text))
+        return result
+
+    batches = _batches(parallel, sizes, min(jobs, len(parallel)) * _BATCHES_PER_JOB)
+    per_file: dict[int, LoadResult] = {}
+    context = _context()
+    with context.Pool(min(jobs, len(batches))) as pool:
+        for batch, results in pool.imap_unordered(_load_batch, [[(i, files[i]) for i in b] for b in batches]):
+            per_file.update(zip(batch, results, strict=True))
+    result = LoadResult()
+    for index, path in enumerate(files):
+        result.extend(per_file[index] if index in per_file else load_file(path, stdin_text))
+    return result
+
+
+def _load_batch(batch: list[tuple[int, str]]) -> tuple[list[int], list[LoadResult]]:
+    from premortem.load.reader import load_file
+
+    return [index for index, _ in batch], [load_file(path) for _, path in batch]
+
+
+def _batches(indexes: list[int], sizes: list[int], count: int) -> list[list[int]]:
+    """Split files into ``count`` batches of similar total size (largest files first, each to the
+    lightest batch), largest batches first so the last to finish are small."""
+    bins: list[tuple[int, list[int]]] = [(0, []) for _ in range(max(1, count))]
+    for index in sorted(indexes, key=lambda i: -sizes[i]):
+        lightest = min(range(len(bins)), key=lambda b: bins[b][0])
+        total, members = bins[lightest]
+        members.append(index)
+        bins[lightest] = (total + sizes[index], members)
+    return [members for _, members in sorted(bins, key=lambda b: -b[0]) if members]
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path) if path != "-" else 0
+    except OSError:
+        return 0
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    # fork starts workers in milliseconds with everything already imported; elsewhere, spawn.
+    if sys.platform == "linux":
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")  # pragma: no cover
