@@ -65,6 +65,9 @@ def exec_probe(*command: str) -> dict:
         (["nc", "-z", "-w", "2", "kafka", "9092"], "kafka"),
         (["bash", "-c", "echo > /dev/tcp/db/5432"], "db"),
         (["kubectl", "get", "--raw", "/healthz"], "the Kubernetes API server"),
+        (["kafka-broker-api-versions.sh", "--bootstrap-server", "kafka-0.kafka:9092"], "kafka-0.kafka:9092"),
+        (["sh", "-c", "echo ruok | nc zk-0.zk 2181 | grep imok"], "zk-0.zk"),
+        (["vault", "status", "-address=https://vault.prod:8200"], "vault.prod:8200"),
     ],
 )
 def test_exec_commands_that_reach_other_hosts(command, target):
@@ -93,6 +96,14 @@ def test_exec_commands_that_reach_other_hosts(command, target):
         ["cat", "/tmp/healthy"],
         ["sh", "-c", "/health/redis_liveness.sh"],
         ["/usr/local/bin/myapp", "healthcheck", "--addr", "localhost:9000"],
+        ["nodetool", "-h", "::FFFF:127.0.0.1", "status"],
+        ["sh", "-c", "echo ruok | nc localhost 2181 | grep imok"],
+        ["sh", "-c", 'exec pg_isready -U "postgres" -d "dbname=postgres" -h 127.0.0.1 -p 5432'],
+        ["kafka-broker-api-versions.sh", "--bootstrap-server=localhost:9092"],
+        ["vault", "status", "-address=https://127.0.0.1:8200"],
+        ["curl", "-XGET", "-s", "-k", "--fail", "http://127.0.0.1:9200/_cluster/health?local=true"],
+        ["mongosh", "--port", "27017", "--eval", "db.adminCommand('ping')"],
+        ["rabbitmq-diagnostics", "-q", "ping"],
     ],
 )
 def test_local_exec_commands_are_not_network(command):

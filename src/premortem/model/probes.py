@@ -230,7 +230,6 @@ _DEPENDENCY_WORDS = frozenset(
         "downstreams",
         "upstream",
         "upstreams",
-        "external",
     }
 )
 
@@ -348,8 +347,9 @@ def is_local_host(host: str, container: ContainerView) -> bool:
             return False
         kind, value = source
         return value in _POD_FIELDS if kind == "fieldRef" else is_local_host(value, container)
-    lowered = text.lower()
-    return lowered in _LOCAL_HOSTS or lowered.startswith("127.") or lowered == "[::1]"
+    lowered = text.lower().strip("[]")
+    lowered = lowered.removeprefix("::ffff:")  # IPv4-mapped IPv6
+    return lowered in _LOCAL_HOSTS or lowered.startswith("127.")
 
 
 def _env_source(container: ContainerView, name: str) -> tuple[str, str] | None:
