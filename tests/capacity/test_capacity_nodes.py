@@ -95,7 +95,9 @@ pools:
     general, _, db, fixed = nodeset.nodes
     # 8 cpu - 1 reserved; 32Gi - 2Gi - 100Mi (the default hard eviction threshold stays).
     assert (general.cpu, general.memory) == (7000, 30 * GI - 100 * MI)
-    assert general.labels == {"pool": "general", "kubernetes.io/hostname": "general-1"}
+    assert general.labels["pool"] == "general"
+    assert general.labels["kubernetes.io/hostname"] == "general-1"
+    assert general.labels["kubernetes.io/os"] == "linux"  # the kubelet's well-known labels
     assert db.pods == 20 and db.taints[0].display() == "dedicated=db:NoSchedule"
     assert (fixed.cpu, fixed.memory, fixed.pods) == (3500, 14 * GI, 40)
     assert "inventory" in nodeset.source

@@ -37,6 +37,14 @@ from premortem.model.kubelet import (
 from premortem.model.quantity import QuantityError, format_bytes, format_millicores, to_bytes, to_millicores
 
 HOSTNAME_LABEL = "kubernetes.io/hostname"
+# Labels the kubelet puts on every Linux node (k8s.io/api core/v1 well_known_labels.go); nodes from
+# --nodes get them too, so that the ubiquitous `nodeSelector: {kubernetes.io/os: linux}` matches.
+DEFAULT_NODE_LABELS = {
+    "kubernetes.io/os": "linux",
+    "kubernetes.io/arch": "amd64",
+    "beta.kubernetes.io/os": "linux",
+    "beta.kubernetes.io/arch": "amd64",
+}
 UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
 BLOCKING_EFFECTS = frozenset({"NoSchedule", "NoExecute"})
 MAX_SPEC_NODES = 5000
@@ -145,7 +153,7 @@ def nodes_from_spec(spec: str, index: ObjectIndex | None = None) -> NodeSet:
         for _ in range(count):
             name = f"node-{len(nodes) + 1}"
             nodes.append(_derived_node(name, capacity, item_settings, pool, {}, ()))
-    return NodeSet(nodes, f"--nodes {spec} (capacity; allocatable {settings_source})", "spec", notes)
+    return NodeSet(nodes, f"--nodes {spec}: capacity, allocatable {settings_source}", "spec", notes)
 
 
 def nodes_from_inventory(path: str, index: ObjectIndex | None = None) -> NodeSet:
@@ -406,7 +414,7 @@ def _derived_node(
     taints: tuple[Taint, ...],
 ) -> SimNode:
     alloc = allocatable(dict(capacity), settings) if capacity else {"pods": settings.max_pods}
-    node_labels = dict(labels)
+    node_labels = {**DEFAULT_NODE_LABELS, **labels}
     node_labels.setdefault(HOSTNAME_LABEL, name)
     return SimNode(
         name=name,

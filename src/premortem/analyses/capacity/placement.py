@@ -33,6 +33,7 @@ from premortem.analyses.capacity.pods import AntiAffinityTerm, SimPod
 DEFAULT_MILLI_CPU = 100
 DEFAULT_MEMORY = 200 * 2**20
 SEARCH_BUDGET = 50_000
+SEARCH_MAX_PODS = 150  # above this, only the bounds and a most-constrained-first greedy pass are tried
 
 
 @dataclass(slots=True)
@@ -221,11 +222,15 @@ def place(
             assignment[pod] = ordered_nodes[best].name
     if not greedy_failed:
         return Placement(assignment, unplaced)
-    # The greedy pass failed: undo it and search for any placement of the free pods.
+    # The greedy pass failed: undo it, rule out the hopeless cases, then search for any placement.
     for pod in free:
         if pod in assignment:
             state.remove(pod, index[assignment.pop(pod)])
-    found, finished = _search(state, free, budget)
+    proven = _cannot_fit(state, free)
+    found: dict[SimPod, int] | None = None
+    finished = proven
+    if not proven:
+        found, finished = _search(state, free, budget if len(free) <= SEARCH_MAX_PODS else 0)
     if found is not None:
         for pod, i in found.items():
             assignment[pod] = ordered_nodes[i].name
@@ -238,6 +243,30 @@ def place(
             state.add(pod, best)
             assignment[pod] = ordered_nodes[best].name
     return Placement(assignment, unplaced + greedy_failed, exact=finished, searched=True)
+
+
+def _cannot_fit(state: _State, pods: list[SimPod]) -> bool:
+    """Cheap proofs that no placement exists: a pod no node accepts even now, or more requested in
+    total than is free in total (cpu, memory or pod slots)."""
+    nodes = state.nodes
+    free_cpu = sum(max(0, n.cpu - state.cpu[i]) for i, n in enumerate(nodes))
+    free_mem = sum(max(0, n.memory - state.mem[i]) for i, n in enumerate(nodes))
+    free_slots = sum(max(0, n.pods - state.count[i]) for i, n in enumerate(nodes))
+    if (
+        len(pods) > free_slots
+        or sum(p.cpu for p in pods) > free_cpu
+        or sum(p.memory for p in pods) > free_mem
+    ):
+        return True
+    seen: set[tuple[int, int, int]] = set()
+    for pod in pods:
+        key = (id(pod.constraints), pod.cpu, pod.memory)
+        if key in seen:
+            continue
+        seen.add(key)
+        if all(state.reason(pod, i) is not None for i in range(len(nodes))):
+            return True
+    return False
 
 
 def _best_node(state: _State, pod: SimPod) -> int | None:
@@ -266,6 +295,20 @@ def _size_key(
     return key
 
 
+def _greedy(state: _State, order: list[SimPod]) -> dict[SimPod, int] | None:
+    """One greedy pass in the given order; the state is left as it was."""
+    placed: dict[SimPod, int] = {}
+    for pod in order:
+        best = _best_node(state, pod)
+        if best is None:
+            break
+        state.add(pod, best)
+        placed[pod] = best
+    for pod, i in placed.items():
+        state.remove(pod, i)
+    return placed if len(placed) == len(order) else None
+
+
 def _search(state: _State, pods: list[SimPod], budget: int) -> tuple[dict[SimPod, int] | None, bool]:
     """Depth-first search for a placement of every pod; (assignment or None, finished).
 
@@ -275,12 +318,19 @@ def _search(state: _State, pods: list[SimPod], budget: int) -> tuple[dict[SimPod
     nodes in non-decreasing order, so their permutations are not tried again.
     """
     key = _size_key(state.nodes)
-    order = sorted(pods, key=lambda p: (not p.constraints.anti_affinity, key(p)))
+    eligible = {
+        id(p.constraints): sum(1 for i in range(len(state.nodes)) if state.static_reason(p, i) is None)
+        for p in pods
+    }
+    # Most constrained first: fewest eligible nodes, then anti-affinity, then the largest.
+    order = sorted(pods, key=lambda p: (eligible[id(p.constraints)], not p.constraints.anti_affinity, key(p)))
     refs_hostname = any(
         any(r.key == HOSTNAME_LABEL or r.field for term in p.constraints.affinity or () for r in term)
         or HOSTNAME_LABEL in p.constraints.node_selector
         for p in order
     )
+    if budget <= 0:
+        return _greedy(state, order), False
     steps = 0
     chosen: dict[SimPod, int] = {}
     last_of_group: dict[tuple[int, int], int] = {}

@@ -196,9 +196,10 @@ def render_text(report: CapacityReport, console: Any) -> None:
             console.print(f"  [{style}]{escape(scenario_line(s))}[/]")
     console.print()
     name_w = max((len(n.name) for n in nodes), default=4)
+    cpu_width = BAR_WIDTH + 1 + 4 + 1 + 13  # bar, marker, percentage, numbers
     console.print(
-        f"[bold]{'node':{name_w}}  {'cpu requested':{BAR_WIDTH + 6}}{'':18}"
-        f"{'memory requested (▒ limits, » over 100%)':{BAR_WIDTH + 6}}[/]"
+        f"[bold]{'node':{name_w}}  {'cpu requested / allocatable':{cpu_width}}  "
+        "memory requested / allocatable (▒ limits, » limits beyond allocatable)[/]"
     )
     losses = {loss.node.name: loss for loss in report.losses}
     drains = {d.node.name: d for d in report.drains}

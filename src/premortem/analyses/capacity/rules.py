@@ -91,6 +91,12 @@ def _steady(report: CapacityReport) -> Iterator[Hit]:
                 f"{pod_size(pod.cpu, pod.memory)}: {why}. They stay Pending"
                 + (", so the autoscaler hits a ceiling during the very spike it scales for." if peak else ".")
                 + f" Nodes: {report.source}."
+                + (
+                    " Nodes from a --nodes spec carry only the standard labels (hostname, os, arch): describe "
+                    "labelled and tainted pools in an inventory file (docs/capacity.md)."
+                    if report.nodeset.kind == "spec" and "didn't match node" in why
+                    else ""
+                )
             ),
             fix=(
                 f"Add capacity (N+1 needs {report.headroom.describe()}), lower the requests of the pending workloads, "

@@ -179,6 +179,17 @@ def analyse(index: ObjectIndex, nodeset: NodeSet) -> CapacityReport:
     notes = list(nodeset.notes)
     nodes = sorted(nodeset.nodes, key=lambda n: n.name)
     workloads = workloads_of(index, notes)
+    names = {n.name for n in nodes}
+    strays = [w for w in workloads if w.node_name is not None and w.node_name not in names]
+    for w in strays:
+        w.node_name = None
+    if strays:
+        shown = ", ".join(w.name for w in strays[:5]) + (
+            f" and {len(strays) - 5} more" if len(strays) > 5 else ""
+        )
+        notes.append(
+            f"spec.nodeName names a node not in the simulation for {shown}; placed like any other pod."
+        )
     base = run_scenario("base", nodes, workloads, peak=False)
     peak = None
     if any(w.hpa is not None for w in workloads):
@@ -339,13 +350,30 @@ def headroom(
         template = failing[0].node if failing else max(nodes, key=lambda n: (n.memory, n.cpu, n.name))
         clone_of = template.name
         needed = None
-        for extra in range(1, MAX_EXTRA_NODES + 1):
+        for extra in range(_extra_lower_bound(nodes, base, template), MAX_EXTRA_NODES + 1):
             grown = nodes + [_clone(template, k) for k in range(1, extra + 1)]
             scenario = run_scenario("grown", grown, workloads, peak=False)
             if scenario.fits and all(lose_node(grown, scenario, n).fits for n in grown):
                 needed = len(grown)
                 break
     return Headroom(len(nodes), needed, clone_of, largest_memory, largest_cpu)
+
+
+def _extra_lower_bound(nodes: list[SimNode], base: Scenario, template: SimNode) -> int:
+    """At least this many nodes like ``template`` must be added: the pods' total requests (cpu,
+    memory, slots) have to fit in the nodes left after losing the largest one."""
+    pods = [p for p in base.pods if not p.daemon]
+    largest = max(nodes, key=lambda n: (n.pods, n.memory, n.cpu))
+    bound = 1
+    for need, per_node, have, lost in (
+        (len(pods), template.pods, sum(n.pods for n in nodes), largest.pods),
+        (sum(p.cpu for p in pods), template.cpu, sum(n.cpu for n in nodes), largest.cpu),
+        (sum(p.memory for p in pods), template.memory, sum(n.memory for n in nodes), largest.memory),
+    ):
+        short = need - (have - lost)
+        if short > 0 and per_node > 0:
+            bound = max(bound, -(-short // per_node))
+    return bound
 
 
 def _clone(node: SimNode, k: int) -> SimNode:
