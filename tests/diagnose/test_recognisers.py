@@ -226,3 +226,23 @@ def test_kubelet_evicting_pod_with_the_eviction_message(run) -> None:
     ).findings
     assert f.rule == "DIAG-EVICT-DISK"
     assert f.extra["objects"]["pod"] == "web-1"
+
+
+def test_kernel_oom_is_named_by_the_kubelet_uid(run) -> None:
+    result = run(
+        'I1125 19:30:03.120001    1187 kubelet.go:2453] "SyncLoop (PLEG): event for pod" pod="batch/rep-1" '
+        'event={"ID":"3b1f6a52-9c1e-4d0b-8f7a-2e6c9d4b1a70","Type":"ContainerDied","Data":"5f1c"}\n'
+        "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=x.scope,mems_allowed=0,oom_memcg=/kubepods/burstable/"
+        "pod3b1f6a52-9c1e-4d0b-8f7a-2e6c9d4b1a70,task_memcg=/kubepods/burstable/pod3b1f6a52-9c1e-4d0b-8f7a-2e6c9d4b1a70/5f1c,"
+        "task=java,pid=48211,uid=1000\n"
+        "Memory cgroup out of memory: Killed process 48211 (java) total-vm:1kB, anon-rss:1kB, file-rss:0kB, "
+        "shmem-rss:0kB, UID:1000 pgtables:1kB oom_score_adj:968\n"
+    )
+    (f,) = result.findings
+    assert (f.extra["objects"]["namespace"], f.extra["objects"]["pod"]) == ("batch", "rep-1")
+    assert f.extra["prevented_by"] == ["RES002", "RES003"]
+
+
+def test_empty_event_list_is_known(run) -> None:
+    result = run('{\n    "apiVersion": "v1",\n    "items": [],\n    "kind": "List"\n}\n', name="none.json")
+    assert result.findings == [] and result.summary["lines_unknown"] == 0

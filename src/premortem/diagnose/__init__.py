@@ -42,7 +42,7 @@ def diagnose(paths: Iterable[str], now: datetime | None = None) -> Result:
     engine = Diagnosis(now=now)
     seq = [0]
     for path in paths:
-        read_path(path, engine.process, stats, seq)
+        read_path(path, engine.process, stats, seq, engine.note_pod_uid)
     findings = engine.findings(_registry())
     for p in engine.placements:
         p.rec.time = engine.fix_year(p.rec.time)

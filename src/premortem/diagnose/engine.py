@@ -8,6 +8,7 @@ put them in the future).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,10 @@ from premortem.diagnose.records import Evidence, Record, Sighting
 from premortem.diagnose.rules import DIAG_RULES
 from premortem.diagnose.timeparse import PLACEHOLDER_YEAR, resolve_year
 from premortem.findings import Finding, ObjectRef, Severity
+
+_POD_AND_UID = re.compile(
+    r'pod="([^"/]+/[^"]+)".*?(?:podUID="|"ID":")([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'
+)
 
 
 @dataclass
@@ -55,8 +60,16 @@ class Diagnosis:
         self.file_state: dict[str, dict[str, Any]] = {}
         self.years: list[int] = []
         self.recognised = 0
+        self.pod_uids: dict[str, str] = {}  # pod UID -> "namespace/name"
 
     # ------------------------------------------------------------------ per record
+    def note_pod_uid(self, text: str) -> None:
+        """Kubelet lines name a pod with its UID (``pod="ns/name" podUID="..."``): kernel OOM lines
+        name only the UID (in the cgroup path), so this map puts a name on them."""
+        m = _POD_AND_UID.search(text)
+        if m and len(self.pod_uids) < 100_000:
+            self.pod_uids[m.group(2)] = m.group(1)
+
     def process(self, rec: Record) -> bool:
         if rec.time is not None and not rec.year_guessed and len(self.years) < 1000:
             self.years.append(rec.time.year)
@@ -143,12 +156,17 @@ class Diagnosis:
 
     def _cross_reference(self) -> None:
         """Facts one finding lends another: a crash loop's cause, a pod's node from its placement."""
+        placed = {(p.namespace, p.pod): p.node for p in self.placements}
+        for agg in self.aggs.values():
+            uid = agg.objects.get("pod_uid")
+            if uid and uid in self.pod_uids and "pod" not in agg.objects:
+                ns, _, name = self.pod_uids[uid].rpartition("/")
+                agg.objects["pod"], agg.objects["namespace"] = name, ns
         by_pod: dict[tuple[str, str], set[str]] = {}
         for agg in self.aggs.values():
             pod = (agg.objects.get("namespace", ""), agg.objects.get("pod", ""))
             if pod[1]:
                 by_pod.setdefault(pod, set()).add(agg.rule)
-        placed = {(p.namespace, p.pod): p.node for p in self.placements}
         for agg in self.aggs.values():
             pod = (agg.objects.get("namespace", ""), agg.objects.get("pod", ""))
             if pod[1] and "node" not in agg.objects and pod in placed:

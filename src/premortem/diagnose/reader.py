@@ -69,8 +69,10 @@ class Stats:
 
 
 class FileReader:
-    def __init__(self, name: str, sink: Sink, stats: Stats, seq: list[int]) -> None:
-        self.name, self.sink, self.stats, self.seq = name, sink, stats, seq
+    def __init__(
+        self, name: str, sink: Sink, stats: Stats, seq: list[int], hint: Callable[[str], None] | None = None
+    ) -> None:
+        self.name, self.sink, self.stats, self.seq, self.hint = name, sink, stats, seq, hint
         self.table: events_table.Table | None = None
         self.block: describe.Block | None = None
         self.doc: list[str] | None = None
@@ -161,6 +163,8 @@ class FileReader:
         self.single(n, text)
 
     def single(self, n: int, text: str) -> None:
+        if self.hint is not None and "pod=" in text:
+            self.hint(text)
         if KEYWORDS.search(text) is None:
             # Nothing any recogniser looks for: only say whether the line is in a known format.
             if _KNOWN_START.match(text) or "level=" in text:
@@ -258,7 +262,9 @@ def _lines(handle: BinaryIO) -> Iterator[str]:
         yield raw.decode("utf-8", errors="replace")
 
 
-def read_path(path: str, sink: Sink, stats: Stats, seq: list[int]) -> None:
+def read_path(
+    path: str, sink: Sink, stats: Stats, seq: list[int], hint: Callable[[str], None] | None = None
+) -> None:
     """Read one file (or ``-``); problems are recorded in ``stats.files_unreadable``, never raised."""
     import os
 
@@ -269,7 +275,7 @@ def read_path(path: str, sink: Sink, stats: Stats, seq: list[int]) -> None:
             stats.files_unreadable.append({"file": STDIN_NAME, "error": "binary data, not a text log"})
             return
         stats.files += 1
-        FileReader(STDIN_NAME, sink, stats, seq).feed(_lines(stream))
+        FileReader(STDIN_NAME, sink, stats, seq, hint).feed(_lines(stream))
         return
     if os.path.isdir(path):
         stats.files_unreadable.append({"file": path, "error": "is a directory (pass the log files in it)"})
@@ -286,7 +292,7 @@ def read_path(path: str, sink: Sink, stats: Stats, seq: list[int]) -> None:
             return
         handle.seek(0)
         stats.files += 1
-        FileReader(path, sink, stats, seq).feed(_lines(handle))
+        FileReader(path, sink, stats, seq, hint).feed(_lines(handle))
 
 
 __all__ = ["STDIN_NAME", "FileReader", "Stats", "describe_time", "read_path"]

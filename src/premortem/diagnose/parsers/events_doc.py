@@ -39,8 +39,8 @@ def events(doc: Any) -> Iterator[dict[str, Any]] | None:
         return iter([doc])
     if isinstance(doc, dict) and isinstance(doc.get("items"), list):
         items = [i for i in doc["items"] if is_event(i)]
-        if items:
-            return iter(items)
+        if items or (not doc["items"] and doc.get("kind") in ("List", "EventList")):
+            return iter(items)  # an empty list of events is still a list of events
     return None
 
 
