@@ -36,6 +36,12 @@ MIN_START_BUDGET = 30
 # Liveness must give up at least this many times later than readiness to count as "clearly larger".
 CLEARLY_LARGER = 1.5
 
+# What happens when a probe can never succeed.
+_ALWAYS_FAILS = {
+    LIVENESS: "the kubelet restarts the container over and over (CrashLoopBackOff)",
+    READINESS: "the pod never becomes Ready: no Service sends it traffic and the rollout that created it stalls",
+    STARTUP: "the kubelet kills the container before it has started, over and over (CrashLoopBackOff)",
+}
 _CONSEQUENCE = {
     LIVENESS: "the kubelet restarts the container",
     READINESS: "the pod is taken out of every Service's endpoints",
@@ -602,8 +608,7 @@ def probe_port_not_found(doc: Document) -> Iterator[Hit]:
                 message=(
                     f"{probe.word} probe uses port {port!r}, but container {container.name!r} declares no port of "
                     f"that name (it has {has}). The kubelet cannot resolve it and every probe fails: "
-                    f"{_CONSEQUENCE[name]}"
-                    + (", over and over (CrashLoopBackOff)." if name != READINESS else ", for good.")
+                    f"{_ALWAYS_FAILS[name]}."
                 ),
                 fix=f"Set {name}.{probe.handler_type}.port to a declared port name or number.",
                 path=(*probe.path, probe.handler_type or "", "port"),
@@ -687,7 +692,7 @@ def probe_host_is_the_node(doc: Document) -> Iterator[Hit]:
                 message=(
                     f"{probe.word} probe connects to {host}, but the kubelet probes from the node, and this pod has "
                     f"its own network namespace (no hostNetwork): {host} is the node, not the container. If nothing "
-                    f"on the node answers on port {probe.port()}, every probe fails and {_CONSEQUENCE[name]}; if "
+                    f"on the node answers on port {probe.port()}, every probe fails and {_ALWAYS_FAILS[name]}; if "
                     "something does, the probe passes whatever the container's state."
                 ),
                 fix=f"Remove {name}.{probe.handler_type}.host (the kubelet then uses the pod IP).",
