@@ -39,7 +39,7 @@ CLEARLY_LARGER = 1.5
 # What happens when a probe can never succeed.
 _ALWAYS_FAILS = {
     LIVENESS: "the kubelet restarts the container over and over (CrashLoopBackOff)",
-    READINESS: "the pod never becomes Ready: no Service sends it traffic and the rollout that created it stalls",
+    READINESS: "the pod never becomes Ready, so no Service sends it traffic and a rollout waiting for it stalls",
     STARTUP: "the kubelet kills the container before it has started, over and over (CrashLoopBackOff)",
 }
 _CONSEQUENCE = {
