@@ -292,3 +292,26 @@ def test_any_text_is_read_without_crashing(run, lines: list[str]) -> None:
         return
     assert result.summary["lines"] == len(lines)
     assert result.summary["lines_unknown"] <= len(lines)
+
+
+def test_gzipped_log_dmesg_boot_time_and_kubectl_prefix(tmp_path: Path) -> None:
+    import gzip
+
+    from premortem.diagnose import diagnose
+    from premortem.diagnose.timeparse import parse_rfc3339
+
+    log = tmp_path / "kern.log.1.gz"
+    with gzip.open(log, "wt") as out:
+        out.write(
+            "[  120.500000] Out of memory: Killed process 9 (java) total-vm:1kB, anon-rss:1kB, file-rss:0kB, "
+            "shmem-rss:0kB, UID:0 pgtables:1kB oom_score_adj:0\n"
+            '[pod/web-1/web] 2026-11-25T19:30:00Z level=warning msg="x" error="update map cilium_policy_00001: '
+            'argument list too long"\n'
+        )
+    result = diagnose([str(log)], boot=parse_rfc3339("2026-11-25T19:00:00Z"))
+    times = {f.rule: f.extra["time"] for f in result.findings}
+    assert times == {
+        "DIAG-OOM-SYSTEM": "2026-11-25T19:02:00.500000Z",
+        "DIAG-CILIUM-POLICY-MAP": "2026-11-25T19:30:00Z",
+    }
+    assert result.summary["lines_unknown"] == 0

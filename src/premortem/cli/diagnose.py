@@ -27,9 +27,21 @@ from premortem.cli.options import EXIT_USAGE, color_option, exit_code, fail_on_o
     metavar="TIME",
     help="When the evidence was captured (RFC 3339): turns `kubectl get events` ages into times.",
 )
+@click.option(
+    "--boot-time",
+    "boot_text",
+    default=None,
+    metavar="TIME",
+    help="When the node booted (RFC 3339): turns dmesg's seconds-since-boot into times.",
+)
 @color_option
 def diagnose(
-    paths: tuple[str, ...], fmt: str, fail_on: str, now_text: str | None, color: bool | None
+    paths: tuple[str, ...],
+    fmt: str,
+    fail_on: str,
+    now_text: str | None,
+    boot_text: str | None,
+    color: bool | None,
 ) -> None:
     """Diagnose an incident from logs, events and describe output (files, or - for stdin)."""
     from premortem.diagnose import diagnose as run
@@ -42,7 +54,12 @@ def diagnose(
         now = parse_rfc3339(now_text)
         if now is None:
             usage_error(f"--now {now_text!r} is not an RFC 3339 time (e.g. 2026-11-25T19:40:00Z)")
-    result = run(paths, now=now)
+    boot = None
+    if boot_text is not None:
+        boot = parse_rfc3339(boot_text)
+        if boot is None:
+            usage_error(f"--boot-time {boot_text!r} is not an RFC 3339 time (e.g. 2026-11-20T08:00:00Z)")
+    result = run(paths, now=now, boot=boot)
     summary = result.summary
     for problem in summary["files_unreadable"]:
         click.echo(f"premortem: error: {problem['file']}: {problem['error']}", err=True)

@@ -37,9 +37,9 @@ def _registry() -> list[tuple[str, str, str, str]]:
         return []
 
 
-def diagnose(paths: Iterable[str], now: datetime | None = None) -> Result:
+def diagnose(paths: Iterable[str], now: datetime | None = None, boot: datetime | None = None) -> Result:
     stats = Stats()
-    engine = Diagnosis(now=now)
+    engine = Diagnosis(now=now, boot=boot)
     seq = [0]
     for path in paths:
         read_path(path, engine.process, stats, seq, engine.note_pod_uid)

@@ -53,8 +53,9 @@ class Placement:
 
 
 class Diagnosis:
-    def __init__(self, now: datetime | None = None) -> None:
+    def __init__(self, now: datetime | None = None, boot: datetime | None = None) -> None:
         self.now = now  # capture time: turns kubectl relative ages into absolute times
+        self.boot = boot  # the node's boot time: turns dmesg seconds-since-boot into times
         self.aggs: dict[tuple[Any, ...], Aggregate] = {}
         self.placements: list[Placement] = []
         self.file_state: dict[str, dict[str, Any]] = {}
@@ -75,6 +76,8 @@ class Diagnosis:
             self.years.append(rec.time.year)
         if rec.time is None and rec.age is not None and self.now is not None:
             rec.time = self.now - timedelta(seconds=rec.age)
+        if rec.time is None and self.boot is not None and "boot_seconds" in rec.fields:
+            rec.time = self.boot + timedelta(seconds=rec.fields["boot_seconds"])
         if rec.reason == "Scheduled" or "Successfully assigned" in rec.message:
             self._placement(rec)
         hay = rec.haystack

@@ -287,6 +287,17 @@ def read_path(
         return
     with handle:
         head = handle.read(8192)
+        if head[:2] == b"\x1f\x8b":  # rotated logs are often gzipped (kubelet.log.1.gz)
+            import gzip
+
+            handle.seek(0)
+            stats.files += 1
+            try:
+                with gzip.open(handle, "rb") as unzipped:
+                    FileReader(path, sink, stats, seq, hint).feed(_lines(unzipped))  # type: ignore[arg-type]
+            except (OSError, EOFError) as exc:
+                stats.files_unreadable.append({"file": path, "error": f"broken gzip data: {exc}"})
+            return
         if b"\x00" in head:
             stats.files_unreadable.append({"file": path, "error": "binary data, not a text log"})
             return

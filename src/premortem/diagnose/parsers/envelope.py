@@ -17,6 +17,7 @@ _ISO_SYSLOG = re.compile(
     r"^(\d{4}-\d{2}-\d{2}T\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?) (\S+) ([^\s:\[]+)(?:\[\d+\])?: ?(.*)$"
 )
 _ISO = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d\d:\d\d:\d\d\S*)\s+(.*)$")
+_KUBECTL_PREFIX = re.compile(r"^\[pod/([^/\]]+)/([^\]]+)\] (.*)$")  # kubectl logs --prefix
 
 
 def strip(text: str, rec: Record) -> str:
@@ -41,6 +42,13 @@ def strip(text: str, rec: Record) -> str:
                     rec.time = value
                     text = m.group(2)
                     continue
+        elif first == "[" and text.startswith("[pod/"):
+            m = _KUBECTL_PREFIX.match(text)
+            if m:
+                rec.fields.setdefault("source_pod", m.group(1))
+                rec.fields.setdefault("source_container", m.group(2))
+                text = m.group(3)
+                continue
         elif first.isupper():
             m = _SYSLOG.match(text)
             if m:
