@@ -199,3 +199,13 @@ def test_duplicate_copies_count_once_and_the_nearest_copy_wins():
     assert (v.expected_pods, v.allowed_disruptions) == (4, 2)
     base = next(d for d in index.of_kind("Deployment") if d.file == "base/deploy.yaml")
     assert pdbs_covering(base, index) == [v]  # another copy of the same object is covered too
+
+
+def test_namespace_omitted_on_one_side_matches_within_one_file():
+    text = "---".join([deployment(replicas=3).replace(", namespace: prod", ""), pdb("maxUnavailable: 1")])
+    (v,) = analyse_pdbs(index_of(text))
+    assert (v.expected_pods, v.allowed_disruptions) == (3, 1)
+    loaded = load_text(deployment(replicas=3).replace(", namespace: prod", ""), "chart/deploy.yaml")
+    loaded.extend(load_text(pdb("maxUnavailable: 1"), "chart/pdb.yaml"))
+    (v,) = analyse_pdbs(ObjectIndex.build(loaded.documents))
+    assert v.workloads == []  # another file: not guessed

@@ -16,7 +16,8 @@ at its ``minReplicas`` (the worst case):
   matched nothing).
 
 PDBs without a namespace are matched only with namespace-less workloads in the same directory tree
-(see ``related_files``). Pods of DaemonSets, Jobs and CronJobs cannot be counted from manifests
+(see ``related_files``); a PDB that matches nothing in its namespace also matches workloads of
+related files that omit the namespace the other one states (``kubectl apply -n`` joins them). Pods of DaemonSets, Jobs and CronJobs cannot be counted from manifests
 (one per eligible node, or ``parallelism`` pods that finish); such workloads are listed in
 ``uncounted`` and callers should not draw count-based conclusions when it is not empty.
 """
@@ -32,7 +33,7 @@ from typing import Any
 
 from premortem.load.document import Document, Path
 from premortem.model.index import ObjectIndex, namespace_key
-from premortem.model.podspec import SCALABLE_KINDS, replicas_of
+from premortem.model.podspec import SCALABLE_KINDS, replicas_of, template_labels
 from premortem.model.selectors import NOTHING, Selector, SelectorError, parse_selector
 
 PDB_KIND = "PodDisruptionBudget"
@@ -256,6 +257,18 @@ def related_files(a: str, b: str) -> bool:
     return da.startswith(db + os.sep) or db.startswith(da + os.sep) or not da or not db
 
 
+def _across_namespace_omission(doc: Document, selector: Selector, index: ObjectIndex) -> list[Document]:
+    """Workloads of the same file that ``kubectl apply -n`` would put next to this PDB although one of
+    the two omits its namespace (charts rendered without --namespace often mix both). Only the same
+    file: across files the pair is as likely to be two renderings of different things."""
+    own = doc.ref.namespace
+    return [
+        w
+        for w in index.workloads()
+        if bool(w.ref.namespace) != bool(own) and w.file == doc.file and selector.matches(template_labels(w))
+    ]
+
+
 def _analyse(doc: Document, index: ObjectIndex) -> PdbVerdict:
     spec = doc.obj.get("spec")
     spec = spec if isinstance(spec, dict) else {}
@@ -295,6 +308,8 @@ def _analyse(doc: Document, index: ObjectIndex) -> PdbVerdict:
         matched = index.workloads_matching(selector, doc.ref.namespace)
         if not doc.ref.namespace:
             matched = [w for w in matched if related_files(doc.file, w.file)]
+        if not matched:
+            matched = _across_namespace_omission(doc, selector, index)
         verdict.workloads = _top_level(matched, index, doc.file)
 
     scale = 0  # sum of controller scale (denominator for percentages and maxUnavailable)
