@@ -462,3 +462,10 @@ def test_prb003_fires_exactly_under_30_seconds(delay, period, failures):
     probe["failureThreshold"] = failures
     fired = probe_findings(deployment(container(livenessProbe=probe)), "PRB003")
     assert bool(fired) is (delay + period * failures < 30)
+
+
+def test_prb005_ignores_services_that_publish_not_ready_pods():
+    headless = SERVICE.replace(
+        "  selector: {app: w}", "  clusterIP: None\n  publishNotReadyAddresses: true\n  selector: {app: w}"
+    )
+    assert probe_findings(deployment(container()) + headless, "PRB005") == []

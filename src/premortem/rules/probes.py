@@ -789,7 +789,13 @@ def no_readiness_probe(context: ClusterContext) -> Iterator[Hit]:
     services = []
     for svc in index.of_kind("Service"):
         spec = svc.obj.get("spec") if isinstance(svc.obj, dict) else None
-        if isinstance(spec, dict) and spec.get("type") != "ExternalName":
+        # ExternalName Services have no endpoints; publishNotReadyAddresses Services list pods whether
+        # Ready or not, so readiness changes nothing for them.
+        if (
+            isinstance(spec, dict)
+            and spec.get("type") != "ExternalName"
+            and spec.get("publishNotReadyAddresses") is not True
+        ):
             selector = parse_map_selector(spec.get("selector"))
             if not selector.matches_nothing and _serves_traffic(svc):
                 services.append((svc, selector))
