@@ -294,3 +294,150 @@ spec:
 """
     r = report(node("n1"), deployment("web", replicas=2), rs, pod)
     assert len(r.base.pods) == 2
+
+
+def test_jobs_cronjobs_and_bare_pods_count_as_the_scheduler_sees_them():
+    job = """
+apiVersion: batch/v1
+kind: Job
+metadata: {name: backfill, namespace: default}
+spec:
+  parallelism: 5
+  completions: 3
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: x:1, resources: {requests: {memory: 1Gi}}}]
+"""
+    cron = """
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: nightly, namespace: default}
+spec:
+  schedule: "0 3 * * *"
+  suspend: SUSPEND
+  jobTemplate:
+    spec:
+      parallelism: 2
+      template:
+        spec:
+          restartPolicy: Never
+          containers: [{name: c, image: x:1, resources: {requests: {memory: 1Gi}}}]
+"""
+    pods = """
+apiVersion: v1
+kind: Pod
+metadata: {name: debug, namespace: default}
+spec:
+  nodeName: gone-node
+  containers: [{name: c, image: x:1, resources: {requests: {memory: 1Gi}}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: finished, namespace: default}
+spec:
+  containers: [{name: c, image: x:1, resources: {requests: {memory: 1Gi}}}]
+status: {phase: Succeeded}
+"""
+    # Job: min(parallelism 5, completions 3) = 3; CronJob: parallelism 2 (none when suspended);
+    # the running Pod once (its node is not simulated: placed anywhere, with a note); the finished one not.
+    r = report(node("n1", memory="64Gi"), job, cron.replace("SUSPEND", "false"), pods)
+    owners = sorted(p.owner for p in r.base.pods)
+    assert owners == ["default/backfill"] * 3 + ["default/debug"] + ["default/nightly"] * 2
+    assert any("nodeName" in note and "default/debug" in note for note in r.notes)
+    r = report(node("n1", memory="64Gi"), job, cron.replace("SUSPEND", "true"), pods)
+    assert "default/nightly" not in {p.owner for p in r.base.pods}
+
+
+def test_daemonset_pods_are_not_displaced_when_their_node_dies():
+    r = report(
+        node("n1", memory="4Gi"),
+        node("n2", memory="4Gi"),
+        deployment("agent", kind="DaemonSet", requests="{memory: 1Gi}"),
+        deployment("app", replicas=2, requests="{memory: 1Gi}"),
+    )
+    for loss in r.losses:
+        assert [p.owner for p in loss.displaced] == ["default/app"]
+        assert loss.fits  # 1Gi moves into 4Gi - 1Gi (agent) - 1Gi (app) = 2Gi free
+
+
+def test_drain_blocked_by_evicted_pods_that_cannot_come_back():
+    # Two 4Gi nodes; db has 2 x 3Gi replicas on different nodes, budget maxUnavailable 1.
+    # Draining one node evicts one pod (allowed) but it fits nowhere else: 1 lost <= 1 allowed, so the
+    # drain finishes, degraded. With both replicas forced onto one node (one node only), draining it
+    # evicts 2 with 1 allowed: blocked.
+    pdb = """
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: db, namespace: default}
+spec:
+  maxUnavailable: 1
+  selector: {matchLabels: {app: db}}
+"""
+    r = report(
+        node("n1", memory="4Gi"),
+        node("n2", memory="4Gi"),
+        deployment("db", replicas=2, requests="{memory: 3Gi}"),
+        pdb,
+    )
+    assert all(d.ok for d in r.drains)
+    assert all(not loss.fits for loss in r.losses)
+    r = report(node("n1", memory="8Gi"), deployment("db", replicas=2, requests="{memory: 3Gi}"), pdb)
+    (drain,) = r.drains
+    assert not drain.ok
+    assert "cannot be re-placed" in drain.blockers[0].reason
+
+
+def test_drain_blocked_by_two_budgets():
+    pdbs = "---".join(
+        f"""
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {{name: {name}, namespace: default}}
+spec:
+  maxUnavailable: 1
+  selector: {{matchLabels: {{app: web}}}}
+"""
+        for name in ("web-a", "web-b")
+    )
+    r = report(node("n1"), node("n2"), node("n3"), deployment("web", replicas=3), pdbs)
+    assert all(not d.ok for d in r.drains)
+    assert "2 PodDisruptionBudgets" in r.drains[0].blockers[0].reason
+
+
+def test_anti_affinity_across_namespaces_needs_the_namespace_listed():
+    other = deployment("search", ns="other", requests="{memory: 1Gi}")
+    term = anti_affinity("search")
+    r = report(node("n1"), other, deployment("client", ns="default", spec_extra=term))
+    assert r.base.fits  # the term looks in its own namespace only
+    listed = term.replace("topologyKey", "namespaces: [other]\n              topologyKey")
+    r = report(node("n1"), other, deployment("client", ns="default", spec_extra=listed))
+    assert not r.base.fits
+    assert "anti-affinity" in r.base.placement.unplaced[0][1]
+
+
+def test_existing_pods_anti_affinity_is_symmetric():
+    # The guard refuses company from app=web on its node; web has no terms of its own.
+    guard = deployment("guard", spec_extra=anti_affinity("web"))
+    r = report(node("n1"), guard, deployment("web"))
+    assert not r.base.fits
+    assert r.base.placement.unplaced[0][1] in (
+        "0/1 nodes are available: 1 anti-affinity",
+        "0/1 nodes are available: 1 anti-affinity (of a pod already there)",
+    )
+
+
+def test_search_finds_the_placement_the_greedy_pass_misses():
+    # Greedy (largest first, least allocated) puts the unconstrained 3Gi pod on the empty ssd node;
+    # then the ssd-only 3Gi pod has no room. A placement exists: flexible pod on hdd.
+    docs = [
+        node("hdd", memory="4Gi", labels="{disk: hdd}"),
+        node("ssd", memory="5Gi", labels="{disk: ssd}"),
+        deployment("flexible", requests="{memory: 3Gi}"),
+        deployment("picky", requests="{memory: 3Gi}", spec_extra="\n      nodeSelector: {disk: ssd}"),
+    ]
+    r = report(*docs)
+    assert r.base.fits
+    assert r.base.placement.searched
+    placed = {p.owner: n for p, n in r.base.placement.assignment.items()}
+    assert placed == {"default/flexible": "hdd", "default/picky": "ssd"}

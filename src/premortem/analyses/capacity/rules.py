@@ -158,7 +158,7 @@ def _n_minus_1(report: CapacityReport) -> Iterator[Hit]:
 
 
 def _drain(report: CapacityReport) -> Iterator[Hit]:
-    groups: dict[int, tuple[Document, list[str], list[str]]] = {}
+    groups: dict[int, tuple[Document, list[str], list[str], set[int]]] = {}
     for drain in report.drains:
         if drain.ok:
             continue
@@ -169,18 +169,24 @@ def _drain(report: CapacityReport) -> Iterator[Hit]:
             )
             reasons.append(f"{pods}: {b.reason}")
         doc = drain.node.doc or drain.blockers[0].pdb or drain.blockers[0].pods[0].workload
-        entry = groups.setdefault(id(doc), (doc, [], []))
+        entry = groups.setdefault(id(doc), (doc, [], [], set()))
         entry[1].append(drain.node.name)
+        entry[3].update(b.status for b in drain.blockers)
         for r in reasons:
             if r not in entry[2]:
                 entry[2].append(r)
-    for doc, node_names, reasons in groups.values():
+    for doc, node_names, reasons, statuses in groups.values():
         nodes = ", ".join(node_names)
+        how = []
+        if 429 in statuses:
+            how.append("retries a refused eviction (429) every 5s, forever with the default --timeout")
+        if 500 in statuses:
+            how.append("fails on a pod selected by two budgets (500) and leaves the node cordoned")
         yield Hit(
             message=(
-                f"kubectl drain {nodes} never finishes: it evicts through the Eviction API, which refuses "
-                f"{'; '.join(reasons)}. Node upgrades, autoscaler scale-down and maintenance stall there "
-                f"(kubectl drain retries every 5s, forever by default). Nodes: {report.source}."
+                f"kubectl drain {nodes} cannot complete: it evicts through the Eviction API, which refuses "
+                f"{'; '.join(reasons)}. kubectl drain {'; it '.join(how)}: node upgrades, autoscaler "
+                f"scale-down and maintenance stall there. Nodes: {report.source}."
             ),
             fix=(
                 "Let each budget allow at least one disruption (maxUnavailable: 1, or minAvailable below the "

@@ -87,6 +87,7 @@ class Blocker:
     pods: list[SimPod]
     pdb: Document | None
     reason: str
+    status: int = 429  # the Eviction API's answer: 429 is retried by kubectl drain, 500 fails it
 
 
 @dataclass(slots=True)
@@ -274,6 +275,7 @@ def drain_node(index: ObjectIndex, nodes: list[SimNode], base: Scenario, loss: N
                     covering[0].pdb,
                     f"selected by {len(covering)} PodDisruptionBudgets ({names}): "
                     "the Eviction API refuses such pods (HTTP 500)",
+                    500,
                 )
             )
             continue
