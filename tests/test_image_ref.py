@@ -77,6 +77,7 @@ def test_reference_table(raw, registry, repository, tag, digest, latest, policy)
         ("bad_host_/app:1", "path"),
         ("app//x:1", "path"),
         ("a" * 64, "image id"),
+        ("nginx@sha256:" + "A" * 64, "lowercase hex"),
     ],
 )
 def test_invalid_references(raw, reason):

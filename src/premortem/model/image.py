@@ -143,6 +143,8 @@ def _error(raw: str, registry: str | None, path: str, tag: str | None, digest: s
         if not _DIGEST.match(digest):
             return f"the digest {digest!r} is not valid (algorithm:hex, e.g. sha256: and 64 hex digits)"
         algorithm, hex_part = digest.split(":", 1)
+        if algorithm in ("sha256", "sha512") and hex_part != hex_part.lower():
+            return f"a {algorithm} digest is lowercase hex (go-digest refuses capitals)"
         if algorithm == "sha256" and len(hex_part) != 64:
             return f"a sha256 digest has 64 hex digits, this one has {len(hex_part)}"
         if algorithm == "sha512" and len(hex_part) != 128:
