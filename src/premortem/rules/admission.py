@@ -780,12 +780,36 @@ def webhook_wildcard_fail_closed(ctx: ClusterContext) -> Iterator[Hit]:
             continue
         if webhook.object_selector is not None and not webhook.object_selector.matches({}):
             continue  # opt-in by object label: only labelled objects are sent
+        groups = {str(g) for rule in webhook.rules for g in _as_list(rule.get("apiGroups"))}
+        if "*" in groups:
+            leases = ""
+            updates = any(
+                {"UPDATE", "*"} & {str(o) for o in _as_list(rule.get("operations"))} for rule in webhook.rules
+            )
+            if updates and not exclusion(webhook, "kube-node-lease", ctx.index, None).excluded:
+                leases = "the kubelets' heartbeat Leases in kube-node-lease (nodes turn NotReady), "
+            reach = (
+                f"every resource of every API group: {leases}Nodes, Namespaces and CRDs included, and "
+                "namespaceSelector never skips cluster-scoped objects"
+            )
+        elif "" in groups:
+            reach = (
+                "every core resource: Nodes and Namespaces (cluster-scoped, never skipped by namespaceSelector), "
+                "Endpoints, ConfigMaps, Secrets and Services included"
+            )
+        else:
+            reach = "every resource of those Kubernetes API groups"
+        own_backend = ""
+        if (
+            webhook.service_namespace
+            and not exclusion(webhook, webhook.service_namespace, ctx.index, None).excluded
+        ):
+            own_backend = ", its own backend included"
         yield Hit(
             message=(
                 f"{webhook.label} has wildcard rules ({'; '.join(wild)}) with {webhook.policy_text}: when "
-                f"{webhook.backend} is down, the API server rejects matching requests for every resource in those "
-                "groups, cluster-scoped ones (Nodes, Namespaces, CRDs) included since namespaceSelector never skips "
-                "them; leases, endpoints and events can stall with it and the control plane cannot repair itself."
+                f"{webhook.backend} is down, the API server rejects matching requests for {reach}; the control "
+                f"plane cannot repair anything the webhook covers{own_backend}."
             ),
             fix="List only the apiGroups and resources the webhook needs, or set failurePolicy: Ignore.",
             path=(*webhook.path, "rules"),
