@@ -103,7 +103,10 @@ def test_diagnose_names_the_etcd_disk_from_the_real_log(slow_leader_cluster: Clu
     assert "leader failed to send out heartbeat on time" in evidence
 
 
-def test_diagnose_names_the_etcd_disk_from_the_saved_sample():
-    """The same on the saved real log (tests/etcd/data/etcd-3.4-slow-leader.log), without etcd."""
-    named, payload = diagnose_names_the_etcd_disk(DATA / "etcd-3.4-slow-leader.log")
+@pytest.mark.parametrize("sample", ["etcd-3.4-slow-leader.log", "etcd-3.4-slow-leader-capnslog.log"])
+def test_diagnose_names_the_etcd_disk_from_the_saved_samples(sample: str):
+    """The same on saved real logs of that leader, without etcd: etcd 3.4's JSON (zap) form and its
+    older text (capnslog) form: "W | etcdserver: failed to send out heartbeat on time (exceeded the
+    10ms timeout for 12.6ms, to ...)"."""
+    named, payload = diagnose_names_the_etcd_disk(DATA / sample)
     assert named, json.dumps(payload, indent=2)[:4000]
