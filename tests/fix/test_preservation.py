@@ -141,3 +141,80 @@ def test_syntax_error_file_is_left_alone():
     run = fix_run({"bad.yaml": text})
     assert run.files[0].fixed == text
     assert any(o.status == "failed" and "syntax" in o.message for o in run.outcomes)
+
+
+def test_key_added_after_a_block_scalar_goes_below_it():
+    probe = "      exec:\n        command:\n        - sh\n        - -c\n        - |\n          curl -f localhost:8080/ready\n"
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: w}\nspec:\n  containers:\n  - name: w\n"
+        "    image: x:1@sha256:" + "a" * 64 + "\n    resources: {limits: {cpu: 1, memory: 1Gi}}\n"
+        "    livenessProbe:\n" + probe + "    readinessProbe:\n" + probe
+    )
+    fixed = fix_text(text)
+    assert "          curl -f localhost:8080/ready\n      failureThreshold: 6\n    readinessProbe:" in fixed
+    assert "PRB002" not in rules_found(fixed)
+
+
+def test_flow_document_on_the_separator_line():
+    text = (
+        '--- {apiVersion: v1, kind: Pod, metadata: {name: w}, spec: {containers: [{name: w, image: "x:1", '
+        "resources: {requests: {memory: 1Mi}, limits: {memory: 2Mi}}}]}}\n"
+    )
+    fixed = fix_text(text, select=("RES002",))
+    assert fixed == text.replace("requests: {memory: 1Mi}", "requests: {memory: 2Mi}")
+
+
+def test_multiline_flow_mapping_gets_the_key_before_its_brace():
+    text = """\
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: p, namespace: n}
+spec: {
+  maxUnavailable: 0,
+  selector: {matchLabels: {app: a}}
+}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: a, namespace: n}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: a}}
+  template:
+    metadata: {labels: {app: a}}
+    spec:
+      containers: [{name: a, image: "x:1", resources: {limits: {cpu: 1, memory: 1Gi}}}]
+"""
+    fixed = fix_text(text, select=("disruption",))
+    assert "  maxUnavailable: 1,\n" in fixed
+    assert "selector: {matchLabels: {app: a}}, unhealthyPodEvictionPolicy: AlwaysAllow\n}" in fixed
+    assert not {"PDB001", "PDB002"} & set(rules_found(fixed))
+
+
+def test_json_files_stay_json():
+    import json
+
+    text = json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "w"},
+            "spec": {
+                "containers": [
+                    {
+                        "name": "w",
+                        "image": "x:1",
+                        "resources": {"requests": {"memory": "1Mi"}, "limits": {"memory": "2Mi"}},
+                        "livenessProbe": {"httpGet": {"path": "/ready", "port": 8080}},
+                        "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}},
+                    }
+                ]
+            },
+        },
+        indent=2,
+    )
+    fixed = fix_text(text, name="pod.json")
+    data = json.loads(fixed)
+    container = data["spec"]["containers"][0]
+    assert container["resources"]["requests"]["memory"] == "2Mi"
+    assert container["livenessProbe"]["failureThreshold"] == 6

@@ -57,7 +57,6 @@ class FileFix:
 @dataclass(slots=True)
 class FixRun:
     files: list[FileFix]
-    unreadable: list[tuple[str, str]]
     # Findings of any rule that the fixed files raise and the originals did not (e.g. requests raised
     # to the limits no longer fit the nodes: CAP001). The user must see them before merging.
     introduced: list[Finding] = field(default_factory=list)
@@ -118,7 +117,7 @@ def run_fix(
                 changed = True
         if not changed:
             break
-    run = FixRun(list(files.values()), [])
+    run = FixRun(list(files.values()))
     if any(f.changed for f in run.files):
         run.introduced = introduced_findings(sources, {n: f.fixed for n, f in files.items()})
     return run
