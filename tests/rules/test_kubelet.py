@@ -128,3 +128,14 @@ def test_kub005_swap_behaviours():
     for ok in ("NoSwap", "LimitedSwap", "''"):
         assert not findings(base + f"memorySwap: {{swapBehavior: {ok}}}\n", rule="KUB005")
     assert not findings(base, rule="KUB005")  # failSwapOn false alone: NoSwap by default from v1.30
+
+
+def test_kub004_enforcing_reservations_needs_their_cgroups():
+    body = "kubeReserved: {memory: 1Gi}\nenforceNodeAllocatable: [pods, system-reserved, kube-reserved]\n"
+    found = findings(body, rule="KUB004")
+    assert [f.path for f in found] == ["/enforceNodeAllocatable/1", "/enforceNodeAllocatable/2"]
+    assert "systemReservedCgroup must be specified" in found[0].message
+    ok = body + "systemReservedCgroup: /system.slice\nkubeReservedCgroup: /runtime.slice\n"
+    assert not findings(ok, rule="KUB004")
+    assert findings("kubeReserved: {memory: 1Gi}\nenforceNodeAllocatable: [none, pods]\n", rule="KUB004")
+    assert findings("kubeReserved: {memory: 1Gi}\nenforceNodeAllocatable: [pod]\n", rule="KUB004")

@@ -138,8 +138,43 @@ def kubelet_settings(doc: Document) -> KubeletSettings:
     settings.eviction_soft_grace_period = (
         _string_map(obj.get("evictionSoftGracePeriod"), ("evictionSoftGracePeriod",), problems) or {}
     )
+    _check_enforcement(obj, problems)
     doc.cache["kubelet_settings"] = settings
     return settings
+
+
+# enforceNodeAllocatable keys and the cgroup each needs (pkg/kubelet/apis/config/validation).
+_ENFORCEMENT_CGROUP = {
+    "pods": None,
+    "system-reserved": "systemReservedCgroup",
+    "system-reserved-compressible": "systemReservedCgroup",
+    "kube-reserved": "kubeReservedCgroup",
+    "kube-reserved-compressible": "kubeReservedCgroup",
+    "none": None,
+}
+
+
+def _check_enforcement(obj: dict[str, Any], problems: list[KubeletProblem]) -> None:
+    values = obj.get("enforceNodeAllocatable")
+    if not isinstance(values, list):
+        return
+    for i, value in enumerate(values):
+        key = str(value)
+        where: Path = ("enforceNodeAllocatable", i)
+        if key not in _ENFORCEMENT_CGROUP:
+            problems.append(KubeletProblem(where, f"enforceNodeAllocatable: unknown value {key!r}"))
+        elif key == "none" and len(values) > 1:
+            problems.append(
+                KubeletProblem(where, "enforceNodeAllocatable may not contain other values with 'none'")
+            )
+        else:
+            cgroup = _ENFORCEMENT_CGROUP[key]
+            if cgroup and not obj.get(cgroup):
+                problems.append(
+                    KubeletProblem(
+                        where, f"{cgroup} must be specified when {key!r} is in enforceNodeAllocatable"
+                    )
+                )
 
 
 def memory_eviction_bytes(threshold: str, capacity_bytes: int) -> int:

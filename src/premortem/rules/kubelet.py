@@ -342,7 +342,9 @@ def kubelet_rejects_config(doc: Document) -> Iterator[Hit]:
     Values the kubelet rejects when it starts: an `evictionSoft` signal without an
     `evictionSoftGracePeriod` for it, an unknown eviction signal, a threshold of zero or a negative
     quantity, a percentage above 100%, a reservation of anything but `cpu`, `memory`,
-    `ephemeral-storage` or `pid`, or a quantity that does not parse.
+    `ephemeral-storage` or `pid`, a quantity that does not parse, or `enforceNodeAllocatable` naming
+    `system-reserved`/`kube-reserved` without `systemReservedCgroup`/`kubeReservedCgroup` (or an
+    unknown value, or `none` with others).
 
     ## Why it breaks clusters
     The kubelet exits with the parse error instead of running. Rolled out to a node pool (a new
@@ -377,7 +379,8 @@ def kubelet_rejects_config(doc: Document) -> Iterator[Hit]:
     ## Source
     kubernetes/kubernetes pkg/kubelet/eviction/helpers.go (ParseThresholdConfig: "grace period must
     be specified for the soft eviction threshold", parseThresholdStatement), cmd/kubelet/app/server.go
-    (parseResourceList: "cannot reserve"); K8s docs node-pressure-eviction.md.
+    (parseResourceList: "cannot reserve"), pkg/kubelet/apis/config/validation/validation.go
+    (enforceNodeAllocatable); K8s docs node-pressure-eviction.md, reserve-compute-resources.md.
     """
     settings = _settings(doc)
     if settings is None:
