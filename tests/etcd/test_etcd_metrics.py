@@ -172,6 +172,7 @@ def test_healthy_member(data):
     assert member["wal_fsync_p99_seconds"] < 0.010
     assert member["backend_commit_p99_seconds"] < 0.025
     assert member["has_leader"] == 1 and member["version"] == "3.4.23"
+    assert member["uptime_seconds"] is None  # a file does not say when it was scraped
 
 
 def test_slow_member(data):

@@ -30,6 +30,7 @@ def test_healthy_etcd_is_called_healthy(healthy_etcd: Member):
     assert member["wal_fsync_count"] >= 200  # the fixture's writes were fsynced and counted
     assert member["wal_fsync_p99_seconds"] < 0.010
     assert member["has_leader"] == 1 and member["is_leader"] == 1
+    assert 0 <= member["uptime_seconds"] < 600  # started by this module's fixture
 
 
 def test_healthy_etcd_text_report(healthy_etcd: Member):

@@ -172,6 +172,8 @@ def _render_text(
     console = make_console(sys.stdout, None)
     for m in members:
         version = f" (etcd {m['version']})" if m.get("version") else ""
+        if m.get("uptime_seconds") is not None:
+            version += f", up {m['uptime_seconds'] / 3600:.1f} h"
         console.print(f"[bold]{escape(m['source'])}[/]{version}")
         for key, label in (("wal_fsync", "WAL fsync"), ("backend_commit", "backend commit")):
             p50 = _quantile_text(m[f"{key}_p50_seconds"], m[f"{key}_p50_bucket_seconds"])

@@ -21,6 +21,7 @@ QUOTA_BYTES = "etcd_server_quota_backend_bytes"
 DB_SIZE = "etcd_mvcc_db_total_size_in_bytes"
 DB_IN_USE = "etcd_mvcc_db_total_size_in_use_in_bytes"
 VERSION_INFO = "etcd_server_version"
+PROCESS_START = "process_start_time_seconds"
 
 # Families only etcd itself exports (kube-apiserver also exports etcd_request_* about its client side).
 SERVER_PREFIXES = ("etcd_server_", "etcd_disk_", "etcd_mvcc_", "etcd_network_", "etcd_snap_")
@@ -103,6 +104,15 @@ class MemberMetrics:
     # Counters and gauges by sample name, summed over label sets.
     values: dict[str, float] = field(default_factory=dict)
     labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    scraped_at: float | None = None  # Unix time of a live scrape; None for files (time unknown)
+
+    @property
+    def uptime_seconds(self) -> float | None:
+        """How long the member had been running at a live scrape (process_start_time_seconds)."""
+        started = self.values.get(PROCESS_START)
+        if self.scraped_at is None or not started:
+            return None
+        return max(0.0, self.scraped_at - started)
 
     def value(self, name: str) -> float | None:
         return self.values.get(name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import ssl
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -133,6 +134,9 @@ def _reason(reason: object) -> str:
 def scrape(source: str, tls: TLSOptions | None = None, timeout: float = 10.0) -> MemberMetrics:
     text = read_source(source, tls, timeout)
     try:
-        return parse_metrics(text, source)
+        member = parse_metrics(text, source)
     except MetricsError as exc:
         raise ScrapeError(str(exc)) from None
+    if is_url(source):
+        member.scraped_at = time.time()
+    return member

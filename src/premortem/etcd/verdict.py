@@ -101,7 +101,11 @@ def size(n: float | None) -> str:
 
 def member_stats(member: m.MemberMetrics) -> dict[str, Any]:
     """The numbers behind the verdict, for the summary (JSON) and the text report."""
-    out: dict[str, Any] = {"source": member.source, "version": member.version}
+    out: dict[str, Any] = {
+        "source": member.source,
+        "version": member.version,
+        "uptime_seconds": member.uptime_seconds,
+    }
     for key, name in (("wal_fsync", m.WAL_FSYNC), ("backend_commit", m.BACKEND_COMMIT)):
         hist = member.histograms.get(name)
         out[f"{key}_count"] = int(hist.count) if hist else None
@@ -145,7 +149,7 @@ class CounterCheck:
 COUNTER_CHECKS = (
     CounterCheck(
         "ETM004", "leader_changes", LEADER_CHANGES_MEDIUM, LEADER_CHANGES_HIGH,
-        "This member has seen {n} leader changes since it started (the first election counts as one). "
+        "This member has seen {n} leader changes since it started{uptime} (the first election counts as one). "
         "Each change stalls writes for up to an election timeout; a count that keeps growing means an "
         "unstable leader, usually a slow disk or network.",
         "Scrape again in a few minutes: if the counter grows, find the cause in the WAL fsync and peer "
@@ -213,7 +217,7 @@ def judge_member(member: m.MemberMetrics) -> list[Finding]:
             finding(
                 check.rule,
                 src,
-                check.message.format(n=n),
+                check.message.format(n=n, uptime=_ago(stats["uptime_seconds"])),
                 check.fix,
                 severity=Severity.HIGH if high else None,
                 **{check.stat: n},
@@ -221,6 +225,16 @@ def judge_member(member: m.MemberMetrics) -> list[Finding]:
         )
     found += _quota(stats, src)
     return found
+
+
+def _ago(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 3600:
+        return f" {seconds / 60:.0f} min ago"
+    if seconds < 2 * 86400:
+        return f" {seconds / 3600:.1f} h ago"
+    return f" {seconds / 86400:.0f} days ago"
 
 
 def _latency(
