@@ -109,13 +109,17 @@ def etcd(
             click.echo(
                 f"writing {size} bytes in 2300-byte blocks to {disk_dir}, fdatasync after each...", err=True
             )
+        progress = _progress if fmt == "text" and sys.stderr.isatty() else None
         try:
-            result = benchmark(disk_dir, size)
+            result = benchmark(disk_dir, size, progress=progress)
         except DiskError as exc:
             usage_error(str(exc))
         except KeyboardInterrupt:
             click.echo("premortem: interrupted; the benchmark file was removed", err=True)
             raise SystemExit(130) from None
+        finally:
+            if progress is not None:
+                click.echo("\r\033[K", nl=False, err=True)
         disk = result.to_json()
         disk_findings = verdict.judge_disk(result)
         disk["verdict"] = "slow" if any(f.rule == "ETM010" for f in disk_findings) else "fast"
@@ -129,6 +133,10 @@ def etcd(
     else:
         _render_text(findings, members, disk, summary)
     sys.exit(exit_code(findings, fail_on))
+
+
+def _progress(written: int, size: int) -> None:
+    click.echo(f"\r  {written / 1024**2:.1f} of {size / 1024**2:.1f} MiB", nl=False, err=True)
 
 
 def _summary(
