@@ -278,3 +278,39 @@ spec:
     found = hits(cidr_policy(2100, PORTS_8) + workloads + "---" + second, "NET002")
     assert len(found) == 1
     assert found[0].extra["policy_map_entries"] == 2200 * 8
+
+
+def test_net003_mixed_l7_types():
+    both = policy(
+        """
+    - toPorts:
+        - ports: [{port: "9092", protocol: TCP}]
+          rules:
+            kafka: [{topic: orders}]
+            http: [{path: /metrics}]
+"""
+    )
+    [f] = hits(both, "NET003")
+    assert "http and kafka" in f.message
+    kafka = """
+    - fromEndpoints: [{matchLabels: {app: producer}}]
+      toPorts:
+        - ports: [{port: "9092", protocol: TCP}]
+          rules:
+            kafka: [{topic: orders}]
+"""
+    http_any_peer = """
+    - toPorts:
+        - ports: [{port: "9092", protocol: TCP}]
+          rules:
+            http: [{path: /metrics}]
+"""
+    [f] = hits(policy(kafka + http_any_peer), "NET003")
+    assert f.path == "/spec/ingress/1/toPorts/0/rules"
+    assert "/spec/ingress/0/toPorts/0/rules" in f.message
+    other_peer = http_any_peer.replace(
+        "    - toPorts:", "    - fromEndpoints: [{matchLabels: {app: prom}}]\n      toPorts:"
+    )
+    assert not hits(policy(kafka + other_peer), "NET003")
+    assert not hits(policy(kafka + http_any_peer.replace("9092", "9404")), "NET003")
+    assert not hits(policy(kafka + kafka.replace("orders", "payments")), "NET003")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from premortem.findings import Severity
+from premortem.findings import json_pointer as json_path
 from premortem.load.document import Document, Path
 from premortem.model.index import ObjectIndex
 from premortem.model.podspec import pod_spec_of, template_labels
@@ -226,8 +227,10 @@ def l7_rule_without_filtering(doc: Document) -> Iterator[Hit]:
     restrict something (methods, paths, headers). For visibility alone, use Hubble flow logs at L3/L4.
 
     ## Source
-    cilium/cilium Documentation/security/policy/language.rst (Layer 7 examples: L7 rules are
-    embedded in L4 rules and redirect to the proxy), Documentation/security/network/proxy/envoy.rst;
+    cilium/cilium Documentation/security/policy/language.rst and layer7.rst ("If no rules are
+    specified, then all traffic is permitted"; "If a layer 4 rule is specified in the policy, and a
+    similar layer 4 rule with layer 7 rules is also specified, then the layer 7 portions of the
+    latter rule will have no effect"), Documentation/security/network/proxy/envoy.rst;
     docs/k8s-facts §10.
     """
     for rule in policy_rules(doc):
@@ -301,6 +304,127 @@ def _void_l7(
                 path=(*where, "rules"),
             )
             return
+
+
+# --- NET003 ---------------------------------------------------------------------------------------
+
+
+@object_rule(
+    "NET003",
+    "mixed-l7-types",
+    "network",
+    Severity.HIGH,
+    "Different L7 rule types on the same port for the same peers: Cilium rejects the policy",
+    kinds=POLICY_KINDS,
+)
+def mixed_l7_types(doc: Document) -> Iterator[Hit]:
+    """
+    ## What it checks
+    In one CiliumNetworkPolicy / CiliumClusterwideNetworkPolicy rule (`spec` or an item of `specs`):
+    a `toPorts[].rules` that sets more than one of `http`, `kafka`, `dns`, `l7`; or two sections of
+    the same direction that allow the same peers (or every peer) on the same port and protocol with
+    different L7 types (say `http` in one, `kafka` in the other).
+
+    ## Why it breaks clusters
+    L7 rules are a union: one parser per port. Cilium combines L7 rules of the same type that meet
+    on a port, and rejects the policy when the types differ. A rejected policy is not enforced at
+    all: none of its allows exist, so under a default-deny the traffic it was written for is
+    dropped, and the error only shows in the agent log and the policy's status.
+
+    ## Failing example
+    ```yaml
+    apiVersion: cilium.io/v2
+    kind: CiliumNetworkPolicy
+    metadata: {name: broker, namespace: data}
+    spec:
+      endpointSelector: {matchLabels: {app: broker}}
+      ingress:
+        - fromEndpoints: [{matchLabels: {app: producer}}]
+          toPorts:
+            - ports: [{port: "9092", protocol: TCP}]
+              rules:
+                kafka: [{role: produce, topic: orders}]
+        - fromEndpoints: [{matchLabels: {app: producer}}]
+          toPorts:
+            - ports: [{port: "9092", protocol: TCP}]
+              rules:
+                http: [{method: GET, path: /metrics}]
+    ```
+
+    ## Passing example
+    ```yaml
+    apiVersion: cilium.io/v2
+    kind: CiliumNetworkPolicy
+    metadata: {name: broker, namespace: data}
+    spec:
+      endpointSelector: {matchLabels: {app: broker}}
+      ingress:
+        - fromEndpoints: [{matchLabels: {app: producer}}]
+          toPorts:
+            - ports: [{port: "9092", protocol: TCP}]
+              rules:
+                kafka: [{role: produce, topic: orders}]
+        - fromEndpoints: [{matchLabels: {app: prometheus}}]
+          toPorts:
+            - ports: [{port: "9404", protocol: TCP}]
+              rules:
+                http: [{method: GET, path: /metrics}]
+    ```
+
+    ## Fix
+    Use one L7 type per port (serve metrics on their own port), or split the peers so that each
+    port/peer pair has one type.
+
+    ## Source
+    cilium/cilium Documentation/security/policy/layer7.rst ("Mixing of different port level rule
+    types is disallowed"; "If the type differs, the policy is rejected").
+    """
+    for rule in policy_rules(doc):
+        seen: dict[tuple[str, str, str], dict[str, tuple[str, Path]]] = defaultdict(dict)
+        for direction, i, section in rule.sections():
+            port_rules = section.get("toPorts")
+            if not isinstance(port_rules, list):
+                continue
+            peer = _peer_key(direction, section)
+            for j, port_rule in enumerate(port_rules):
+                if not isinstance(port_rule, dict):
+                    continue
+                where: Path = (*rule.path, direction, i, "toPorts", j, "rules")
+                kinds = _l7_kinds(port_rule)
+                if len(kinds) > 1:
+                    yield Hit(
+                        message=(
+                            f"this toPorts entry sets {' and '.join(kinds)} rules; L7 rule types cannot be mixed on "
+                            "a port, so Cilium rejects the whole policy and none of its rules are enforced."
+                        ),
+                        fix="Keep one L7 type per port; move the other protocol to its own port rule.",
+                        path=where,
+                    )
+                    continue
+                if not kinds:
+                    continue
+                for port, proto in _ports(port_rule):
+                    others = seen[(direction, port, proto)]
+                    clash = next(
+                        (
+                            (other_kind, other_where)
+                            for other_peer, (other_kind, other_where) in others.items()
+                            if other_kind != kinds[0] and (other_peer == peer or "*" in (other_peer, peer))
+                        ),
+                        None,
+                    )
+                    if clash is not None:
+                        yield Hit(
+                            message=(
+                                f"{kinds[0]} rules here and {clash[0]} rules at {json_path(clash[1])} apply to the "
+                                f"same peers on {port}/{proto}; Cilium rejects a policy whose L7 types differ on a "
+                                "port, so none of this policy's rules are enforced."
+                            ),
+                            fix="Use one L7 type per port (e.g. serve metrics on their own port).",
+                            path=where,
+                        )
+                        break
+                    others.setdefault(peer, (kinds[0], where))
 
 
 # --- NET002 ---------------------------------------------------------------------------------------
