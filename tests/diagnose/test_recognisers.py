@@ -215,7 +215,7 @@ def test_repeated_lines_aggregate_into_one_finding(run) -> None:
     (f,) = result.findings
     assert f.extra["count"] == 500
     assert [e["line"] for e in f.extra["evidence"]] == [1, 500]
-    assert "Seen 500 times" in f.message
+    assert "Reported 500 times" in f.message
 
 
 def test_kubelet_evicting_pod_with_the_eviction_message(run) -> None:

@@ -189,7 +189,7 @@ class Diagnosis:
             span = ""
             if len(agg.times) >= 2 and _clock(agg.times[0]) != _clock(agg.times[-1]):
                 span = f" between {_clock(agg.times[0])} and {_clock(agg.times[-1])}"
-            message += f" Seen {agg.count} times{span}."
+            message += f" Reported {agg.count} times{span}."
         evidence = [_evidence(agg.first_rec)]
         evidence.extend(Evidence(agg.first_rec.file, line, text) for line, text in agg.context[:4])
         if agg.last_rec is not agg.first_rec:

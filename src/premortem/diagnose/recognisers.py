@@ -684,6 +684,16 @@ def webhook(rec: Record, state: State) -> Result:
 _PDB_NEEDS = re.compile(r"The disruption budget (\S+) needs (\d+) healthy pods and has (\d+) currently")
 
 
+@recogniser(" cordoned")
+def drain_started(rec: Record, state: State) -> Result:
+    """``node/worker-2 cordoned``: the evictions that follow in this output are that node's drain."""
+    m = re.match(r"node/(\S+) (?:already )?cordoned$", rec.message)
+    if not m:
+        return None
+    state["drain_node"] = m.group(1)
+    return KNOWN
+
+
 @recogniser("disruption budget", "more than one PodDisruptionBudget")
 def pdb_blocked(rec: Record, state: State) -> Result:
     text = rec.message
@@ -691,6 +701,8 @@ def pdb_blocked(rec: Record, state: State) -> Result:
     if not (multiple or "Cannot evict pod" in text or "violate the pod's disruption budget" in text):
         return None
     objects = _pod_objects(rec)
+    if rec.source == "drain" and state.get("drain_node"):
+        objects.setdefault("node", state["drain_node"])
     needs = _PDB_NEEDS.search(text)
     detail = ""
     numbers: dict[str, Any] = {}
