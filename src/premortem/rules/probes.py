@@ -786,7 +786,7 @@ def no_readiness_probe(context: ClusterContext) -> Iterator[Hit]:
     (availability, maxUnavailable, minReadySeconds).
     """
     index = context.index
-    services = []
+    services: _ServiceIndex = {}
     for svc in index.of_kind("Service"):
         spec = svc.obj.get("spec") if isinstance(svc.obj, dict) else None
         # ExternalName Services have no endpoints; publishNotReadyAddresses Services list pods whether
@@ -798,7 +798,9 @@ def no_readiness_probe(context: ClusterContext) -> Iterator[Hit]:
         ):
             selector = parse_map_selector(spec.get("selector"))
             if not selector.matches_nothing and _serves_traffic(svc):
-                services.append((svc, selector))
+                entry = (svc.ref.name or "?", selector)
+                services.setdefault((namespace_key(svc), None), []).append(entry)
+                services.setdefault((namespace_key(svc), os.path.dirname(svc.file)), []).append(entry)
     for doc in index.workloads():
         if doc.kind not in LONG_RUNNING_KINDS:
             continue
@@ -841,7 +843,11 @@ def no_readiness_probe(context: ClusterContext) -> Iterator[Hit]:
         )
 
 
-def _selecting_services(doc: Document, services: list[tuple[Document, Selector]]) -> list[str]:
+# (namespace, folder or None for any folder) -> (Service name, selector)
+_ServiceIndex = dict[tuple[str, str | None], list[tuple[str, Selector]]]
+
+
+def _selecting_services(doc: Document, services: _ServiceIndex) -> list[str]:
     """Names of the Services whose selector matches the workload's pod labels.
 
     Same namespace, and, when the namespace is not written, the same directory: objects without a
@@ -850,14 +856,9 @@ def _selecting_services(doc: Document, services: list[tuple[Document, Selector]]
     labels = template_labels(doc)
     if not labels:
         return []
-    folder = os.path.dirname(doc.file)
-    return [
-        svc.ref.name or "?"
-        for svc, selector in services
-        if namespace_key(svc) == namespace_key(doc)
-        and (doc.ref.namespace or os.path.dirname(svc.file) == folder)
-        and selector.matches(labels)
-    ]
+    folder = None if doc.ref.namespace else os.path.dirname(doc.file)
+    candidates = services.get((namespace_key(doc), folder), [])
+    return [name for name, selector in candidates if selector.matches(labels)]
 
 
 _MONITORING_NAME = re.compile(r"metric|prometheus|prom\b|health|probe|liveness|readiness|pprof|debug|admin")
