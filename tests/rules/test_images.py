@@ -77,6 +77,7 @@ def test_init_sidecar_and_ephemeral_containers_are_checked():
     }
     assert any("init container 'setup'" in f.message for f in found)
     assert any("ephemeral container 'debug'" in f.message for f in found)
+    assert {f.container: f.severity.label for f in found} == {"setup": "high", "debug": "low"}
 
 
 def test_sidecar_is_named_as_such():

@@ -104,7 +104,8 @@ def mutable_image_tag(context: ClusterContext) -> Iterator[Hit]:
     included) whose image has the tag `latest` or no tag at all, and no digest. A registry port is
     not a tag: `registry:5000/app` has no tag and the runtime pulls `registry:5000/app:latest`. A
     digest pins the image whatever the tag says, so `app@sha256:...` and `app:latest@sha256:...`
-    are not findings (but see the pull-policy note below).
+    are not findings (but see the pull-policy note below). Ephemeral (debug) containers are
+    reported at `low`: they are started once by hand and never restarted or replicated.
 
     When the scan holds a Kustomization whose `images:` entry names the image and whose
     `resources` (followed through directories, bases and components) include the manifest, the
@@ -213,8 +214,13 @@ def mutable_image_tag(context: ClusterContext) -> Iterator[Hit]:
         fix = (
             f"Pin the image{where}: {ref.name}:<version>@sha256:<digest> (CI can write both when it pushes)."
         )
+        if container.role == EPHEMERAL:
+            # A debugging container: started once by hand, never restarted or replicated.
+            effect = "it is started once and never restarted, so only what you debug with is uncertain."
         hit = _hit(container, original, f"{tag_words}; {effect}", fix, pull_policy=policy)
         hit.doc = doc
+        if container.role == EPHEMERAL:
+            hit.severity = Severity.LOW
         yield hit
 
 
