@@ -316,3 +316,21 @@ def test_gzipped_log_dmesg_boot_time_and_kubectl_prefix(tmp_path: Path) -> None:
         "DIAG-CILIUM-POLICY-MAP": "2026-11-25T19:30:00Z",
     }
     assert result.summary["lines_unknown"] == 0
+
+
+PODS_TABLE = """NAMESPACE   NAME                         READY   STATUS             RESTARTS        AGE   IP            NODE       NOMINATED NODE   READINESS GATES
+payments    api-7d9f8c-x2k4q             0/1     CrashLoopBackOff   7 (2m ago)      31m   10.244.2.17   worker-2   <none>           <none>
+payments    api-7d9f8c-p8m2n             1/1     Running            0               8m    10.244.3.18   worker-3   <none>           <none>
+batch       reports-worker-6b7c9d8f5-m   0/1     OOMKilled          3 (30s ago)     98m   10.244.2.41   worker-2   <none>           <none>
+shop        cart-6d5f7c8b9-k2j4h         0/1     ImagePullBackOff   0               6m    10.244.1.9    worker-1   <none>           <none>
+shop        old-1                        0/1     Evicted            0               2d    <none>        worker-2   <none>           <none>
+"""
+
+
+def test_get_pods_table(run) -> None:
+    result = run(PODS_TABLE)
+    assert rules(result) == ["DIAG-CRASHLOOP", "DIAG-OOMKILLED", "DIAG-IMAGE-PULL"]
+    crash = result.findings[0]
+    assert crash.extra["objects"] == {"pod": "api-7d9f8c-x2k4q", "namespace": "payments", "node": "worker-2"}
+    assert "after 7 restarts" in crash.message
+    assert result.summary["lines_unknown"] == 0

@@ -24,6 +24,7 @@ from premortem.diagnose.parsers import (
     kernel,
     klog,
     logfmt,
+    pods_table,
     prompt,
 )
 from premortem.diagnose.recognisers import KEYWORDS
@@ -74,6 +75,7 @@ class FileReader:
     ) -> None:
         self.name, self.sink, self.stats, self.seq, self.hint = name, sink, stats, seq, hint
         self.table: events_table.Table | None = None
+        self.pods: pods_table.Table | None = None
         self.block: describe.Block | None = None
         self.doc: list[str] | None = None
         self.doc_json = False
@@ -113,7 +115,7 @@ class FileReader:
                 return
             self.end_doc()
         if not text.strip():
-            self.table = None
+            self.table = self.pods = None
             self.end_block()
             return
         if "\x00" in text:
@@ -131,6 +133,17 @@ class FileReader:
                 self.emit(rec)
                 return
             self.table = None
+        if self.pods is not None:
+            rec = self.record(n, text)
+            if pods_table.row(self.pods, text, rec):
+                self.emit(rec)
+                return
+            self.pods = None
+        pods = pods_table.header(text)
+        if pods is not None:
+            self.pods = pods
+            self.stats.formats["pods-header"] += 1
+            return
         table = events_table.header(text)
         if table is not None:
             self.table = table

@@ -106,6 +106,14 @@ def _pod_objects(rec: Record, pod: str | None = None, namespace: str | None = No
     return objects
 
 
+def _who(objects: dict[str, str]) -> str:
+    """``Container app of payments/api-1``, or ``A container of ...`` when the evidence names none."""
+    pod = f"{objects.get('namespace', '?')}/{objects.get('pod', '?')}"
+    return (
+        f"Container {objects['container']} of {pod}" if objects.get("container") else f"A container of {pod}"
+    )
+
+
 def _pod_key(objects: dict[str, str]) -> tuple[str, str]:
     return objects.get("namespace", ""), objects.get("pod", "")
 
@@ -271,12 +279,11 @@ def oomkilled(rec: Record, state: State) -> Result:
     if rec.source == "describe" or "OOMKilled" in rec.message:
         objects = _pod_objects(rec)
         restarts = rec.fields.get("restarts")
-        more = f" It has restarted {restarts} times." if restarts else ""
+        more = f" It has restarted {restarts} time(s)." if restarts else ""
         return Sighting(
             "DIAG-OOMKILLED",
             (*_pod_key(objects), objects.get("container", "")),
-            f"Container {objects.get('container', '?')} of {objects.get('namespace', '?')}/"
-            f"{objects.get('pod', '?')} was terminated OOMKilled (exit code 137): it reached its memory "
+            f"{_who(objects)} was terminated OOMKilled (exit code 137): it reached its memory "
             f"limit and the kernel killed it.{more}",
             "Raise limits.memory to the real peak and set requests.memory equal to it (Guaranteed), or "
             "cap the runtime's heap below the limit.",
@@ -489,10 +496,8 @@ def probe(rec: Record, state: State) -> Result:
     if kind not in ("Liveness", "Readiness", "Startup"):
         return None
     output = (output or "").strip()[:200]
-    pod = f"{objects.get('namespace', '?')}/{objects.get('pod', '?')}"
-    who = (
-        f"container {objects['container']} of {pod}" if objects.get("container") else f"a container of {pod}"
-    )
+    who = _who(objects)
+    who = who[0].lower() + who[1:]
     if kind == "Liveness":
         text = (
             f"The liveness probe of {who} is failing ({output or 'no output'}). After failureThreshold "
@@ -564,8 +569,7 @@ def crashloop(rec: Record, state: State) -> Result:
     return Sighting(
         "DIAG-CRASHLOOP",
         (*_pod_key(objects), objects.get("container", "")),
-        f"Container {objects.get('container', '?')} of {objects.get('namespace', '?')}/{objects.get('pod', '?')} "
-        f"is in CrashLoopBackOff{more}: it keeps exiting, and the kubelet waits longer between restarts "
+        f"{_who(objects)} is in CrashLoopBackOff{more}: it keeps exiting, and the kubelet waits longer between restarts "
         "(up to 5 minutes). The related findings for this pod (OOM kills, probe failures) say why.",
         "Read the previous container's log (kubectl logs --previous) and fix the cause: memory limit, "
         "probe, or the application's own crash.",
@@ -617,7 +621,7 @@ def image_pull(rec: Record, state: State) -> Result:
     return Sighting(
         "DIAG-IMAGE-PULL",
         key_subject,
-        f"Pulling image {image or '?'} failed{why}: "
+        f"Pulling {'image ' + image if image else 'its image'} failed{why}: "
         f"{objects.get('namespace', '?')}/{objects.get('pod', '?')} cannot start and backs off.{note}",
         "Pin the image by version tag and digest (name:1.2.3@sha256:...), check the tag exists and the "
         "pull secret is valid; mirror critical images to a registry you control.",
