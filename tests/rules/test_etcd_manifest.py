@@ -251,6 +251,7 @@ def test_flags_win_over_environment():
         (["--election-timeout=1s"], "is not a number"),
         (["--quota-backend-bytes=8589934592"], None),
         (["--quota-backend-bytes=8589934593"], "ETC004"),
+        (["--quota-backend-bytes=-1"], "ETC004"),
     ],
 )
 def test_flag_edge_cases(flags, expected):

@@ -691,14 +691,15 @@ def etcd_data_dir_shared(context: ClusterContext) -> Iterator[Hit]:
     "etcd-quota-above-8gib",
     "etcd",
     Severity.MEDIUM,
-    "--quota-backend-bytes above etcd's suggested 8GiB maximum",
+    "--quota-backend-bytes above etcd's suggested 8GiB maximum, or negative (no quota at all)",
     kinds=SERVER_KINDS,
 )
 def etcd_quota_above_8gib(doc: Document) -> Iterator[Hit]:
     """
     ## What it checks
     etcd servers started with `--quota-backend-bytes` (or `ETCD_QUOTA_BACKEND_BYTES`) above 8GiB
-    (8 x 1024^3 bytes), etcd's suggested maximum. Unset or 0 means the 2GiB default.
+    (8 x 1024^3 bytes), etcd's suggested maximum, or negative, which disables the quota. Unset or 0
+    means the 2GiB default.
 
     ## Why it breaks clusters
     etcd warns at startup above 8GiB because everything that touches the whole database gets
@@ -706,7 +707,8 @@ def etcd_quota_above_8gib(doc: Document) -> Iterator[Hit]:
     lagging member take longer (during which that member is not in service), restores take longer,
     and the memory-mapped database wants as much page cache as its size. A larger quota usually
     hides the real problem (no compaction, huge objects, event churn) until it hits the new limit
-    and the NOSPACE alarm makes the cluster read-only.
+    and the NOSPACE alarm makes the cluster read-only. A negative quota removes that alarm: the
+    database grows until the disk is full, and then etcd cannot write at all.
 
     ## Failing example
     ```yaml
@@ -744,10 +746,23 @@ def etcd_quota_above_8gib(doc: Document) -> Iterator[Hit]:
 
     ## Source
     etcd-io/etcd server/etcdserver/quota.go @v3.5.33 (MaxQuotaBytes 8GB, warning above it; default
-    2GiB); etcd-io/website content/en/docs/v3.5/faq.md, op-guide/maintenance.md; docs/k8s-facts §9.
+    2GiB; "disable quotas if negative"); etcd-io/website content/en/docs/v3.5/faq.md, op-guide/maintenance.md; docs/k8s-facts §9.
     """
     for server in etcd_servers(doc):
         quota = _int_flag(server, "quota-backend-bytes")
+        if quota is not None and quota < 0:
+            yield Hit(
+                message=(
+                    f"--quota-backend-bytes is {quota}: a negative quota disables etcd's space quota, so there is "
+                    "no NOSPACE alarm to stop growth; the database grows until the disk is full and then etcd "
+                    "cannot append to its WAL or database at all."
+                ),
+                fix="Remove the flag (2GiB default) or set a positive quota of at most 8589934592.",
+                path=server.path_of("quota-backend-bytes"),
+                container=server.container.name,
+                extra={"quota_backend_bytes": quota},
+            )
+            continue
         if quota is None or quota <= MAX_QUOTA:
             continue
         yield Hit(
