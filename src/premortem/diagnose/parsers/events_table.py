@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from premortem.diagnose.parsers import columns
 from premortem.diagnose.records import Record
 from premortem.diagnose.timeparse import parse_age
 
-_HEADER_CELL = re.compile(r"\S+(?: \S+)*")
 _REPEAT = re.compile(r"\(x(\d+) over ([^)]+)\)")
 _KNOWN = {
     "NAMESPACE",
@@ -46,7 +46,7 @@ def header(line: str) -> Table | None:
     """A table header when the line names the event columns (REASON and MESSAGE at least)."""
     if "eason" not in line and "EASON" not in line:
         return None
-    cells = [(m.group(0).upper(), m.start()) for m in _HEADER_CELL.finditer(line)]
+    cells = columns.header_cells(line)
     names = {c for c, _ in cells}
     if not {"REASON", "MESSAGE"} <= names or not names <= _KNOWN:
         return None
@@ -66,13 +66,9 @@ def row(table: Table, line: str, rec: Record) -> bool:
     cols = table.columns
     if len(line) <= cols[-1][1] and cols[-1][0] != "MESSAGE":
         return False
-    cells: dict[str, str] = {}
-    for i, (name, start) in enumerate(cols):
-        end = cols[i + 1][1] if i + 1 < len(cols) else None
-        # A cell wider than its header shifts the rest only when kubectl could not pad; then the row is not ours.
-        if start > 0 and start <= len(line) and line[start - 1] not in " ":
-            return False
-        cells[name] = line[start:end].strip()
+    cells = columns.slice_row(cols, line)
+    if cells is None:
+        return False
     message = cells.get("MESSAGE", "")
     reason = cells.get("REASON", "")
     if not reason or " " in reason:

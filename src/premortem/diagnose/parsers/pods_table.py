@@ -7,12 +7,11 @@ OOMKilled, ErrImagePull... and RESTARTS how often. Columns are found from the he
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from premortem.diagnose.parsers import columns
 from premortem.diagnose.records import Record
 
-_HEADER_CELL = re.compile(r"\S+(?: \S+)*")
 _KNOWN = {
     "NAMESPACE",
     "NAME",
@@ -35,7 +34,7 @@ class Table:
 def header(line: str) -> Table | None:
     if not line.startswith(("NAME", "NAMESPACE")) or "STATUS" not in line or "RESTARTS" not in line:
         return None
-    cells = [(m.group(0), m.start()) for m in _HEADER_CELL.finditer(line)]
+    cells = columns.header_cells(line)
     names = {c for c, _ in cells}
     if not {"NAME", "READY", "STATUS", "RESTARTS"} <= names or not names <= _KNOWN:
         return None
@@ -43,13 +42,9 @@ def header(line: str) -> Table | None:
 
 
 def row(table: Table, line: str, rec: Record) -> bool:
-    cols = table.columns
-    cells: dict[str, str] = {}
-    for i, (name, start) in enumerate(cols):
-        end = cols[i + 1][1] if i + 1 < len(cols) else None
-        if 0 < start <= len(line) and line[start - 1] != " ":
-            return False
-        cells[name] = line[start:end].strip()
+    cells = columns.slice_row(table.columns, line)
+    if cells is None:
+        return False
     name, status = cells.get("NAME", ""), cells.get("STATUS", "")
     if not name or not status or " " in name:
         return False
