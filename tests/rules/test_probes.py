@@ -469,3 +469,35 @@ def test_prb005_ignores_services_that_publish_not_ready_pods():
         "  selector: {app: w}", "  clusterIP: None\n  publishNotReadyAddresses: true\n  selector: {app: w}"
     )
     assert probe_findings(deployment(container()) + headless, "PRB005") == []
+
+
+_junk = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 70000) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+_probe = st.fixed_dictionaries(
+    {},
+    optional={
+        "exec": st.fixed_dictionaries({"command": st.lists(st.text(max_size=20), max_size=4) | _junk}),
+        "httpGet": st.fixed_dictionaries(
+            {}, optional={"path": _junk, "port": _junk, "host": _junk, "httpHeaders": _junk, "scheme": _junk}
+        ),
+        "tcpSocket": st.fixed_dictionaries({}, optional={"port": _junk, "host": _junk}),
+        "periodSeconds": _junk,
+        "failureThreshold": _junk,
+        "timeoutSeconds": _junk,
+        "initialDelaySeconds": _junk,
+    },
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(liveness=_probe, readiness=_probe | st.none(), ports=_junk, env=_junk, image=_junk)
+def test_malformed_probes_and_images_never_crash_a_rule(liveness, readiness, ports, env, image):
+    fields = {"livenessProbe": liveness, "ports": ports, "env": env, "image": image}
+    if readiness is not None:
+        fields["readinessProbe"] = readiness
+    # conftest sets PREMORTEM_STRICT: a rule that raises fails the scan instead of becoming a finding.
+    result = scan_yaml(deployment(json.dumps({"name": "app", **fields})))
+    assert all(f.category != "probes" or f.line for f in result.findings)

@@ -68,7 +68,7 @@ class Probe:
         value = self.data.get(name)
         if value is None:
             return DEFAULTS[name]
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             return None
         if value == 0 and name in _ZERO_MEANS_DEFAULT:
             return DEFAULTS[name]
