@@ -324,3 +324,42 @@ def test_init_container_restoring_into_the_data_dir_is_not_a_rival_but_a_sidecar
     )
     [f] = etcd_findings(sidecar)
     assert (f.rule, f.severity.label) == ("ETC003", "medium")
+
+
+@pytest.mark.parametrize(
+    "extra_args",
+    [
+        "extraArgs: {heartbeat-interval: '300', quota-backend-bytes: '17179869184'}",
+        "extraArgs: [{name: heartbeat-interval, value: '300'}, {name: quota-backend-bytes, value: '17179869184'}]",
+    ],
+)
+def test_kubeadm_cluster_configuration_extra_args(extra_args):
+    text = f"""
+apiVersion: kubeadm.k8s.io/v1beta3
+kind: ClusterConfiguration
+kubernetesVersion: v1.29.4
+etcd:
+  local:
+    dataDir: /var/lib/etcd
+    {extra_args}
+"""
+    found = sorted((f.rule, f.path) for f in etcd_findings(text.replace("v1beta3", "v1beta4")))
+    assert [rule for rule, _ in found] == ["ETC004", "ETC005"]
+    assert all(path.startswith("/etcd/local/extraArgs/") for _, path in found)
+
+
+def test_kubeadm_external_etcd_and_defaults_are_clean():
+    text = """
+apiVersion: kubeadm.k8s.io/v1beta3
+kind: ClusterConfiguration
+etcd:
+  external:
+    endpoints: [https://10.0.0.5:2379]
+---
+apiVersion: kubeadm.k8s.io/v1beta3
+kind: ClusterConfiguration
+etcd:
+  local:
+    dataDir: /var/lib/etcd
+"""
+    assert etcd_findings(text) == []

@@ -52,8 +52,63 @@ class EtcdServer:
         return self.flag_paths.get(flag, self.container.path)
 
     @property
+    def container_name(self) -> str | None:
+        return self.container.name
+
+    @property
     def static_control_plane(self) -> bool:
         return is_static_control_plane(self.doc)
+
+
+@dataclass(frozen=True, slots=True)
+class KubeadmEtcd:
+    """The local etcd a kubeadm ClusterConfiguration asks for (``etcd.local.extraArgs``, ``dataDir``)."""
+
+    doc: Document
+    flags: dict[str, str]
+    flag_paths: dict[str, Path]
+    container_name: str | None = "etcd"
+
+    def path_of(self, flag: str) -> Path:
+        return self.flag_paths.get(flag, ("etcd", "local"))
+
+
+def kubeadm_etcd(doc: Document) -> KubeadmEtcd | None:
+    """kubeadm.k8s.io ClusterConfiguration: extraArgs is a map (v1beta3) or a list of name/value (v1beta4)."""
+    if (
+        doc.kind != "ClusterConfiguration"
+        or doc.api_group != "kubeadm.k8s.io"
+        or not isinstance(doc.obj, dict)
+    ):
+        return None
+    etcd = doc.obj.get("etcd")
+    local = etcd.get("local") if isinstance(etcd, dict) else None
+    if not isinstance(local, dict):
+        return None  # external etcd: not run by kubeadm
+    flags: dict[str, str] = {}
+    paths: dict[str, Path] = {}
+    if isinstance(local.get("dataDir"), str):
+        flags["data-dir"] = local["dataDir"]
+        paths["data-dir"] = ("etcd", "local", "dataDir")
+    extra = local.get("extraArgs")
+    if isinstance(extra, dict):
+        for key, value in extra.items():
+            flags[str(key)] = str(value)
+            paths[str(key)] = ("etcd", "local", "extraArgs", str(key))
+    elif isinstance(extra, list):
+        for i, item in enumerate(extra):
+            if isinstance(item, dict) and "name" in item:
+                flags[str(item["name"])] = str(item.get("value", ""))
+                paths[str(item["name"])] = ("etcd", "local", "extraArgs", i, "value")
+    return KubeadmEtcd(doc, flags, paths)
+
+
+def _flag_sources(doc: Document) -> list[EtcdServer | KubeadmEtcd]:
+    sources: list[EtcdServer | KubeadmEtcd] = list(etcd_servers(doc))
+    kubeadm = kubeadm_etcd(doc)
+    if kubeadm is not None:
+        sources.append(kubeadm)
+    return sources
 
 
 def is_static_control_plane(doc: Document) -> bool:
@@ -220,7 +275,7 @@ def _env_flags(container: ContainerView) -> tuple[dict[str, str], dict[str, Path
     return flags, paths
 
 
-def _int_flag(server: EtcdServer, name: str) -> int | None:
+def _int_flag(server: EtcdServer | KubeadmEtcd, name: str) -> int | None:
     value = server.flags.get(name)
     if value is None:
         return None
@@ -692,12 +747,13 @@ def etcd_data_dir_shared(context: ClusterContext) -> Iterator[Hit]:
     "etcd",
     Severity.MEDIUM,
     "--quota-backend-bytes above etcd's suggested 8GiB maximum, or negative (no quota at all)",
-    kinds=SERVER_KINDS,
+    kinds=(*SERVER_KINDS, "ClusterConfiguration"),
 )
 def etcd_quota_above_8gib(doc: Document) -> Iterator[Hit]:
     """
     ## What it checks
-    etcd servers started with `--quota-backend-bytes` (or `ETCD_QUOTA_BACKEND_BYTES`) above 8GiB
+    etcd servers started with `--quota-backend-bytes` (or `ETCD_QUOTA_BACKEND_BYTES`, or kubeadm's
+    `etcd.local.extraArgs`) above 8GiB
     (8 x 1024^3 bytes), etcd's suggested maximum, or negative, which disables the quota. Unset or 0
     means the 2GiB default.
 
@@ -748,7 +804,7 @@ def etcd_quota_above_8gib(doc: Document) -> Iterator[Hit]:
     etcd-io/etcd server/etcdserver/quota.go @v3.5.33 (MaxQuotaBytes 8GB, warning above it; default
     2GiB; "disable quotas if negative"); etcd-io/website content/en/docs/v3.5/faq.md, op-guide/maintenance.md; docs/k8s-facts §9.
     """
-    for server in etcd_servers(doc):
+    for server in _flag_sources(doc):
         quota = _int_flag(server, "quota-backend-bytes")
         if quota is not None and quota < 0:
             yield Hit(
@@ -759,7 +815,7 @@ def etcd_quota_above_8gib(doc: Document) -> Iterator[Hit]:
                 ),
                 fix="Remove the flag (2GiB default) or set a positive quota of at most 8589934592.",
                 path=server.path_of("quota-backend-bytes"),
-                container=server.container.name,
+                container=server.container_name,
                 extra={"quota_backend_bytes": quota},
             )
             continue
@@ -773,7 +829,7 @@ def etcd_quota_above_8gib(doc: Document) -> Iterator[Hit]:
             ),
             fix="Set --quota-backend-bytes=8589934592 or less, and compact/defragment to keep the database small.",
             path=server.path_of("quota-backend-bytes"),
-            container=server.container.name,
+            container=server.container_name,
             extra={"quota_backend_bytes": quota},
         )
 
@@ -787,14 +843,14 @@ def etcd_quota_above_8gib(doc: Document) -> Iterator[Hit]:
     "etcd",
     Severity.HIGH,
     "etcd refuses to start: election timeout below 5x the heartbeat interval (or out of range)",
-    kinds=SERVER_KINDS,
+    kinds=(*SERVER_KINDS, "ClusterConfiguration"),
 )
 def etcd_election_timeout(doc: Document) -> Iterator[Hit]:
     """
     ## What it checks
     etcd servers whose `--election-timeout` is below 5 x `--heartbeat-interval` (defaults 1000 ms and
-    100 ms; each may come from flags or `ETCD_ELECTION_TIMEOUT` / `ETCD_HEARTBEAT_INTERVAL`), above
-    50000 ms, zero, negative or not a number.
+    100 ms; each may come from flags, `ETCD_ELECTION_TIMEOUT` / `ETCD_HEARTBEAT_INTERVAL`, or a kubeadm
+    ClusterConfiguration's `etcd.local.extraArgs`), above 50000 ms, zero, negative or not a number.
 
     ## Why it breaks clusters
     etcd validates these at startup and exits ("--election-timeout[...] should be at least as 5 times
@@ -841,7 +897,7 @@ def etcd_election_timeout(doc: Document) -> Iterator[Hit]:
     --heartbeat-interval", maxElectionMs 50000; TickMs 100, ElectionMs 1000); etcd-io/website
     content/en/docs/v3.5/tuning.md; docs/k8s-facts §9.
     """
-    for server in etcd_servers(doc):
+    for server in _flag_sources(doc):
         problems: list[tuple[str, str]] = []
         values: dict[str, int] = {}
         for flag, default in (
@@ -880,6 +936,6 @@ def etcd_election_timeout(doc: Document) -> Iterator[Hit]:
                     "is the least it accepts) on every member, at most 50000."
                 ),
                 path=server.path_of(flag),
-                container=server.container.name,
+                container=server.container_name,
                 extra={"heartbeat_interval_ms": heartbeat, "election_timeout_ms": election},
             )
