@@ -126,6 +126,11 @@ def test_spaces_and_placeholders():
     assert "placeholder" in templated.message
 
 
+def test_empty_image_is_refused_by_the_api_server():
+    (empty,) = image_findings(pod("{name: a, image: ''}"))
+    assert empty.rule == "IMG003" and "Required value" in empty.message
+
+
 def test_missing_image_is_not_an_image_finding():
     assert image_findings(pod("{name: a}")) == []
 

@@ -326,8 +326,8 @@ def invalid_image_reference(doc: Document) -> Iterator[Hit]:
     `helm template`, `kustomize build`, `envsubst`).
 
     ## Why it breaks clusters
-    The API server accepts almost any string as an image (it only refuses an empty one or
-    surrounding whitespace). The kubelet parses it when the pod lands on a node and refuses it:
+    The API server accepts almost any string as an image: it refuses an empty one, and surrounding
+    whitespace only in a Pod (a Deployment is accepted, then its ReplicaSet cannot create pods). The kubelet parses it when the pod lands on a node and refuses it:
     the container stays `Waiting` with reason `InvalidImageName`, the pod never becomes Ready, and
     a rolling update stalls with the new ReplicaSet's pods stuck (or, with `maxUnavailable` > 0,
     old pods already gone).
@@ -377,7 +377,9 @@ def invalid_image_reference(doc: Document) -> Iterator[Hit]:
             hit.severity = Severity.LOW
             yield hit
             continue
-        if ref.raw != ref.raw.strip():
+        if not ref.raw:
+            effect = "The API server refuses the object (image: Required value): kubectl apply fails."
+        elif ref.raw != ref.raw.strip():
             effect = (
                 "The API server refuses a Pod with it (must not have leading or trailing whitespace), so the "
                 "controller cannot create any pod (FailedCreate)."
