@@ -17,8 +17,9 @@ _ROLE_WORDS = {INIT: "init container", SIDECAR: "sidecar", EPHEMERAL: "ephemeral
 def images_of(doc: Document) -> list[tuple[ContainerView, ImageRef]]:
     """Every container of the pod spec (init, sidecar and ephemeral included) with its parsed image.
 
-    Containers whose ``image`` is absent or not a string are left out: the API server rejects them
-    with "Required value", which is not an image question.
+    Containers whose ``image`` is absent or not a string are left out: such a pod spec is either a
+    fragment (a kustomize strategic-merge patch takes the image from its base) or refused by the API
+    server outright ("Required value"), so there is no reference to judge.
     """
     cached = doc.cache.get("images")
     if cached is None:
