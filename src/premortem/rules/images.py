@@ -166,7 +166,8 @@ def mutable_image_tag(context: ClusterContext) -> Iterator[Hit]:
     ## Fix
     Deploy an immutable reference: a version tag and its digest (`repo:1.4.2@sha256:...`), written
     by CI when it pushes the image. A version tag alone still moves when someone re-pushes it
-    (IMG002).
+    (IMG002). `premortem fix --resolve-digests` asks the registry what the tag names today and
+    writes `repo:tag@sha256:...`.
 
     ## Source
     kubernetes/kubernetes pkg/apis/core/v1/defaults.go `SetDefaults_Container` (pull policy
@@ -270,7 +271,8 @@ def image_tag_not_pinned(context: ClusterContext) -> Iterator[Hit]:
     ```
 
     ## Fix
-    Append the digest CI pushed: `repo:1.4.2@sha256:...` (the tag stays for humans, the digest wins).
+    Append the digest CI pushed: `repo:1.4.2@sha256:...` (the tag stays for humans, the digest
+    wins). `premortem fix --resolve-digests` asks the registry for it.
 
     ## Source
     K8s docs concepts/containers/images.md ("Image names", pulling by digest); kubernetes/kubernetes
