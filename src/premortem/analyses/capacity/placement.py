@@ -64,7 +64,10 @@ class _State:
     nz_cpu: list[int] = field(default_factory=list)
     nz_mem: list[int] = field(default_factory=list)
     pods: list[list[SimPod]] = field(default_factory=list)
-    anti: list[tuple[SimPod, int]] = field(default_factory=list)  # placed pods with anti-affinity terms
+    # Anti-affinity terms of placed pods, by (topology key, domain value) of the node they are on.
+    terms_at: dict[tuple[str, str], list[tuple[SimPod, AntiAffinityTerm]]] = field(default_factory=dict)
+    term_keys: Counter[str] = field(default_factory=Counter)
+    domains: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # key -> value -> nodes
     static: dict[tuple[int, int], str | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -80,8 +83,11 @@ class _State:
         self.nz_cpu[i] += pod.cpu or DEFAULT_MILLI_CPU
         self.nz_mem[i] += pod.memory or DEFAULT_MEMORY
         self.pods[i].append(pod)
-        if pod.constraints.anti_affinity:
-            self.anti.append((pod, i))
+        for term in pod.constraints.anti_affinity:
+            domain = self.nodes[i].labels.get(term.topology_key)
+            if domain is not None:
+                self.terms_at.setdefault((term.topology_key, domain), []).append((pod, term))
+                self.term_keys[term.topology_key] += 1
 
     def remove(self, pod: SimPod, i: int) -> None:
         self.cpu[i] -= pod.cpu
@@ -90,8 +96,12 @@ class _State:
         self.nz_cpu[i] -= pod.cpu or DEFAULT_MILLI_CPU
         self.nz_mem[i] -= pod.memory or DEFAULT_MEMORY
         self.pods[i].remove(pod)
-        if pod.constraints.anti_affinity:
-            self.anti.remove((pod, i))
+        for term in pod.constraints.anti_affinity:
+            domain = self.nodes[i].labels.get(term.topology_key)
+            if domain is not None:
+                entries = self.terms_at[(term.topology_key, domain)]
+                entries.pop(next(k for k, (p, t) in enumerate(entries) if p is pod and t is term))
+                self.term_keys[term.topology_key] -= 1
 
     # --------------------------------------------------------------------------- filters
     def static_reason(self, pod: SimPod, i: int) -> str | None:
@@ -138,23 +148,28 @@ class _State:
             domain = node.labels.get(term.topology_key)
             if domain is None:
                 continue
-            for j, peer in enumerate(self.nodes):
-                if (j == i or peer.labels.get(term.topology_key) == domain) and any(
-                    _selects(term, q) for q in self.pods[j] if q is not pod
-                ):
+            for j in self.domain(term.topology_key, domain):
+                if any(q is not pod and _selects(term, q) for q in self.pods[j]):
                     return "anti-affinity"
-        for other, j in self.anti:
-            if other is pod:
+        for key, count in self.term_keys.items():
+            domain = node.labels.get(key) if count else None
+            if domain is None:
                 continue
-            for term in other.constraints.anti_affinity:
-                domain = self.nodes[j].labels.get(term.topology_key)
-                if (
-                    domain is not None
-                    and node.labels.get(term.topology_key) == domain
-                    and _selects(term, pod)
-                ):
+            for other, term in self.terms_at.get((key, domain), ()):
+                if other is not pod and _selects(term, pod):
                     return "anti-affinity (of a pod already there)"
         return None
+
+    def domain(self, key: str, value: str) -> list[int]:
+        """The nodes whose label ``key`` is ``value`` (a topology domain)."""
+        if key not in self.domains:
+            index: dict[str, list[int]] = {}
+            for j, node in enumerate(self.nodes):
+                label = node.labels.get(key)
+                if label is not None:
+                    index.setdefault(label, []).append(j)
+            self.domains[key] = index
+        return self.domains[key].get(value, [])
 
     def score(self, pod: SimPod, i: int) -> float:
         """NodeResourcesFit LeastAllocated: mean free fraction of cpu and memory after placing."""
