@@ -348,7 +348,7 @@ def _node_from_object(
             computed["pods"] = min(computed["pods"], cap["pods"])
         alloc = computed
         derived = True
-    pods = alloc.get("pods") or cap.get("pods") or settings.max_pods
+    pods = next((v for v in (alloc.get("pods"), cap.get("pods")) if v is not None), settings.max_pods)
     node = SimNode(
         name=name,
         cpu=alloc["cpu"],

@@ -189,13 +189,14 @@ def render_text(report: CapacityReport, console: Any) -> None:
     from rich.markup import escape
 
     nodes = report.nodeset.nodes
-    console.print(f"[bold]Capacity of {len(nodes)} nodes[/]  [dim]({escape(report.source)})[/]")
+    plural = "node" if len(nodes) == 1 else "nodes"
+    console.print(f"[bold]Capacity of {len(nodes)} {plural}[/]  [dim]({escape(report.source)})[/]")
     for s in (report.base, report.peak):
         if s is not None:
             style = "green" if s.fits else "bold red"
             console.print(f"  [{style}]{escape(scenario_line(s))}[/]")
     console.print()
-    name_w = max((len(n.name) for n in nodes), default=4)
+    name_w = max([4, *(len(n.name) for n in nodes)])
     cpu_width = BAR_WIDTH + 1 + 4 + 1 + 13  # bar, marker, percentage, numbers
     console.print(
         f"[bold]{'node':{name_w}}  {'cpu requested / allocatable':{cpu_width}}  "

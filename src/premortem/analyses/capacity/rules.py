@@ -7,10 +7,12 @@ as ``options["nodes"]``). The simulation runs once per scan and is shared by the
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 from premortem.analyses.capacity.nodes import NodeSpecError
+from premortem.analyses.capacity.pods import SimPod
 from premortem.analyses.capacity.simulate import (
     OVERCOMMIT_THRESHOLD,
     CapacityReport,
@@ -87,8 +89,8 @@ def _steady(report: CapacityReport) -> Iterator[Hit]:
         yield Hit(
             message=(
                 f"{when}, {pending} of {len(scenario.pods)} pods cannot be scheduled on the "
-                f"{len(report.nodeset.nodes)} nodes{verdict}: the first is {pod.name}, requesting "
-                f"{pod_size(pod.cpu, pod.memory)}: {why}. They stay Pending"
+                f"{_nodes(len(report.nodeset.nodes))}{verdict}: the first is {pod.name}, requesting "
+                f"{pod_size(pod.cpu, pod.memory)}: {why}.{_pending_owners(scenario.placement.unplaced)} They stay Pending"
                 + (", so the autoscaler hits a ceiling during the very spike it scales for." if peak else ".")
                 + f" Nodes: {report.source}."
                 + (
@@ -111,6 +113,20 @@ def _steady(report: CapacityReport) -> Iterator[Hit]:
                 "nodes_source": report.source,
             },
         )
+
+
+def _nodes(n: int) -> str:
+    return "1 node" if n == 1 else f"{n} nodes"
+
+
+def _pending_owners(unplaced: list[tuple[SimPod, str]]) -> str:
+    """`` Pending by workload: a (3), b (1).`` when more than one pod is pending."""
+    if len(unplaced) < 2:
+        return ""
+    counts = Counter(p.owner for p, _ in unplaced)
+    shown = ", ".join(f"{owner} ({n})" for owner, n in counts.most_common(5))
+    more = f" and {len(counts) - 5} more workloads" if len(counts) > 5 else ""
+    return f" Pending by workload: {shown}{more}."
 
 
 def _n_minus_1(report: CapacityReport) -> Iterator[Hit]:
