@@ -133,3 +133,26 @@ def test_allocatable_never_negative_never_above_capacity(cap, kube, system):
     alloc = allocatable({"memory": cap}, s)["memory"]
     assert 0 <= alloc <= cap
     assert alloc == max(0, cap - kube - system - 100 * MI)
+
+
+def test_kubelet_flags_override_the_file():
+    from premortem.model.kubelet import parse_flag_map, with_kubelet_flags
+
+    assert parse_flag_map("cpu=500m, memory=1Gi") == {"cpu": "500m", "memory": "1Gi"}
+    assert parse_flag_map("memory.available<200Mi,nodefs.available<5%", "<") == {
+        "memory.available": "200Mi",
+        "nodefs.available": "5%",
+    }
+    s = settings_of("kubeReserved: {memory: 2Gi}\nmaxPods: 50\n")
+    flags = {
+        "kube-reserved": ("memory=1Gi", ("f", "kube-reserved")),
+        "eviction-hard": ("memory.available<200Mi", ("f", "eviction-hard")),
+        "max-pods": ("lots", ("f", "max-pods")),
+    }
+    out = with_kubelet_flags(s, flags)
+    assert out.kube_reserved == {"memory": GI}
+    assert out.eviction_hard == {"memory.available": "200Mi"}
+    assert out.max_pods == 50
+    assert [p.path for p in out.problems] == [("f", "max-pods")]
+    assert s.kube_reserved == {"memory": 2 * GI}  # the file's settings are not modified
+    assert allocatable({"memory": 16 * GI}, out)["memory"] == 15 * GI - 200 * MI

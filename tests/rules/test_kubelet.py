@@ -139,3 +139,56 @@ def test_kub004_enforcing_reservations_needs_their_cgroups():
     assert not findings(ok, rule="KUB004")
     assert findings("kubeReserved: {memory: 1Gi}\nenforceNodeAllocatable: [none, pods]\n", rule="KUB004")
     assert findings("kubeReserved: {memory: 1Gi}\nenforceNodeAllocatable: [pod]\n", rule="KUB004")
+
+
+KUBEADM_INIT = """
+apiVersion: kubeadm.k8s.io/{version}
+kind: InitConfiguration
+nodeRegistration:
+  kubeletExtraArgs:
+{args}
+---
+"""
+
+
+def kubeadm(args: dict[str, str], body: str, version: str = "v1beta3") -> list:
+    if version == "v1beta3":
+        lines = "\n".join(f"    {k}: {v!r}" for k, v in args.items())
+    else:
+        lines = "\n".join(f"    - {{name: {k}, value: {v!r}}}" for k, v in args.items())
+    text = KUBEADM_INIT.format(version=version, args=lines) + HEAD + body
+    return [f for f in scan_yaml(text).findings if f.category == "kubelet"]
+
+
+def test_kubeadm_extra_args_reservations_count():
+    for version in ("v1beta3", "v1beta4"):
+        assert not kubeadm({"system-reserved": "cpu=500m,memory=1Gi"}, "cgroupDriver: systemd\n", version)
+    # without them the same KubeletConfiguration reserves nothing
+    assert [f.rule for f in kubeadm({"node-labels": "pool=a"}, "cgroupDriver: systemd\n")] == ["KUB001"]
+
+
+def test_kubeadm_extra_args_eviction_hard_overrides_the_file():
+    found = kubeadm(
+        {"system-reserved": "memory=1Gi", "eviction-hard": "memory.available<500Mi"},
+        "evictionHard: {memory.available: 1Gi, nodefs.available: '10%', nodefs.inodesFree: '5%', "
+        "imagefs.available: '15%'}\n",
+    )
+    [f] = found
+    assert f.rule == "KUB002"
+    assert f.object.kind == "InitConfiguration"
+    assert f.path == "/nodeRegistration/kubeletExtraArgs/eviction-hard"
+    assert f.message.startswith("kubeletExtraArgs eviction-hard names memory.available")
+
+
+def test_kubeadm_extra_args_memory_threshold():
+    [f] = kubeadm(
+        {
+            "kube-reserved": "memory=1Gi",
+            "eviction-hard": "memory.available<50Mi,nodefs.available<10%,"
+            "nodefs.inodesFree<5%,imagefs.available<15%",
+        },
+        "cgroupDriver: systemd\n",
+        version="v1beta4",
+    )
+    assert f.rule == "KUB003"
+    assert f.path == "/nodeRegistration/kubeletExtraArgs/1/value"

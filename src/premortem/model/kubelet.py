@@ -335,3 +335,74 @@ def is_drop_in(doc: Document) -> bool:
     if any(marker in parts[-1] for marker in _DROP_IN_MARKERS):
         return True
     return any(part.endswith(".d") for part in parts[:-1])
+
+
+# --- kubelet flags (kubeadm nodeRegistration.kubeletExtraArgs) ---------------------------------------
+
+KUBEADM_GROUP = "kubeadm.k8s.io"
+KUBEADM_NODE_KINDS = ("InitConfiguration", "JoinConfiguration")
+
+
+def kubeadm_kubelet_flags(doc: Document) -> dict[str, tuple[str, Path]]:
+    """``nodeRegistration.kubeletExtraArgs`` of a kubeadm Init/JoinConfiguration: flag -> (value, path).
+
+    v1beta3 writes a map, v1beta4 a list of ``{name, value}``. Command-line flags override the kubelet's
+    configuration file.
+    """
+    if doc.kind not in KUBEADM_NODE_KINDS or doc.api_group != KUBEADM_GROUP or not isinstance(doc.obj, dict):
+        return {}
+    registration = doc.obj.get("nodeRegistration")
+    extra = registration.get("kubeletExtraArgs") if isinstance(registration, dict) else None
+    base: Path = ("nodeRegistration", "kubeletExtraArgs")
+    out: dict[str, tuple[str, Path]] = {}
+    if isinstance(extra, dict):
+        for key, value in extra.items():
+            out[str(key).lstrip("-")] = (str(value), (*base, str(key)))
+    elif isinstance(extra, list):
+        for i, item in enumerate(extra):
+            if isinstance(item, dict) and "name" in item:
+                out[str(item["name"]).lstrip("-")] = (str(item.get("value", "")), (*base, i, "value"))
+    return out
+
+
+def parse_flag_map(text: str, separator: str = "=") -> dict[str, str]:
+    """``cpu=500m,memory=1Gi`` (reservations) or ``memory.available<100Mi,nodefs.available<10%``."""
+    out: dict[str, str] = {}
+    for part in text.split(","):
+        key, sep, value = part.partition(separator)
+        if sep and key.strip():
+            out[key.strip()] = value.strip()
+    return out
+
+
+def with_kubelet_flags(settings: KubeletSettings, flags: dict[str, tuple[str, Path]]) -> KubeletSettings:
+    """The settings the kubelet runs with when these command-line flags override its file."""
+    from dataclasses import replace
+
+    out = replace(settings, problems=list(settings.problems))
+
+    def at(path: Path, found: list[KubeletProblem]) -> None:
+        # Problems point at the flag's value: the file has no finer place for them.
+        out.problems.extend(KubeletProblem(path, f"--{p.message}") for p in found)
+
+    for flag, field_name in (("system-reserved", "system_reserved"), ("kube-reserved", "kube_reserved")):
+        if flag in flags:
+            value, path = flags[flag]
+            found: list[KubeletProblem] = []
+            setattr(out, field_name, _reservations(parse_flag_map(value), (flag,), found))
+            at(path, found)
+    if "eviction-hard" in flags:
+        value, path = flags["eviction-hard"]
+        declared = parse_flag_map(value, "<")
+        out.eviction_hard_declared = declared
+        merged = {**DEFAULT_EVICTION_HARD_V130, **declared} if out.merge_default_eviction else dict(declared)
+        found = []
+        out.eviction_hard = _effective_thresholds(merged, ("eviction-hard",), declared, found)
+        at(path, found)
+    if "max-pods" in flags:
+        value, path = flags["max-pods"]
+        try:
+            out.max_pods = int(value)
+        except ValueError:
+            out.problems.append(KubeletProblem(path, f"--max-pods={value!r} is not an integer"))
+    return out

@@ -3,26 +3,33 @@
 Every rule reads ``KubeletConfiguration`` documents through the shared model (model/kubelet.py), the
 same one the capacity analysis uses to derive node allocatable. ``--config-dir`` drop-ins are partial
 files merged over the main configuration; the rules that judge what a file leaves out skip them.
+kubeadm's ``nodeRegistration.kubeletExtraArgs`` in the same file are command-line flags that override
+the configuration (``--system-reserved``, ``--kube-reserved``, ``--eviction-hard``), so KUB001-KUB003
+judge the configuration with them applied.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from premortem.findings import Severity
-from premortem.load.document import Document
+from premortem.load.document import Document, Path
 from premortem.model.kubelet import (
     DEFAULT_EVICTION_HARD,
+    KUBEADM_NODE_KINDS,
     KUBELET_KIND,
     KubeletSettings,
     allocatable,
     is_drop_in,
     is_kubelet_configuration,
+    kubeadm_kubelet_flags,
     kubelet_settings,
     memory_eviction_bytes,
+    with_kubelet_flags,
 )
 from premortem.model.quantity import QuantityError, format_bytes
-from premortem.rules.registry import Hit, object_rule
+from premortem.rules.registry import ClusterContext, Hit, cluster_rule, object_rule
 
 # The node size used to turn thresholds and reservations into numbers in messages.
 REFERENCE_NODE_MEMORY = 16 * 2**30
@@ -37,6 +44,52 @@ def _settings(doc: Document) -> KubeletSettings | None:
     return kubelet_settings(doc)
 
 
+@dataclass(frozen=True, slots=True)
+class _Judged:
+    """A KubeletConfiguration with the kubeadm flags of its file applied, and where evictionHard comes from."""
+
+    doc: Document
+    settings: KubeletSettings
+    eviction_doc: Document
+    eviction_path: Path  # the evictionHard field, or the --eviction-hard flag that overrides it
+    eviction_label: str
+
+
+def _judged(context: ClusterContext) -> Iterator[_Judged]:
+    index = context.index
+    flag_docs: dict[str, list[Document]] = {}
+    for doc in index.of_kind(*KUBEADM_NODE_KINDS):
+        if kubeadm_kubelet_flags(doc):
+            flag_docs.setdefault(doc.file, []).append(doc)
+    for doc in index.of_kind(KUBELET_KIND):
+        if not is_kubelet_configuration(doc) or is_drop_in(doc):
+            continue
+        base = kubelet_settings(doc)
+        variants: list[Document | None] = list(flag_docs.get(doc.file, [])) or [None]
+        for flags_doc in variants:  # one kubeadm Init/JoinConfiguration per node
+            if flags_doc is None:
+                yield _Judged(doc, base, doc, ("evictionHard",), "evictionHard")
+                continue
+            flags = kubeadm_kubelet_flags(flags_doc)
+            settings = with_kubelet_flags(base, flags)
+            if "eviction-hard" in flags:
+                yield _Judged(
+                    doc, settings, flags_doc, flags["eviction-hard"][1], "kubeletExtraArgs eviction-hard"
+                )
+            else:
+                yield _Judged(doc, settings, doc, ("evictionHard",), "evictionHard")
+
+
+def _once(hits: Iterator[Hit]) -> Iterator[Hit]:
+    """The same finding computed for several kubeadm node variants is reported once."""
+    seen: set[tuple[int, str, str]] = set()
+    for hit in hits:
+        key = (id(hit.doc), str(hit.path), hit.message)
+        if key not in seen:
+            seen.add(key)
+            yield hit
+
+
 def _memory_threshold(settings: KubeletSettings, capacity: int = REFERENCE_NODE_MEMORY) -> int:
     value = settings.eviction_hard.get("memory.available")
     if value is None:
@@ -47,21 +100,21 @@ def _memory_threshold(settings: KubeletSettings, capacity: int = REFERENCE_NODE_
         return 0
 
 
-@object_rule(
+@cluster_rule(
     "KUB001",
     "nothing-reserved",
     "kubelet",
     Severity.MEDIUM,
     "Neither systemReserved nor kubeReserved: pods may be scheduled into the memory the OS and kubelet need",
-    kinds=[KUBELET_KIND],
 )
-def nothing_reserved(doc: Document) -> Iterator[Hit]:
+def nothing_reserved(context: ClusterContext) -> Iterator[Hit]:
     """
     ## What it checks
     `KubeletConfiguration` documents that set neither `systemReserved` nor `kubeReserved` (or set
     them to zero). Upstream the kubelet reserves nothing by default; cloud images and installers add
     their own, a hand-written configuration usually does not. Drop-in files of `--config-dir` are
-    not judged (the main file may reserve).
+    not judged (the main file may reserve); `--system-reserved`/`--kube-reserved` in a kubeadm
+    `kubeletExtraArgs` of the same file count.
 
     ## Why it breaks clusters
     Node allocatable is `capacity - kubeReserved - systemReserved - hard eviction threshold`. With
@@ -100,9 +153,11 @@ def nothing_reserved(doc: Document) -> Iterator[Hit]:
     (GetNodeAllocatableReservation, kubepods cgroup = capacity - reserved); K8s docs
     tasks/administer-cluster/reserve-compute-resources.md.
     """
-    settings = _settings(doc)
-    if settings is None or settings.reserves_anything or is_drop_in(doc):
-        return
+    yield from _once(_nothing_reserved(j) for j in _judged(context) if not j.settings.reserves_anything)
+
+
+def _nothing_reserved(judged: _Judged) -> Hit:
+    settings = judged.settings
     threshold = _memory_threshold(settings)
     alloc = allocatable({"memory": REFERENCE_NODE_MEMORY}, settings)["memory"]
     evict = (
@@ -110,7 +165,7 @@ def nothing_reserved(doc: Document) -> Iterator[Hit]:
         if threshold
         else "nothing (memory.available hard eviction is off)"
     )
-    yield Hit(
+    return Hit(
         message=(
             f"Nothing is reserved for the kubelet, the container runtime or the OS: allocatable memory = "
             f"capacity - {evict}, so on a 16Gi node the scheduler may place pods requesting "
@@ -119,19 +174,19 @@ def nothing_reserved(doc: Document) -> Iterator[Hit]:
         ),
         fix="Set kubeReserved (e.g. {cpu: 100m, memory: 1Gi}) and systemReserved (e.g. {memory: 512Mi}).",
         path=(),
+        doc=judged.doc,
         extra={"allocatable_memory_on_16Gi": alloc},
     )
 
 
-@object_rule(
+@cluster_rule(
     "KUB002",
     "partial-eviction-hard",
     "kubelet",
     Severity.MEDIUM,
     "evictionHard names some signals: the default thresholds it leaves out are switched off",
-    kinds=[KUBELET_KIND],
 )
-def partial_eviction_hard(doc: Document) -> Iterator[Hit]:
+def partial_eviction_hard(context: ClusterContext) -> Iterator[Hit]:
     """
     ## What it checks
     `KubeletConfiguration` documents whose `evictionHard` leaves out some of the default signals
@@ -187,12 +242,14 @@ def partial_eviction_hard(doc: Document) -> Iterator[Hit]:
     kubernetes/kubernetes pkg/kubelet/eviction/defaults_linux.go, CHANGELOG-1.30.md
     (imagefs.inodesFree default).
     """
-    settings = _settings(doc)
-    if settings is None or settings.eviction_hard_declared is None or is_drop_in(doc):
-        return
-    if settings.merge_default_eviction:
-        return
+    yield from _once(hit for j in _judged(context) for hit in _partial_eviction_hard(j))
+
+
+def _partial_eviction_hard(judged: _Judged) -> Iterator[Hit]:
+    settings = judged.settings
     declared = settings.eviction_hard_declared
+    if declared is None or settings.merge_default_eviction:
+        return
     # Named signals are the user's choice (even "0%"): only report the ones left out.
     missing = [s for s in DEFAULT_EVICTION_HARD if s not in declared and s != "memory.available"]
     if not missing:
@@ -209,28 +266,28 @@ def partial_eviction_hard(doc: Document) -> Iterator[Hit]:
     )
     yield Hit(
         message=(
-            f"evictionHard names {', '.join(declared) or 'no signal'}, which replaces the default map: "
+            f"{judged.eviction_label} names {', '.join(declared) or 'no signal'}, which replaces the default map: "
             f"{off}{later} are now switched off, not inherited. So {consequence}"
         ),
         fix=(
             f"Add {', '.join(f'{s}: {DEFAULT_EVICTION_HARD[s]!r}' for s in missing)} to evictionHard, "
             "or set mergeDefaultEvictionSettings: true (kubelet v1.33+)."
         ),
-        path=("evictionHard",),
+        path=judged.eviction_path,
+        doc=judged.eviction_doc,
         severity=Severity.MEDIUM if disk else Severity.LOW,
         extra={"disabled_signals": missing},
     )
 
 
-@object_rule(
+@cluster_rule(
     "KUB003",
     "memory-eviction-threshold",
     "kubelet",
     Severity.MEDIUM,
     "Hard memory eviction threshold missing, disabled or below 100Mi",
-    kinds=[KUBELET_KIND],
 )
-def memory_eviction_threshold(doc: Document) -> Iterator[Hit]:
+def memory_eviction_threshold(context: ClusterContext) -> Iterator[Hit]:
     """
     ## What it checks
     `KubeletConfiguration` documents whose effective `evictionHard` has no `memory.available`
@@ -279,9 +336,11 @@ def memory_eviction_threshold(doc: Document) -> Iterator[Hit]:
     pkg/kubelet/eviction/helpers.go (parseThresholdStatement: "0%" and "100%" are ignored); K8s docs
     concepts/scheduling-eviction/node-pressure-eviction.md.
     """
-    settings = _settings(doc)
-    if settings is None or is_drop_in(doc):
-        return
+    yield from _once(hit for j in _judged(context) for hit in _memory_eviction_threshold(j))
+
+
+def _memory_eviction_threshold(judged: _Judged) -> Iterator[Hit]:
+    settings = judged.settings
     declared = settings.eviction_hard_declared
     if declared is None:
         return  # the 100Mi default applies
@@ -289,8 +348,8 @@ def memory_eviction_threshold(doc: Document) -> Iterator[Hit]:
     soft_note = (
         " A soft memory.available threshold still evicts, but only after its grace period." if soft else ""
     )
-    path: tuple[str, ...] = ("evictionHard",)
-    if "memory.available" in declared:
+    path: Path = judged.eviction_path
+    if "memory.available" in declared and judged.eviction_doc is judged.doc:
         path = ("evictionHard", "memory.available")
     value = settings.eviction_hard.get("memory.available")
     if value is None:
@@ -300,7 +359,7 @@ def memory_eviction_threshold(doc: Document) -> Iterator[Hit]:
         how = (
             f"is set to {written!r}, which switches it off"
             if written is not None
-            else "is not in evictionHard, which replaces the default map"
+            else f"is not in {judged.eviction_label}, which replaces the default map"
         )
         yield Hit(
             message=(
@@ -310,6 +369,7 @@ def memory_eviction_threshold(doc: Document) -> Iterator[Hit]:
             ),
             fix='Add evictionHard: {memory.available: "500Mi"} (at least the 100Mi default).',
             path=path,
+            doc=judged.eviction_doc,
             severity=Severity.LOW if soft else None,
         )
         return
@@ -323,6 +383,7 @@ def memory_eviction_threshold(doc: Document) -> Iterator[Hit]:
             ),
             fix='Raise evictionHard memory.available to at least "100Mi" (500Mi-1Gi on large nodes).',
             path=path,
+            doc=judged.eviction_doc,
             severity=Severity.LOW if soft else None,
             extra={"threshold_bytes_on_16Gi": threshold},
         )
