@@ -102,3 +102,45 @@ def test_html_to_an_unwritable_place_exits_2(tmp_path):
     out = run(str(tmp_path), "--html", str(tmp_path / "no" / "such" / "dir" / "r.html"))
     assert out.returncode == 2
     assert "cannot write" in out.stderr
+
+
+def test_inventory_file_through_the_cli(tmp_path):
+    (tmp_path / "inventory.yaml").write_text(
+        "pools:\n"
+        "  - {name: general, count: 2, cpu: 4, memory: 16Gi, labels: {pool: general}}\n"
+        "  - {name: db, count: 2, cpu: 8, memory: 64Gi, labels: {pool: db},"
+        " taints: [{key: dedicated, value: db, effect: NoSchedule}]}\n"
+    )
+    manifests = tmp_path / "k8s"
+    manifests.mkdir()
+    (manifests / "db.yaml").write_text(
+        deployment(
+            "db",
+            requests="{cpu: 2, memory: 32Gi}",
+            spec_extra="\n      nodeSelector: {pool: db}\n      tolerations: [{key: dedicated, operator: Exists}]",
+        )
+    )
+    out = run(str(manifests), "--nodes", str(tmp_path / "inventory.yaml"), "--format", "json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert [n["name"] for n in data["nodes"]] == ["general-1", "general-2", "db-1", "db-2"]
+    assert data["scenarios"][0]["fits"] is True
+    assert "inventory" in data["nodes_source"]
+
+
+def test_scan_raises_capacity_findings_from_the_node_objects():
+    out = subprocess.run(
+        [sys.executable, "-m", "premortem", "scan", "examples/", "--select", "capacity", "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    rules = {f["rule"] for f in json.loads(out.stdout)["findings"]}
+    assert {"CAP002", "CAP004"} <= rules
+    assert "CAP001" not in rules
+
+
+def test_colour_when_forced():
+    out = run("examples/", "--color")
+    assert "\x1b[" in out.stdout

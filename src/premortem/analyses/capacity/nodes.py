@@ -195,7 +195,10 @@ def nodes_from_inventory(path: str, index: ObjectIndex | None = None) -> NodeSet
     if len(set(names)) != len(names):
         raise NodeSpecError(f"--nodes {path}: two pools produce the same node names; give each pool a name")
     return NodeSet(
-        nodes, f"--nodes {path} (inventory; allocatable {settings_source} unless given)", "inventory", notes
+        nodes,
+        f"--nodes {path}: inventory, allocatable {settings_source} where a pool does not give it",
+        "inventory",
+        notes,
     )
 
 

@@ -147,10 +147,11 @@ def _n_minus_1(report: CapacityReport) -> Iterator[Hit]:
         message += f" {', '.join(down)} would have no running pod at all: an outage, not a degradation."
     if others:
         message += f" Losing {', '.join(others)} strands pods too."
-    message += (
-        " The pods that do move land on the survivors at once (the thundering herd) and the rest stay Pending"
-        f" until the node returns. Nodes: {report.source}."
-    )
+    if len(worst.displaced) > len(worst.pending):
+        message += " The pods that do move land on the survivors at once (the thundering herd); the rest"
+    else:
+        message += " They"
+    message += f" stay Pending until the node returns. Nodes: {report.source}."
     fix = f"Keep N+1 capacity: {report.headroom.describe()}."
     if anti:
         fix += (
