@@ -192,3 +192,15 @@ def test_kubeadm_extra_args_memory_threshold():
     )
     assert f.rule == "KUB003"
     assert f.path == "/nodeRegistration/kubeletExtraArgs/1/value"
+
+
+def test_kub004_checks_kubeadm_flags():
+    text = KUBEADM_INIT.format(
+        version="v1beta3", args="    system-reserved: 'gpu=1'\n    eviction-hard: 'memory.available<0'"
+    ).rstrip("-\n")
+    found = [f for f in scan_yaml(text).findings if f.rule == "KUB004"]
+    assert sorted(f.path for f in found) == [
+        "/nodeRegistration/kubeletExtraArgs/eviction-hard",
+        "/nodeRegistration/kubeletExtraArgs/system-reserved",
+    ]
+    assert any("--system-reserved: cannot reserve 'gpu'" in f.message for f in found)

@@ -21,6 +21,7 @@ from premortem.model.kubelet import (
     KUBELET_KIND,
     KubeletSettings,
     allocatable,
+    default_kubelet_settings,
     is_drop_in,
     is_kubelet_configuration,
     kubeadm_kubelet_flags,
@@ -395,7 +396,7 @@ def _memory_eviction_threshold(judged: _Judged) -> Iterator[Hit]:
     "kubelet",
     Severity.HIGH,
     "The kubelet refuses this configuration at startup",
-    kinds=[KUBELET_KIND],
+    kinds=[KUBELET_KIND, *KUBEADM_NODE_KINDS],
 )
 def kubelet_rejects_config(doc: Document) -> Iterator[Hit]:
     """
@@ -405,7 +406,9 @@ def kubelet_rejects_config(doc: Document) -> Iterator[Hit]:
     quantity, a percentage above 100%, a reservation of anything but `cpu`, `memory`,
     `ephemeral-storage` or `pid`, a quantity that does not parse, or `enforceNodeAllocatable` naming
     `system-reserved`/`kube-reserved` without `systemReservedCgroup`/`kubeReservedCgroup` (or an
-    unknown value, or `none` with others).
+    unknown value, or `none` with others). The same values given as kubeadm
+    `nodeRegistration.kubeletExtraArgs` flags (`system-reserved`, `kube-reserved`, `eviction-hard`,
+    `max-pods`) are checked too.
 
     ## Why it breaks clusters
     The kubelet exits with the parse error instead of running. Rolled out to a node pool (a new
@@ -443,7 +446,11 @@ def kubelet_rejects_config(doc: Document) -> Iterator[Hit]:
     (parseResourceList: "cannot reserve"), pkg/kubelet/apis/config/validation/validation.go
     (enforceNodeAllocatable); K8s docs node-pressure-eviction.md, reserve-compute-resources.md.
     """
-    settings = _settings(doc)
+    flags = kubeadm_kubelet_flags(doc)
+    if flags:  # kubeadm kubeletExtraArgs: the flags alone are judged
+        settings: KubeletSettings | None = with_kubelet_flags(default_kubelet_settings(), flags)
+    else:
+        settings = _settings(doc)
     if settings is None:
         return
     for problem in settings.problems:
@@ -453,7 +460,7 @@ def kubelet_rejects_config(doc: Document) -> Iterator[Hit]:
             fix="Correct the value (see `premortem explain KUB004` for what the kubelet accepts).",
             path=problem.path,
         )
-    if is_drop_in(doc):
+    if flags or is_drop_in(doc):
         return  # the grace periods may live in another file of the directory
     for signal in settings.eviction_soft:
         if signal not in settings.eviction_soft_grace_period:
