@@ -130,6 +130,7 @@ def report_json(report: CapacityReport, findings: list[Finding]) -> dict[str, An
                         "workload": b.pods[0].workload.ref.to_json(),
                         "pdb": b.pdb.ref.to_json() if b.pdb else None,
                         "reason": b.reason,
+                        "eviction_status": b.status,
                     }
                     for b in d.blockers
                 ],
