@@ -441,3 +441,27 @@ def test_search_finds_the_placement_the_greedy_pass_misses():
     assert r.base.placement.searched
     placed = {p.owner: n for p, n in r.base.placement.assignment.items()}
     assert placed == {"default/flexible": "hdd", "default/picky": "ssd"}
+
+
+def test_what_is_not_simulated_is_said():
+    gpu_and_port = """
+        - name: main
+          image: registry.example.com/infer:1.0.0
+          ports: [{containerPort: 8080, hostPort: 8080}]
+          resources: {limits: {nvidia.com/gpu: 1, memory: 1Gi}}"""
+    affinity = """
+      affinity:
+        podAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+            - topologyKey: kubernetes.io/hostname
+              labelSelector: {matchLabels: {app: db}}
+      topologySpreadConstraints:
+        - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, labelSelector: {matchLabels: {app: web}}}"""
+    r = report(
+        node("n1"), deployment("infer", containers=gpu_and_port), deployment("web", spec_extra=affinity)
+    )
+    notes = " ".join(r.notes)
+    assert "Extended resources" in notes and "Deployment infer" in notes
+    assert "hostPort" in notes
+    assert "Required pod affinity" in notes and "Deployment web" in notes
+    assert "topologySpreadConstraints" in notes

@@ -294,6 +294,8 @@ def nodes_from_index(index: ObjectIndex) -> NodeSet | None:
         if made is None:
             continue
         node, was_derived = made
+        if node.unschedulable:
+            notes.append(f"Node {name} is cordoned (spec.unschedulable): the simulation places no pod on it.")
         if was_derived:
             derived += 1
         else:

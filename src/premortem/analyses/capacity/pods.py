@@ -22,7 +22,7 @@ from typing import Any
 from premortem.analyses.capacity.nodes import BLOCKING_EFFECTS, SimNode, Taint
 from premortem.load.document import Document
 from premortem.model.index import ObjectIndex, namespace_key
-from premortem.model.podspec import SCALABLE_KINDS, pod_spec_of, replicas_of, template_labels
+from premortem.model.podspec import SCALABLE_KINDS, PodSpecView, pod_spec_of, replicas_of, template_labels
 from premortem.model.resources import resources_of
 from premortem.model.selectors import Selector, SelectorError, parse_selector
 
@@ -198,6 +198,7 @@ def workloads_of(index: ObjectIndex, notes: list[str]) -> list[Workload]:
                 base, peak = _hpa_range(hpa)
             spec = pod.spec
             constraints = _constraints(spec, doc, namespace_labels, unsupported)
+            _unmodelled(pod, f"{kind} {doc.ref.name}", unsupported)
             node_name = spec.get("nodeName") if isinstance(spec.get("nodeName"), str) else None
             name = doc.ref.name or "<unnamed>"
             out.append(
@@ -218,7 +219,7 @@ def workloads_of(index: ObjectIndex, notes: list[str]) -> list[Workload]:
             )
     for what, names in sorted(unsupported.items()):
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-        notes.append(f"{what} is not simulated (treated as absent) for: {shown}.")
+        notes.append(f"Not simulated (treated as absent): {what}, used by {shown}.")
     return out
 
 
@@ -389,6 +390,26 @@ def _constraints(
             name
         )
     return Constraints(node_selector, terms, tolerations, tuple(anti))
+
+
+def _unmodelled(pod: PodSpecView, name: str, unsupported: dict[str, list[str]]) -> None:
+    """Note what decides feasibility but is not simulated: extended resources (GPUs...), hostPorts."""
+    extended = hostports = False
+    for c in pod.containers():
+        for section in ("requests", "limits"):
+            values = c.field("resources", section)
+            if isinstance(values, dict) and any(
+                k not in ("cpu", "memory", "ephemeral-storage") and not str(k).startswith("hugepages-")
+                for k in values
+            ):
+                extended = True
+        ports = c.field("ports")
+        if isinstance(ports, list) and any(isinstance(p, dict) and p.get("hostPort") for p in ports):
+            hostports = True
+    if extended:
+        unsupported.setdefault("Extended resources (GPUs and other device requests)", []).append(name)
+    if hostports:
+        unsupported.setdefault("hostPort (one pod per port and node)", []).append(name)
 
 
 def _node_term(term: dict[str, Any]) -> tuple[NodeRequirement, ...]:
