@@ -75,10 +75,14 @@ def test_nodes_spec_and_exit_codes(tmp_path):
         (["--nodes", "3x16"], "cannot read '3x16'"),
         (["--nodes", "missing.yaml"], "no such file"),
         ([], "no nodes to simulate"),
+        (["node-without-status"], "have no status.allocatable or status.capacity"),
     ],
 )
 def test_bad_input_exits_2_without_traceback(tmp_path, args, words):
     (tmp_path / "app.yaml").write_text(deployment("app"))
+    if args == ["node-without-status"]:
+        (tmp_path / "node.yaml").write_text("apiVersion: v1\nkind: Node\nmetadata: {name: n1}\n")
+        args = []
     out = run(str(tmp_path), *args)
     assert out.returncode == 2
     assert words in out.stderr

@@ -69,6 +69,11 @@ def capacity(
         report = report_for(index, nodes_spec)
     except NodeSpecError as exc:
         usage_error(str(exc))
+    if report is None and any(True for _ in index.of_kind("Node")):
+        usage_error(
+            "the Node objects read have no status.allocatable or status.capacity with cpu and memory "
+            "(manifests, not `kubectl get nodes -o yaml`?): pass --nodes, e.g. 3x16cpu/64Gi or an inventory file"
+        )
     if report is None:
         usage_error(
             "no nodes to simulate: pass --nodes (e.g. 3x16cpu/64Gi or an inventory file) or include Node "
