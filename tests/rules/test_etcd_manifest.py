@@ -363,3 +363,20 @@ etcd:
     dataDir: /var/lib/etcd
 """
     assert etcd_findings(text) == []
+
+
+def test_application_etcd_pod_with_host_network_is_not_asked_to_be_node_critical():
+    text = """
+apiVersion: v1
+kind: Pod
+metadata: {name: etcd-0, namespace: apisix}
+spec:
+  hostNetwork: true
+  containers:
+    - name: etcd
+      image: quay.io/coreos/etcd:v3.5.12
+      command: [etcd, --data-dir=/data]
+      resources: {requests: {cpu: 100m, memory: 256Mi}}
+"""
+    assert etcd_findings(text) == []
+    assert [f.rule for f in etcd_findings(text.replace(", namespace: apisix", ""))] == ["ETC002"]

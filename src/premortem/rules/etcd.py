@@ -124,7 +124,9 @@ def is_static_control_plane(doc: Document) -> bool:
         doc.ref.namespace == "kube-system"
         or labels.get("tier") == "control-plane"
         or labels.get("component") == "etcd"
-        or host_network
+        or (
+            host_network and doc.ref.namespace is None
+        )  # a bare static manifest; an app's pod names its namespace
     )
 
 
@@ -411,7 +413,7 @@ def etcd_not_node_critical(doc: Document) -> Iterator[Hit]:
     """
     ## What it checks
     Control-plane etcd pods (static pod manifests: namespace `kube-system`, `component: etcd` or
-    `tier: control-plane` labels, or `hostNetwork`) without `priorityClassName:
+    `tier: control-plane` labels, or `hostNetwork` without a namespace) without `priorityClassName:
     system-node-critical`. etcd run as an application (a StatefulSet in its own namespace) is not
     checked: `system-node-critical` is meant for the node's own control plane.
 
