@@ -203,6 +203,12 @@ def analyse(index: ObjectIndex, nodeset: NodeSet) -> CapacityReport:
             "then the verdict of the scheduler-like heuristic."
         )
     losses = [lose_node(nodes, base, node) for node in nodes]
+    guessed = [loss.node.name for loss in losses if loss.placement is not None and not loss.placement.exact]
+    if guessed:
+        notes.append(
+            f"Losing {', '.join(guessed[:5])}{' and more' if len(guessed) > 5 else ''}: the packing search gave "
+            "up, so the pods said to stay Pending are the scheduler-like heuristic's verdict."
+        )
     drains = [drain_node(index, nodes, base, loss) for loss in losses]
     return CapacityReport(
         nodeset=nodeset,
