@@ -271,3 +271,101 @@ def test_batches_cover_every_file_once_and_balance_bytes():
     totals = [sum(sizes[i] for i in b) for b in batches]
     assert totals == sorted(totals, reverse=True)
     assert max(totals) == 100
+
+
+def _strict_equal(a: Any, b: Any) -> bool:
+    """Equal and of the same types all the way down (True == 1 and 1 == 1.0 do not count)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(
+            _strict_equal(x, y) and _strict_equal(a[x], b[y]) for x, y in zip(a, b, strict=True)
+        )
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_strict_equal(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and a != a:
+        return b != b
+    return bool(a == b)
+
+
+def _load_both(text: str) -> tuple[list[Any], list[Any]]:
+    """(fast loader, PyYAML's plain safe loader plus the '=' constructor) on the same text."""
+    from premortem.load.reader import _construct_value, _Loader, construct_fast
+
+    class Reference(yaml.CSafeLoader):
+        pass
+
+    Reference.add_constructor("tag:yaml.org,2002:value", _construct_value)
+
+    def run(loader: Any, fast: bool) -> list[Any]:
+        out: list[Any] = []
+        try:
+            while loader.check_node():
+                node = loader.get_node()
+                out.append(construct_fast(loader, node) if fast else loader.construct_document(node))
+        except yaml.YAMLError as exc:
+            out.append(("error", str(exc)))
+        finally:
+            loader.dispose()
+        return out
+
+    return run(_Loader(text), True), run(Reference(text), False)
+
+
+ODD_YAML = """\
+a: yes
+b: on
+c: 0755
+d: 0x1F
+e: 1:20
+f: 1e3
+g: .inf
+h: .nan
+i: 2020-01-01
+j: ~
+k: ''
+l: "yes"
+m: !!str 10
+n: =
+o: [=, '!=']
+p: 1_000
+q: +12
+r: -.5
+base: &base {x: 1, y: [1, 2]}
+s: *base
+t: {<<: *base, z: 3}
+u: !!binary aGVsbG8=
+v: !!set {a, b}
+w: !!omap [a: 1, b: 2]
+2: int key
+true: bool key
+null: null key
+1.5: float key
+"""
+
+
+def test_fast_constructor_matches_pyyaml_on_odd_yaml():
+    fast, reference = _load_both(ODD_YAML)
+    assert _strict_equal(fast, reference)
+    assert fast[0]["s"] is fast[0]["base"]  # aliases keep their identity
+    for broken in ("? [a]\n: 1\n", "a: !custom 1\n", "{{ .Values.x }}: 1\n"):
+        fast, reference = _load_both(broken)
+        assert _strict_equal(fast, reference), broken
+    fast, reference = _load_both("x: &a [*a]\n")  # a recursive alias: PyYAML's constructor builds it
+    assert repr(fast) == repr(reference) == "[{'x': [[...]]}]"
+
+
+yaml_scalars = st.one_of(
+    st.text("0123456789_.:+-eExXoObB abcyesnoNOtrueflsTFLS~=<!&*", max_size=8),
+    st.sampled_from(["yes", "No", "ON", "off", "y", "n", "0o17", "0b101", "-0x1f", "1.", ".5", "1:2:3.5"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(yaml_scalars, yaml_scalars), min_size=1, max_size=6))
+def test_fast_constructor_and_resolver_memo_match_pyyaml_law(pairs):
+    # Plain scalars as keys and values, twice (the second time answers come from the memos).
+    text = "".join(f"k{i}: {value}\n{key}: [{value}]\n" for i, (key, value) in enumerate(pairs))
+    for _ in range(2):
+        fast, reference = _load_both(text)
+        assert _strict_equal(fast, reference), text

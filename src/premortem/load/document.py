@@ -63,6 +63,8 @@ class Document:
         """Line of the deepest node of ``path`` that exists (the key's line for mapping entries)."""
         node = self.node
         line = self.line
+        if not path:
+            return line
         if isinstance(node, NodeRef):
             node = node.resolve()
         if node is None:

@@ -27,8 +27,110 @@ except ImportError:  # pragma: no cover
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
 
+# Tag of each short plain scalar seen, as PyYAML's resolver gives it (a pure function of the text
+# for a loader without path resolvers). Manifests repeat the same keys and values endlessly, and the
+# resolver's regular expressions were an eighth of the parse. Bounded: long or rare values are not kept.
+_PLAIN_TAGS: dict[str, str] = {}
+_PLAIN_TAGS_MAX = 200_000
+_PLAIN_VALUE_MAX = 48
+_STR_TAG = "tag:yaml.org,2002:str"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAP_TAG = "tag:yaml.org,2002:map"
+
+
 class _Loader(_BaseLoader):
-    """PyYAML's safe loader, plus the YAML 1.1 ``=`` value scalar that Go's YAML reads as a string."""
+    """PyYAML's safe loader, plus the YAML 1.1 ``=`` value scalar that Go's YAML reads as a string,
+    with a memo in front of the implicit resolver (same tags, fewer regular expressions)."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode:
+            if not implicit[0]:
+                return _STR_TAG  # quoted or block scalar without a tag
+            tag = _PLAIN_TAGS.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(value) <= _PLAIN_VALUE_MAX and len(_PLAIN_TAGS) < _PLAIN_TAGS_MAX:
+                    _PLAIN_TAGS[value] = tag
+            return tag
+        return _SEQ_TAG if kind is yaml.SequenceNode else _MAP_TAG
+
+
+# The memo relies on these: no path resolvers, and PyYAML's default tags.
+assert not _Loader.yaml_path_resolvers
+assert (_Loader.DEFAULT_SCALAR_TAG, _Loader.DEFAULT_SEQUENCE_TAG, _Loader.DEFAULT_MAPPING_TAG) == (
+    _STR_TAG,
+    _SEQ_TAG,
+    _MAP_TAG,
+)
+
+
+class _Fallback(Exception):
+    """The fast constructor met something it leaves to PyYAML's (tags, merge keys, odd keys)."""
+
+
+# Scalar tags whose values are immutable and a function of the text: built once per distinct text.
+_MEMO_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("int", "float", "bool", "null"))
+_SCALARS: dict[tuple[str, str], Any] = {}
+
+
+def construct_fast(loader: _Loader, root: Any) -> Any:
+    """``loader.construct_document(root)``, faster for what manifests are made of.
+
+    Strings, mappings and sequences are built directly; ints, floats, booleans and nulls by PyYAML's
+    own constructors (memoised by text); aliases keep their identity. Anything else (other tags,
+    ``<<`` merge keys, collections as keys, recursive aliases) goes to PyYAML's constructor for the
+    whole document, so results and errors are PyYAML's in every case.
+    """
+    constructors = loader.yaml_constructors
+    built: dict[Any, Any] = {}
+    scalars = _SCALARS
+
+    def build(node: Any) -> Any:
+        kind = type(node)
+        tag = node.tag
+        if kind is yaml.ScalarNode:
+            if tag == _STR_TAG:
+                return node.value
+            if tag not in _MEMO_TAGS:
+                raise _Fallback
+            key = (tag, node.value)
+            value = scalars.get(key, scalars)
+            if value is scalars:
+                value = constructors[tag](loader, node)
+                if len(scalars) < _PLAIN_TAGS_MAX:
+                    scalars[key] = value
+            return value
+        if node in built:
+            if built[node] is None:
+                raise _Fallback  # recursive alias
+            return built[node]
+        built[node] = None
+        if kind is yaml.MappingNode:
+            if tag != _MAP_TAG:
+                raise _Fallback
+            mapping: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if type(key_node) is not yaml.ScalarNode or key_node.tag not in _KEY_TAGS:
+                    raise _Fallback
+                mapping[build(key_node)] = build(value_node)
+            result: Any = mapping
+        elif kind is yaml.SequenceNode:
+            if tag != _SEQ_TAG:
+                raise _Fallback
+            result = [build(item) for item in node.value]
+        else:  # pragma: no cover - the composer makes only these three
+            raise _Fallback
+        built[node] = result
+        return result
+
+    try:
+        return build(root)
+    except (_Fallback, RecursionError):
+        return loader.construct_document(root)
+
+
+# Keys the fast constructor builds itself; ``<<`` (merge) and ``=`` (value) keys go to PyYAML.
+_KEY_TAGS = frozenset({_STR_TAG, *_MEMO_TAGS})
 
 
 def _construct_value(loader: Any, node: Any) -> Any:
@@ -36,6 +138,24 @@ def _construct_value(loader: Any, node: Any) -> Any:
 
 
 _Loader.add_constructor("tag:yaml.org,2002:value", _construct_value)
+
+try:  # pragma: no cover - the C parser is present wherever libyaml is
+    from yaml._yaml import CParser as _CParser
+
+    class _Composer(_CParser):
+        """Nodes only, for line look-ups: tags are not needed, so nothing is resolved."""
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+            return ""
+
+        def descend_resolver(self, parent: Any, index: Any) -> None:
+            pass
+
+        def ascend_resolver(self) -> None:
+            pass
+
+except ImportError:  # pragma: no cover
+    _Composer = _Loader  # type: ignore[misc,assignment]
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN_NAME = "<stdin>"
@@ -173,7 +293,7 @@ def _parse_stream(
     try:
         while loader.check_node():
             node = loader.get_node()
-            data = loader.construct_document(node)
+            data = construct_fast(loader, node)
             line = (node.start_mark.line + 1) if node is not None else line_offset + 1
             span = None
             if node is not None:
@@ -197,7 +317,7 @@ def compose_nodes(source: NodeSource) -> list[Any]:
     text = source.stream_text()
     if text is None:
         return nodes
-    loader = _Loader(text)
+    loader = _Composer(text)
     try:
         while loader.check_node():
             nodes.append(loader.get_node())
@@ -217,7 +337,7 @@ def compose_span(source: NodeSource, span: tuple[int, int, int, int]) -> Any:
     if text is None or not 0 <= start <= end <= len(text):
         return None
     pad = line + column
-    loader = _Loader("\n" * line + " " * column + text[start:end])
+    loader = _Composer("\n" * line + " " * column + text[start:end])
     try:
         node = loader.get_single_node()
     except yaml.YAMLError:

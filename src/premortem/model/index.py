@@ -25,6 +25,10 @@ class ObjectIndex:
     documents: list[Document]
     by_kind: dict[str, list[Document]] = field(default_factory=lambda: defaultdict(list))
     by_name: dict[tuple[str, str, str], Document] = field(default_factory=dict)
+    # Computed on first use (the index is built once per scan and not changed afterwards): every rule
+    # that asks for workloads, or for the workloads a selector matches, shares one pass over them.
+    _workloads: list[Document] | None = field(default=None, repr=False)
+    _pods_by_namespace: dict[str, _NamespacePods] | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, documents: Iterable[Document]) -> ObjectIndex:
@@ -49,16 +53,57 @@ class ObjectIndex:
 
     def workloads(self) -> Iterator[Document]:
         """Every object that carries a pod spec."""
-        for kind in POD_BEARING_KINDS:
-            for doc in self.by_kind.get(kind, ()):
-                if pod_spec_of(doc) is not None:
-                    yield doc
+        if self._workloads is None:
+            self._workloads = [
+                doc
+                for kind in POD_BEARING_KINDS
+                for doc in self.by_kind.get(kind, ())
+                if pod_spec_of(doc) is not None
+            ]
+        return iter(self._workloads)
 
     def workloads_matching(self, selector: Selector, namespace: str | None) -> list[Document]:
-        """Workloads in ``namespace`` whose pod template labels match ``selector``."""
-        ns = namespace or ""
-        return [
-            doc
-            for doc in self.workloads()
-            if namespace_key(doc) == ns and selector.matches(template_labels(doc))
-        ]
+        """Workloads in ``namespace`` whose pod template labels match ``selector``, in ``workloads()``
+        order. Looked up through a label index (a scan with thousands of PDBs and workloads would
+        otherwise compare every PDB with every workload), then checked with the selector itself."""
+        if selector.matches_nothing:
+            return []
+        if self._pods_by_namespace is None:
+            self._pods_by_namespace = {}
+            for doc in self.workloads():
+                pods = self._pods_by_namespace.setdefault(namespace_key(doc), _NamespacePods())
+                pods.add(doc, template_labels(doc))
+        found = self._pods_by_namespace.get(namespace or "")
+        if found is None:
+            return []
+        return [found.docs[i] for i in found.candidates(selector) if selector.matches(found.labels[i])]
+
+
+@dataclass
+class _NamespacePods:
+    """The workloads of one namespace with their pod template labels, and where each label is set."""
+
+    docs: list[Document] = field(default_factory=list)
+    labels: list[dict[str, str]] = field(default_factory=list)
+    by_label: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+
+    def add(self, doc: Document, labels: dict[str, str]) -> None:
+        position = len(self.docs)
+        self.docs.append(doc)
+        self.labels.append(labels)
+        for pair in labels.items():
+            self.by_label.setdefault(pair, []).append(position)
+
+    def candidates(self, selector: Selector) -> Iterable[int]:
+        """Positions that can match: those carrying the rarest required label value (all positions
+        when the selector requires no label value)."""
+        best: list[int] | None = None
+        for requirement in selector.requirements:
+            if requirement.operator != "In":
+                continue
+            found = sorted(
+                {i for value in requirement.values for i in self.by_label.get((requirement.key, value), ())}
+            )
+            if best is None or len(found) < len(best):
+                best = found
+        return range(len(self.docs)) if best is None else best
