@@ -825,14 +825,42 @@ _ELECTION = re.compile(
 )
 
 
+# raft: "%x [term %d] received MsgTimeoutNow from %x and starts an election to get leadership." (the
+# transferee) and "%x [term %d] starts to transfer leadership to %x" (the old leader): a deliberate
+# leadership transfer (etcdctl move-leader, a member shutting down), whose election is at term + 1.
+_TRANSFER = re.compile(r"\[term:? (\d+)\] (?:received MsgTimeoutNow|starts to transfer leadership)")
+_TRANSFER_TERMS = "etcd_transfer_terms"
+
+
+@recogniser("MsgTimeoutNow", "starts to transfer leadership")
+def etcd_leader_transfer(rec: Record, state: State) -> Result:
+    m = _TRANSFER.search(rec.message)
+    if not m:
+        return None
+    state.setdefault(_TRANSFER_TERMS, set()).add(int(m.group(1)) + 1)
+    return KNOWN
+
+
 @recogniser("new election", "elected leader", "lost leader", "changed leader", "became leader")
 def etcd_election(rec: Record, state: State) -> Result:
     m = _ELECTION.search(rec.message)
     if not m:
         return None
     term = next((int(g) for g in m.groups()[1:] if g), 0)
-    disruptive = "lost leader" in m.group(1) or "changed leader" in m.group(1) or term > 2
     member = _etcd_member(rec)
+    if term in state.get(_TRANSFER_TERMS, ()):
+        return Sighting(
+            "DIAG-ETCD-LEADER-ELECTION",
+            (member,),
+            f"etcd moved its leader on purpose at term {term} (a leadership transfer: etcdctl move-leader or "
+            "a leader shutting down). Writes pause for one round trip; this is not a symptom of a slow disk.",
+            "Nothing to fix for a deliberate transfer.",
+            severity=Severity.INFO,
+            objects={"etcd": member},
+            worst=float(term),
+            numbers={"term": term, "transfer": True},
+        )
+    disruptive = "lost leader" in m.group(1) or "changed leader" in m.group(1) or term > 2
     return Sighting(
         "DIAG-ETCD-LEADER-ELECTION",
         (member,),
