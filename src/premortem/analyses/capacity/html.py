@@ -47,7 +47,7 @@ th{{background:#f3f4f6}}td:first-child{{white-space:nowrap}}td.num{{text-align:r
 code{{font-size:12px}}.notes li{{color:#4b5563}}
 """
 
-ROW_HEIGHT = 56
+ROW_HEIGHT = 66
 LABEL_WIDTH = 150
 BAR_WIDTH = 300
 GAP = 70
@@ -156,6 +156,7 @@ def _bars_svg(report: CapacityReport) -> str:
     height = ROW_HEIGHT * len(usage) + 30
     width = VERDICT_X + 330
     losses = {loss.node.name: loss for loss in report.losses}
+    drains = {d.node.name: d for d in report.drains}
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="requested and limits per node" '
@@ -194,6 +195,16 @@ def _bars_svg(report: CapacityReport) -> str:
         )
         if detail:
             out.append(f'<text x="{VERDICT_X}" y="{y + 33}" fill="#374151">{escape(detail)}</text>')
+        drain = drains[u.node.name]
+        if not drain.ok:
+            blocker = drain.blockers[0]
+            text = f"drain blocked: {blocker.pods[0].name}" + (
+                f" (+{len(drain.blockers) - 1})" if len(drain.blockers) > 1 else ""
+            )
+            out.append(
+                f'<text x="{VERDICT_X}" y="{y + 49}" fill="{WARN}"><title>{escape(drain_verdict(drain))}</title>'
+                f"{escape(text)}</text>"
+            )
         out.append("</g>")
     out.append("</svg>")
     return "\n".join(out)
