@@ -164,7 +164,7 @@ def test_flow_document_on_the_separator_line():
     assert fixed == text.replace("requests: {memory: 1Mi}", "requests: {memory: 2Mi}")
 
 
-def test_multiline_flow_mapping_gets_the_key_before_its_brace():
+def test_multiline_flow_mapping_gets_the_key_on_its_own_line():
     text = """\
 apiVersion: policy/v1
 kind: PodDisruptionBudget
@@ -187,7 +187,7 @@ spec:
 """
     fixed = fix_text(text, select=("disruption",))
     assert "  maxUnavailable: 1,\n" in fixed
-    assert "selector: {matchLabels: {app: a}}, unhealthyPodEvictionPolicy: AlwaysAllow\n}" in fixed
+    assert "  selector: {matchLabels: {app: a}},\n  unhealthyPodEvictionPolicy: AlwaysAllow\n}" in fixed
     assert not {"PDB001", "PDB002"} & set(rules_found(fixed))
 
 
@@ -215,6 +215,7 @@ def test_json_files_stay_json():
     )
     fixed = fix_text(text, name="pod.json")
     data = json.loads(fixed)
+    assert '"port": 8080\n          },\n          "failureThreshold": 6\n        },' in fixed
     container = data["spec"]["containers"][0]
     assert container["resources"]["requests"]["memory"] == "2Mi"
     assert container["livenessProbe"]["failureThreshold"] == 6

@@ -355,7 +355,8 @@ class _Editor:
                 raise EditError(f"/{_fmt(path)}: unexpected flow sequence end")
             rendered = self._flow(value)
             if node.value:
-                self._splice(_value_end(node.value[-1]), _value_end(node.value[-1]), ", " + rendered)
+                at = _value_end(node.value[-1])
+                self._splice(at, at, self._nl(_flow_separator(node, node.value[-1])) + rendered)
             else:
                 self._splice(close, close, rendered)
             return
@@ -407,7 +408,7 @@ class _Editor:
             entry = f"{self._flow(key)}: {self._flow(value)}"
             if mapping.value:
                 at = _value_end(mapping.value[-1][1])
-                self._splice(at, at, ", " + entry)
+                self._splice(at, at, self._nl(_flow_separator(mapping, mapping.value[-1][0])) + entry)
             else:
                 self._splice(close, close, entry)
             return
@@ -480,6 +481,21 @@ class _Editor:
         dumper.dump(value, out)
         lines = out.getvalue().splitlines()
         return "".join(" " * column + line + "\n" if line else "\n" for line in lines)
+
+
+def _flow_separator(collection: Node, last: Node) -> str:
+    """', ' on one line; a new line at the last entry's column when entries stand on their own lines
+    (pretty-printed JSON, multi-line flow YAML)."""
+    own_line = last.start_mark.line > collection.start_mark.line
+    closed_below = collection.end_mark.line > _value_end_line(last)
+    if own_line and closed_below:
+        return ",\n" + " " * last.start_mark.column
+    return ", "
+
+
+def _value_end_line(node: Node) -> int:
+    line: int = _last_leaf(node).end_mark.line
+    return line
 
 
 def _is_null(node: ScalarNode) -> bool:
