@@ -6,11 +6,14 @@ from collections.abc import Iterator
 
 from premortem.findings import Severity
 from premortem.load.document import Document
-from premortem.model.podspec import CONTAINER, POD_BEARING_KINDS, SIDECAR, pod_spec_path
+from premortem.model.podspec import CONTAINER, POD_BEARING_KINDS, SIDECAR, pod_spec_of, pod_spec_path
 from premortem.model.quantity import format_bytes
 from premortem.model.resources import BEST_EFFORT, GUARANTEED, ContainerResources, oom_score_adj, resources_of
 from premortem.rules.registry import Hit, object_rule
 
+# Built-in priority classes of the control plane (pkg/apis/scheduling: system-node-critical,
+# system-cluster-critical); node-critical pods get oom_score_adj -997 regardless of QoS.
+CRITICAL_PRIORITY_CLASSES = frozenset({"system-node-critical", "system-cluster-critical"})
 # The node size used to give oom_score_adj as a number in messages.
 TYPICAL_NODE_MEMORY = 16 * 2**30
 
@@ -195,7 +198,10 @@ def no_memory_limit(doc: Document) -> Iterator[Hit]:
     """
     ## What it checks
     App containers and sidecars without a memory limit in a pod that is not BestEffort (BestEffort
-    pods are reported by RES001). There is deliberately no rule for a missing *cpu* limit: cpu is
+    pods are reported by RES001). Pods with `priorityClassName: system-node-critical` or
+    `system-cluster-critical` are exempt: the kubelet gives node-critical pods `oom_score_adj` -997
+    whatever their QoS, and control-plane components (kubeadm's etcd and API server) deliberately run
+    without a memory limit, because a cgroup OOM kill of etcd is worse than the leak. There is deliberately no rule for a missing *cpu* limit: cpu is
     compressible (a container over its share is throttled, never killed), and cpu limits cause CFS
     throttling of latency-sensitive services even on idle nodes, so many teams set cpu requests only.
 
@@ -242,7 +248,7 @@ def no_memory_limit(doc: Document) -> Iterator[Hit]:
     (torvalds/linux Documentation/filesystems/proc.rst).
     """
     res = resources_of(doc)
-    if res is None or res.qos == BEST_EFFORT:
+    if res is None or res.qos == BEST_EFFORT or _is_critical(doc):
         return
     for c in res.containers:
         if c.container.role not in (CONTAINER, SIDECAR) or c.limit("memory") is not None:
@@ -345,3 +351,8 @@ def init_breaks_guaranteed(doc: Document) -> Iterator[Hit]:
             path=(*c.container.path, "resources"),
             container=c.container.name,
         )
+
+
+def _is_critical(doc: Document) -> bool:
+    pod = pod_spec_of(doc)
+    return pod is not None and pod.spec.get("priorityClassName") in CRITICAL_PRIORITY_CLASSES
