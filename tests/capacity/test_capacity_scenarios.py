@@ -465,3 +465,17 @@ def test_what_is_not_simulated_is_said():
     assert "hostPort" in notes
     assert "Required pod affinity" in notes and "Deployment web" in notes
     assert "topologySpreadConstraints" in notes
+
+
+def test_static_control_plane_pods_are_not_packed():
+    static = """
+apiVersion: v1
+kind: Pod
+metadata: {name: kube-apiserver, namespace: kube-system, labels: {component: kube-apiserver, tier: control-plane}}
+spec:
+  hostNetwork: true
+  containers: [{name: c, image: x:1, resources: {requests: {cpu: 250m, memory: 1Gi}}}]
+"""
+    r = report(node("n1"), static)
+    assert r.base.pods == []
+    assert any("Static control-plane pods (kube-apiserver" in note for note in r.notes)

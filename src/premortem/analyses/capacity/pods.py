@@ -180,6 +180,7 @@ def workloads_of(index: ObjectIndex, notes: list[str]) -> list[Workload]:
     out: list[Workload] = []
     seen: set[tuple[str, str, str]] = set()
     unsupported: dict[str, list[str]] = {}
+    static: list[str] = []
     for kind in COUNTED_KINDS:
         for doc in index.of_kind(kind):
             pod = pod_spec_of(doc)
@@ -187,6 +188,9 @@ def workloads_of(index: ObjectIndex, notes: list[str]) -> list[Workload]:
                 continue
             key = (kind, namespace_key(doc), doc.ref.name or f"@{doc.file}:{doc.line}")
             if key in seen or _counted_by_owner(doc, index):
+                continue
+            if _static_control_plane(doc):
+                static.append(doc.ref.name or "?")
                 continue
             seen.add(key)
             res = resources_of(doc)
@@ -217,6 +221,11 @@ def workloads_of(index: ObjectIndex, notes: list[str]) -> list[Workload]:
                     node_name=node_name,
                 )
             )
+    if static:
+        notes.append(
+            f"Static control-plane pods ({', '.join(sorted(static))}: kube-system, tier: control-plane) are run by "
+            "the kubelet of each control-plane node, not scheduled: left out."
+        )
     for what, names in sorted(unsupported.items()):
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         notes.append(f"Not simulated (treated as absent): {what}, used by {shown}.")
@@ -266,6 +275,14 @@ def _pod(w: Workload, name: str, pinned: str | None, daemon: bool = False) -> Si
 
 
 # ---------------------------------------------------------------------------------------- counting
+def _static_control_plane(doc: Document) -> bool:
+    """kubeadm's static pod manifests (/etc/kubernetes/manifests): never scheduled, so not packed."""
+    if doc.kind != "Pod" or doc.ref.namespace != "kube-system":
+        return False
+    meta = _map(doc.obj.get("metadata"))
+    return _map(meta.get("labels")).get("tier") == "control-plane" and not meta.get("ownerReferences")
+
+
 def _pod_count(doc: Document) -> int:
     kind = doc.kind
     spec = _map(doc.obj.get("spec"))
