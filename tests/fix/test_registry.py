@@ -3,21 +3,25 @@
 The test pushes an image over the distribution API itself (monolithic blob uploads: POST then PUT
 with ?digest=, then PUT of the manifest) and checks that `fix --resolve-digests` pins the tag to
 exactly the digest the registry stored. A second registry requires htpasswd Basic auth, with the
-credentials in a Docker config.json.
+credentials in a Docker config.json; a third uses distribution's token auth (Bearer), with a token
+issuer whose RS256 key and certificate openssl makes.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import http.server
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import warnings
 
@@ -52,11 +56,89 @@ def _htpasswd_line(user: str, password: str) -> str | None:
     return f"{user}:{hashed}" if hashed and hashed.startswith("$2") else None
 
 
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class TokenIssuer:
+    """The token server of distribution's token auth: a self-signed RS256 key (openssl), tokens with the
+    access the client asks for, the certificate in the JWT's x5c header. The registry verifies them."""
+
+    SERVICE = "premortem-test-registry"
+    ISSUER = "premortem-test-issuer"
+
+    def __init__(self, root: str) -> None:
+        os.makedirs(root, exist_ok=True)
+        self.key_path = os.path.join(root, "token.key")
+        self.cert_path = os.path.join(root, "token.crt")
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", self.key_path,
+             "-out", self.cert_path, "-days", "1", "-subj", "/CN=premortem-token-issuer"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        with open(self.cert_path) as handle:
+            self.x5c = "".join(line.strip() for line in handle if "CERTIFICATE" not in line)
+        self.requests: list[dict[str, list[str]]] = []
+        issuer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                issuer.requests.append(query)
+                scope = query.get("scope", [""])[0]
+                body = json.dumps({"token": issuer.issue(scope)}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.realm = f"http://127.0.0.1:{self.server.server_address[1]}/token"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def issue(self, scope: str) -> str:
+        access = []
+        if scope.startswith("repository:"):
+            _, name, actions = scope.split(":", 2)
+            access.append({"type": "repository", "name": name, "actions": actions.split(",")})
+        now = int(time.time())
+        header = {"typ": "JWT", "alg": "RS256", "x5c": [self.x5c]}
+        claims = {
+            "iss": self.ISSUER,
+            "sub": "premortem-test",
+            "aud": self.SERVICE,
+            "exp": now + 300,
+            "nbf": now - 10,
+            "iat": now,
+            "jti": os.urandom(8).hex(),
+            "access": access,
+        }
+        signing_input = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
+        signature = subprocess.run(
+            ["openssl", "dgst", "-sha256", "-sign", self.key_path],
+            input=signing_input.encode(), check=True, capture_output=True,
+        ).stdout  # fmt: skip
+        return f"{signing_input}.{_b64url(signature)}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
 class Registry:
-    def __init__(self, root: str, auth: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self, root: str, auth: tuple[str, str] | None = None, issuer: TokenIssuer | None = None
+    ) -> None:
         self.port = _free_port()
         self.host = f"127.0.0.1:{self.port}"
         self.auth = auth
+        self.issuer = issuer
         storage = os.path.join(root, "storage")
         os.makedirs(storage, exist_ok=True)
         config = [
@@ -73,6 +155,11 @@ class Registry:
             with open(htpasswd, "w") as handle:
                 handle.write(line + "\n")
             config.append(f"auth: {{htpasswd: {{realm: premortem-test, path: {htpasswd}}}}}")
+        if issuer is not None:
+            config.append(
+                f"auth: {{token: {{realm: '{issuer.realm}', service: {TokenIssuer.SERVICE}, "
+                f"issuer: {TokenIssuer.ISSUER}, rootcertbundle: {issuer.cert_path}}}}}"
+            )
         self.config = os.path.join(root, "config.yml")
         with open(self.config, "w") as handle:
             handle.write("\n".join(config) + "\n")
@@ -110,6 +197,13 @@ class Registry:
         if self.auth is not None:
             token = base64.b64encode(":".join(self.auth).encode()).decode()
             request.add_header("Authorization", f"Basic {token}")
+        if self.issuer is not None:
+            name = (
+                path.split("/v2/", 1)[1].split("/blobs/")[0].split("/manifests/")[0] if "/v2/" in path else ""
+            )
+            if name:
+                token = self.issuer.issue(f"repository:{name}:pull,push")
+                request.add_header("Authorization", f"Bearer {token}")
         return urllib.request.urlopen(request, timeout=10)
 
     def push_blob(self, name: str, data: bytes) -> str:
@@ -172,6 +266,18 @@ def auth_registry(tmp_path_factory):
     reg = Registry(str(tmp_path_factory.mktemp("auth-registry")), auth=("ci", "s3cret-pass"))
     yield reg
     reg.stop()
+
+
+@pytest.fixture(scope="module")
+def token_registry(tmp_path_factory):
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    root = str(tmp_path_factory.mktemp("token-registry"))
+    issuer = TokenIssuer(os.path.join(root, "issuer"))
+    reg = Registry(root, issuer=issuer)
+    yield reg
+    reg.stop()
+    issuer.stop()
 
 
 def _deployment(image: str) -> str:
@@ -237,6 +343,20 @@ def test_basic_auth_from_docker_config(auth_registry, tmp_path, monkeypatch):
     monkeypatch.setenv("DOCKER_CONFIG", str(config_dir))
     assert docker_credentials(auth_registry.host) == ("ci", "s3cret-pass")
     assert DigestResolver().resolve(ref) == digest
+
+
+def test_bearer_token_auth(token_registry):
+    digest = token_registry.push_image("team/tokened", "3.1.0", b"token-layer")
+    with pytest.raises(urllib.error.HTTPError) as denied:  # the registry really wants a token
+        urllib.request.urlopen(f"http://{token_registry.host}/v2/team/tokened/manifests/3.1.0", timeout=10)
+    assert denied.value.code == 401
+    assert 'Bearer realm="' in denied.value.headers["WWW-Authenticate"]
+    before = len(token_registry.issuer.requests)
+    resolver = DigestResolver()
+    assert resolver.resolve(parse_image(f"{token_registry.host}/team/tokened:3.1.0")) == digest
+    asked = token_registry.issuer.requests[before:]
+    assert asked and asked[0]["scope"] == ["repository:team/tokened:pull"]
+    assert asked[0]["service"] == [TokenIssuer.SERVICE]
 
 
 def test_stdin_mode_writes_fixed_yaml(registry):
