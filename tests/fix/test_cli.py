@@ -155,6 +155,16 @@ def test_stdin_to_stdout_and_selection():
     assert by_category.stdout == text
 
 
+def test_write_through_a_symlink_keeps_the_link(tmp_path):
+    target = tmp_path / "real.yaml"
+    target.write_text(WEBHOOK)
+    link = tmp_path / "link.yaml"
+    link.symlink_to(target)
+    assert run(str(link), "--write").exit_code == 0
+    assert link.is_symlink()
+    assert "timeoutSeconds: 5" in target.read_text()
+
+
 def test_write_keeps_file_mode(tmp_path):
     path = tmp_path / "w.yaml"
     path.write_text(WEBHOOK)

@@ -3,7 +3,8 @@
 For every file under the corpus: a file without an applicable fix keeps its bytes exactly; a file
 with fixes changes only lines of the nodes the fixes edited (every removed or rewritten line of the
 diff lies inside an edited node), and still parses (the pipeline itself checks that every document
-parses to the intended objects). Also runnable as a script for the numbers:
+parses to the intended objects); a second run changes nothing, and a scan of the fixed files no
+longer reports what was fixed. Also runnable as a script for the numbers:
 ``python tests/fix/test_corpus.py /work/shared/corpus/real``.
 """
 
@@ -18,10 +19,13 @@ from pathlib import Path
 import pytest
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from premortem.engine import scan
 from premortem.fix.pipeline import FixRun, fixable_rules, read_source, run_fix
 from premortem.fix.registry import FixContext
 from premortem.fix.yamltext import Delete, Rename, compose_all, find
-from premortem.load.reader import iter_manifest_files
+from premortem.load.document import LoadResult
+from premortem.load.reader import iter_manifest_files, load_text
+from premortem.rules import all_rules
 
 CORPUS = os.environ.get("PREMORTEM_CORPUS")
 
@@ -74,6 +78,22 @@ def check_tree(root: str) -> dict[str, object]:
             except (OSError, UnicodeDecodeError):
                 stats["unreadable"] += 1
         run: FixRun = run_fix(sources, fixable_rules(), FixContext(unsafe=True))
+        fixed_sources = {f.name: f.fixed for f in run.files}
+        if fixed_sources != sources:
+            # a second run changes nothing, and the rules that were fixed no longer fire there
+            second = run_fix(fixed_sources, fixable_rules(), FixContext(unsafe=True))
+            for file_fix in second.files:
+                if file_fix.changed:
+                    problems.append(f"{file_fix.name}: a second fix run changed it again")
+            loaded = LoadResult()
+            for name, text in fixed_sources.items():
+                loaded.extend(load_text(text.removeprefix("\ufeff"), name))
+            after = {(f.rule, f.object, f.container) for f in scan(loaded, all_rules()).findings}
+            for outcome in run.outcomes:
+                f = outcome.finding
+                if outcome.status == "fixed" and (f.rule, f.object, f.container) in after:
+                    problems.append(f"{f.file}: {f.rule} still reported after its fix")
+            stats["second_runs"] += 1
         for file_fix in run.files:
             stats["files"] += 1
             fixed = [o for o in file_fix.outcomes if o.status == "fixed"]

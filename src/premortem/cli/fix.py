@@ -137,7 +137,8 @@ def fix(
 
 
 def _write(path: str, text: str) -> None:
-    """Replace the file atomically, keeping its permissions."""
+    """Replace the file atomically, keeping its permissions (through a symlink: the target is written)."""
+    path = os.path.realpath(path)
     mode = os.stat(path).st_mode
     tmp = f"{path}.premortem-fix.tmp"
     with open(tmp, "wb") as handle:
