@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from premortem.findings import CATEGORIES, SEVERITIES, Finding, json_pointer
-from premortem.load.document import Document, LoadProblem, LoadResult
+from premortem.load.document import Document, LoadProblem, LoadResult, NodeRef, Path
 from premortem.model.index import ObjectIndex
 from premortem.model.podspec import replicas_of
 from premortem.model.resources import resources_of
@@ -54,6 +54,9 @@ def scan(
     active_ids = {r.id for r in active}
     findings = [f for f in findings if f.rule in active_ids or f.rule not in RULES]
 
+    # Findings wait for their lines until every rule has run: then each document's YAML nodes are
+    # composed once for all its findings and let go (see _fill_lines).
+    pending: dict[int, tuple[Document, list[tuple[Finding, Path]]]] = {}
     by_kind: dict[str | None, list[Document]] = {}
     for doc in documents:
         by_kind.setdefault(doc.kind, []).append(doc)
@@ -68,7 +71,7 @@ def scan(
             targets = [d for kind in rule.kinds for d in by_kind.get(kind, ())]
         for doc in targets:
             for hit in _run(rule, doc):
-                findings.append(make_finding(rule, hit.doc or doc, hit))
+                findings.append(_finding(rule, hit.doc or doc, hit, pending))
 
     cluster_rules = [r for r in active if r.scope == "cluster"]
     if cluster_rules:
@@ -77,8 +80,9 @@ def scan(
             for hit in _run(rule, context):
                 if hit.doc is None:
                     raise ValueError(f"cluster rule {rule.id} returned a hit without a document")
-                findings.append(make_finding(rule, hit.doc, hit))
+                findings.append(_finding(rule, hit.doc, hit, pending))
 
+    _fill_lines(pending)
     findings.sort(key=Finding.sort_key)
     objects = [object_summary(doc) for doc in documents]
     return ScanResult(findings, objects, summarize(findings, loaded), documents)
@@ -107,7 +111,19 @@ def _run(rule: Rule, arg: Any) -> list[Hit]:
 
 
 def make_finding(rule: Rule, doc: Document, hit: Hit) -> Finding:
-    return Finding(
+    finding = _finding(rule, doc, hit, None)
+    finding.line = doc.line_of(hit.path)
+    return finding
+
+
+def _finding(
+    rule: Rule,
+    doc: Document,
+    hit: Hit,
+    pending: dict[int, tuple[Document, list[tuple[Finding, Path]]]] | None,
+) -> Finding:
+    """The finding of ``hit``; its line is left to ``_fill_lines`` when ``pending`` is given."""
+    finding = Finding(
         rule=rule.id,
         category=rule.category,
         severity=hit.severity if hit.severity is not None else rule.severity,
@@ -116,10 +132,29 @@ def make_finding(rule: Rule, doc: Document, hit: Hit) -> Finding:
         object=doc.ref,
         container=hit.container,
         file=doc.file,
-        line=doc.line_of(hit.path),
+        line=doc.line if not hit.path else None,
         path=json_pointer(hit.path),
         extra=hit.extra,
     )
+    if pending is not None and hit.path:
+        pending.setdefault(id(doc), (doc, []))[1].append((finding, hit.path))
+    return finding
+
+
+def _fill_lines(pending: dict[int, tuple[Document, list[tuple[Finding, Path]]]]) -> None:
+    """Set the line of every pending finding, one document at a time: its nodes are composed once
+    and released before the next, so memory holds one document's node tree, not all of them.
+    Documents of one file go together, so the file is read once."""
+    by_file: dict[int, list[tuple[Document, list[tuple[Finding, Path]]]]] = {}
+    for doc, waiting in pending.values():
+        key = id(doc.node.source) if isinstance(doc.node, NodeRef) else id(doc)
+        by_file.setdefault(key, []).append((doc, waiting))
+    for group in by_file.values():
+        for doc, waiting in group:
+            for finding, path in waiting:
+                finding.line = doc.line_of(path)
+            doc.release_nodes(keep_text=True)
+        group[-1][0].release_nodes()
 
 
 def problem_finding(problem: LoadProblem) -> Finding:

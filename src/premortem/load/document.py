@@ -59,6 +59,12 @@ class Document:
         api_version = self.ref.api_version or ""
         return api_version.split("/", 1)[0] if "/" in api_version else ""
 
+    def release_nodes(self, keep_text: bool = False) -> None:
+        """Let go of this document's composed YAML nodes, and of its file's text unless ``keep_text``
+        (``line_of`` composes them again if asked)."""
+        if isinstance(self.node, NodeRef):
+            self.node.source.release(self.node.index, keep_text)
+
     def line_of(self, path: Path) -> int:
         """Line of the deepest node of ``path`` that exists (the key's line for mapping entries)."""
         node = self.node
@@ -138,6 +144,11 @@ class NodeSource:
 
             self._nodes = compose_nodes(self)
         return self._nodes
+
+    def release(self, index: int, keep_text: bool = False) -> None:
+        self._documents.pop(index, None)
+        if not keep_text and not self._documents and self._nodes is None:
+            self._text = None  # read again from the file if needed
 
     def document(self, index: int, span: tuple[int, int, int, int] | None) -> Any:
         """The root node of document ``index``: composed from its own span of the text when known

@@ -9,11 +9,14 @@ cluster rules that need every object at once, run in the parent.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from premortem.load.document import LoadResult
+
+if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
 
 # Below this many bytes of input a pool costs more than it saves (starting workers, sending results).
 # PREMORTEM_PARALLEL_MIN_BYTES overrides it (the tests use 0 to run the pool on small inputs).
@@ -84,8 +87,11 @@ def _size(path: str) -> int:
         return 0
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context() -> BaseContext:
     # fork starts workers in milliseconds with everything already imported; elsewhere, spawn.
+    # Imported here: a small scan never pays for importing multiprocessing.
+    import multiprocessing
+
     if sys.platform == "linux":
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")  # pragma: no cover
