@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from fix.helpers import rules_found
+from fix.helpers import fix_run, rules_found
 from premortem.cli.fix import fix as fix_command
 from premortem.fix.registry import all_fixers
 
@@ -41,6 +41,30 @@ webhooks:
     timeoutSeconds: 20
     admissionReviewVersions: [v1]
     sideEffects: None
+"""
+
+BACKEND = """\
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: policy, namespace: policy}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: policy}}
+  template:
+    metadata: {labels: {app: policy}}
+    spec:
+      containers:
+        - name: policy
+          image: registry.example.com/policy:1.0.0@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0
+          resources: {limits: {cpu: 100m, memory: 128Mi}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: policy, namespace: policy}
+spec:
+  selector: {app: policy}
+  ports: [{port: 443}]
 """
 
 
@@ -112,30 +136,7 @@ def test_unsafe_fixes_are_held_back_and_said_so(tmp_path):
     ) in text
     assert "# the pod policy" in text
     # nothing fail-open here, so nothing is held back; a single-replica backend would be:
-    backend = """\
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: policy, namespace: policy}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: policy}}
-  template:
-    metadata: {labels: {app: policy}}
-    spec:
-      containers:
-        - name: policy
-          image: registry.example.com/policy:1.0.0@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0
-          resources: {limits: {cpu: 100m, memory: 128Mi}}
----
-apiVersion: v1
-kind: Service
-metadata: {name: policy, namespace: policy}
-spec:
-  selector: {app: policy}
-  ports: [{port: 443}]
-"""
-    path.write_text(WEBHOOK + backend)
+    path.write_text(WEBHOOK + BACKEND)
     held = run(str(path), "--rule", "ADM006")
     assert held.exit_code == 0
     assert "held back" in held.stderr and "--unsafe-fixes" in held.stderr
@@ -144,6 +145,22 @@ spec:
     assert unsafe.exit_code == 0, unsafe.output
     assert "failurePolicy: Ignore" in path.read_text()
     assert "ADM006" not in rules_found(path.read_text())
+
+
+def test_fail_open_covers_every_webhook_of_the_single_replica_backend(tmp_path):
+    second = WEBHOOK.split("webhooks:\n", 1)[1].replace(
+        "pods.policy.example.com", "deploys.policy.example.com"
+    )
+    text = WEBHOOK + second
+    run_result = fix_run({"w.yaml": text}, ("ADM006",), unsafe=True)
+    assert run_result.settled
+    fixed = run_result.files[0].fixed
+    assert fixed.count("failurePolicy: Ignore") == 0  # no backend read: ADM006 cannot fire
+    backend = BACKEND
+    run_result = fix_run({"w.yaml": text + backend}, ("ADM006",), unsafe=True)
+    fixed = run_result.files[0].fixed
+    assert fixed.count("failurePolicy: Ignore") == 2
+    assert [o.status for o in run_result.outcomes] == ["fixed"]
 
 
 def test_stdin_to_stdout_and_selection():

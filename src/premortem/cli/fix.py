@@ -185,6 +185,11 @@ def _report(run: FixRun, written: bool) -> None:
         subject = f.object.display() if f.object else ""
         err.write(f"{'NEW':<12}{f.rule}  {f.file}:{f.line}  {subject}\n")
         err.write(f"            after these fixes: {f.message}\n")
+    if not run.settled:
+        err.write(
+            "warning: the fixes had not settled after several scan-fix rounds; run `premortem fix` again "
+            "and please report it with the manifest.\n"
+        )
     counts = {s: sum(1 for o in outcomes if o.status == s) for s in _LABELS}
     verb = "applied" if written else "to apply (use --write)"
     parts = [f"{counts['fixed']} fix(es) {verb}"]

@@ -60,6 +60,8 @@ class FixRun:
     # Findings of any rule that the fixed files raise and the originals did not (e.g. requests raised
     # to the limits no longer fit the nodes: CAP001). The user must see them before merging.
     introduced: list[Finding] = field(default_factory=list)
+    # False when fixes still changed files in the last allowed round (a second run would change more).
+    settled: bool = True
 
     @property
     def outcomes(self) -> list[Outcome]:
@@ -100,6 +102,7 @@ def run_fix(
     """``sources``: display name -> text. Returns the fixed text of every file."""
     files = {name: FileFix(name, text, text) for name, text in sources.items()}
     reported: set[tuple[Any, ...]] = set()
+    settled = False
     for _round in range(MAX_ROUNDS):
         changed = False
         for file_fix in _round_of_fixes({n: f.fixed for n, f in files.items()}, rules, ctx):
@@ -116,8 +119,9 @@ def run_fix(
                 target.fixed = file_fix.fixed
                 changed = True
         if not changed:
+            settled = True
             break
-    run = FixRun(list(files.values()))
+    run = FixRun(list(files.values()), settled=settled)
     if any(f.changed for f in run.files):
         run.introduced = introduced_findings(sources, {n: f.fixed for n, f in files.items()})
     return run

@@ -42,6 +42,14 @@ def _service_namespace(webhook: dict[str, Any]) -> str | None:
     return str(namespace) if namespace else None
 
 
+def _service(webhook: dict[str, Any]) -> tuple[str, str] | None:
+    client = webhook.get("clientConfig")
+    service = client.get("service") if isinstance(client, dict) else None
+    if not isinstance(service, dict) or not service.get("name"):
+        return None
+    return str(service.get("namespace") or ""), str(service["name"])
+
+
 def exclude_namespaces(index: int, webhook: dict[str, Any], namespaces: list[str]) -> list[Op]:
     """Ops that add ``kubernetes.io/metadata.name NotIn [namespaces]`` to the webhook's namespaceSelector,
     merged into what is there: requirements of a label selector are ANDed, so the selector keeps
@@ -149,17 +157,30 @@ def fail_open(finding: Finding, doc: Document, ctx: FixContext) -> Iterator[Fix 
     if found is None:
         return
     index, webhook = found
-    if webhook.get("failurePolicy") == "Ignore":
+    targets = [index]
+    if finding.rule == "ADM006":
+        # one finding per configuration and backend: every fail-closed webhook it serves goes open
+        service = _service(webhook)
+        entries = doc.obj.get("webhooks") or []
+        targets = [
+            i for i, w in enumerate(entries) if isinstance(w, dict) and service and _service(w) == service
+        ]
+    v1 = str(doc.obj.get("apiVersion", "")).endswith("/v1")
+    entries = doc.obj.get("webhooks") or []
+    targets = [
+        i for i in targets if (entries[i].get("failurePolicy") or ("Fail" if v1 else "Ignore")) == "Fail"
+    ]
+    if not targets:
         return
-    name = webhook.get("name") or f"#{index}"
+    names = ", ".join(str(entries[i].get("name") or f"#{i}") for i in targets)
     instead = (
         "narrow its rules to the resources it really needs"
         if finding.rule == "ADM004"
         else "run 2+ replicas of its backend with a PodDisruptionBudget"
     )
     yield Fix(
-        [Set(("webhooks", index, "failurePolicy"), "Ignore")],
-        f"webhook {name}: failurePolicy -> Ignore: an outage of its backend no longer blocks the API requests "
-        f"it intercepts. The safe fix is to {instead}.",
+        [Set(("webhooks", i, "failurePolicy"), "Ignore") for i in targets],
+        f"failurePolicy -> Ignore on {names}: an outage of the backend no longer blocks the API requests "
+        f"they intercept. The safe fix is to {instead}.",
         unsafe=FAIL_OPEN_RISK,
     )
