@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024
 # Batches per worker: enough for the batches to even out, few enough to keep messages large.
 _BATCHES_PER_JOB = 6
+# Part of a worker's share that this process parses itself (it also unpickles the others' results).
+_OWN_SHARE = 0.85
 
 
 def default_jobs() -> int:
@@ -50,12 +52,20 @@ def load_files_parallel(
             result.extend(load_file(path, stdin_text))
         return result
 
-    batches = _batches(parallel, sizes, min(jobs, len(parallel)) * _BATCHES_PER_JOB)
+    batches = [[(i, files[i]) for i in b] for b in _batches(parallel, sizes, jobs * _BATCHES_PER_JOB)]
+    # This process is one of the ``jobs``: it parses a share of the batches itself (the smallest,
+    # a little less than its part, as it also receives the workers' results) while jobs - 1 workers
+    # parse the rest. Its own share needs no pickling.
+    own = max(0, int(len(batches) / jobs * _OWN_SHARE))
+    mine, theirs = batches[len(batches) - own :], batches[: len(batches) - own]
     per_file: dict[int, LoadResult] = {}
     context = _context()
-    with context.Pool(min(jobs, len(batches))) as pool:
-        for batch, results in pool.imap_unordered(_load_batch, [[(i, files[i]) for i in b] for b in batches]):
-            per_file.update(zip(batch, results, strict=True))
+    with context.Pool(max(1, min(jobs - 1, len(theirs)))) as pool:
+        pending = pool.imap_unordered(_load_batch, theirs)
+        for batch in mine:
+            per_file.update(zip(*_load_batch(batch), strict=True))
+        for indexes, results in pending:
+            per_file.update(zip(indexes, results, strict=True))
     result = LoadResult()
     for index, path in enumerate(files):
         result.extend(per_file[index] if index in per_file else load_file(path, stdin_text))
