@@ -6,7 +6,15 @@ import sys
 
 import click
 
-from premortem.cli.options import EXIT_USAGE, color_option, exit_code, fail_on_option, usage_error
+from premortem.cli.options import (
+    EXIT_USAGE,
+    color_option,
+    exit_code,
+    fail_on_option,
+    manifest_files,
+    text_or_json_option,
+    usage_error,
+)
 
 
 @click.command()
@@ -19,14 +27,7 @@ from premortem.cli.options import EXIT_USAGE, color_option, exit_code, fail_on_o
     help="The nodes: e.g. 3x16cpu/64Gi, 2x8cpu/32Gi,1x4cpu/16Gi, or an inventory YAML file. "
     "Default: the Node objects read.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format (JSON: see docs/capacity.md).",
-)
+@text_or_json_option("Output format (JSON: see docs/capacity.md).")
 @click.option(
     "--html",
     "html_file",
@@ -50,17 +51,10 @@ def capacity(
     from premortem.analyses.capacity.rules import CAPACITY_RULES, hits, report_for
     from premortem.engine import make_finding, problem_finding
     from premortem.findings import SEVERITIES, Finding
-    from premortem.load.reader import expand_paths, load_paths
+    from premortem.load.reader import load_paths
     from premortem.model.index import ObjectIndex
 
-    targets = list(paths) or ["."]
-    files, missing = expand_paths(targets)
-    for path in missing:
-        click.echo(f"premortem: error: {path}: no such file or directory", err=True)
-    if missing and not files:
-        raise SystemExit(EXIT_USAGE)
-    if not files:
-        usage_error(f"no *.yaml, *.yml or *.json files found in {', '.join(targets)}")
+    files, missing = manifest_files(paths)
     loaded = load_paths(files)
     if loaded.files_read == 0:
         usage_error("no input could be read")

@@ -6,19 +6,19 @@ import sys
 
 import click
 
-from premortem.cli.options import EXIT_USAGE, color_option, exit_code, fail_on_option, usage_error
+from premortem.cli.options import (
+    EXIT_USAGE,
+    color_option,
+    exit_code,
+    fail_on_option,
+    text_or_json_option,
+    usage_error,
+)
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@text_or_json_option()
 @fail_on_option
 @click.option(
     "--now",

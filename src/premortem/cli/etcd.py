@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from premortem.cli.options import exit_code, fail_on_option, usage_error
+from premortem.cli.options import exit_code, fail_on_option, text_or_json_option, usage_error
 from premortem.findings import CATEGORIES, SEVERITIES, Finding
 
 
@@ -42,14 +42,7 @@ from premortem.findings import CATEGORIES, SEVERITIES, Finding
 @click.option("--key", default=None, metavar="FILE", help="Key of the client certificate.")
 @click.option("--insecure", is_flag=True, help="Do not verify the server certificate.")
 @click.option("--timeout", default=10.0, show_default=True, metavar="SECONDS", help="Per-scrape timeout.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format; JSON is {findings, summary} as for scan.",
-)
+@text_or_json_option("Output format; JSON is {findings, summary} as for scan.")
 @fail_on_option
 def etcd(
     sources: tuple[str, ...],

@@ -28,6 +28,15 @@ fail_on_option = click.option(
     show_default=True,
     help="Exit 1 when any finding is at or above this severity.",
 )
+
+
+def text_or_json_option(help: str = "Output format.") -> Any:
+    """``--format text|json`` for verbs whose JSON is ``{findings, summary}`` (or their own document)."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help=help
+    )
+
+
 color_option = click.option(
     "--color/--no-color", default=None, help="Force colour on or off (default: only on a terminal)."
 )
@@ -43,3 +52,19 @@ def exit_code(findings: Iterable[Finding], fail_on: str) -> int:
 def usage_error(message: str) -> Any:
     click.echo(f"premortem: error: {message}", err=True)
     raise SystemExit(EXIT_USAGE)
+
+
+def manifest_files(paths: Iterable[str]) -> tuple[list[str], bool]:
+    """The manifest files behind ``paths`` (default: the current directory), and whether any path
+    was missing (reported on stderr; the caller exits 2 after its work). Nothing to read: exit 2."""
+    from premortem.load.reader import expand_paths
+
+    targets = list(paths) or ["."]
+    files, missing = expand_paths(targets)
+    for path in missing:
+        click.echo(f"premortem: error: {path}: no such file or directory", err=True)
+    if missing and not files:
+        raise SystemExit(EXIT_USAGE)
+    if not files:
+        usage_error(f"no *.yaml, *.yml or *.json files found in {', '.join(targets)}")
+    return files, bool(missing)

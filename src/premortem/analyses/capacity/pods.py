@@ -22,6 +22,7 @@ from typing import Any
 from premortem.analyses.capacity.nodes import BLOCKING_EFFECTS, SimNode, Taint
 from premortem.load.document import Document
 from premortem.model.index import ObjectIndex, namespace_key
+from premortem.model.pdb import hpa_for
 from premortem.model.podspec import SCALABLE_KINDS, PodSpecView, pod_spec_of, replicas_of, template_labels
 from premortem.model.resources import resources_of
 from premortem.model.selectors import Selector, SelectorError, parse_selector
@@ -175,7 +176,6 @@ class Workload:
 
 def workloads_of(index: ObjectIndex, notes: list[str]) -> list[Workload]:
     """Every workload in the input that creates pods, once, with its replicas in both scenarios."""
-    hpas = _hpa_targets(index)
     namespace_labels = _namespace_labels(index)
     out: list[Workload] = []
     seen: set[tuple[str, str, str]] = set()
@@ -197,7 +197,7 @@ def workloads_of(index: ObjectIndex, notes: list[str]) -> list[Workload]:
             if res is None:
                 continue
             base = peak = _pod_count(doc)
-            hpa = hpas.get(key)
+            hpa = hpa_for(doc, index)
             if hpa is not None and kind in SCALABLE_KINDS:
                 base, peak = _hpa_range(hpa)
             spec = pod.spec
@@ -323,16 +323,6 @@ def _int(value: Any, default: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         return default
     return value
-
-
-def _hpa_targets(index: ObjectIndex) -> dict[tuple[str, str, str], Document]:
-    out: dict[tuple[str, str, str], Document] = {}
-    for hpa in index.of_kind("HorizontalPodAutoscaler"):
-        spec = hpa.obj.get("spec") if isinstance(hpa.obj, dict) else None
-        ref = spec.get("scaleTargetRef") if isinstance(spec, dict) else None
-        if hpa.api_group == "autoscaling" and isinstance(ref, dict) and ref.get("kind") and ref.get("name"):
-            out.setdefault((str(ref["kind"]), namespace_key(hpa), str(ref["name"])), hpa)
-    return out
 
 
 def _counted_by_owner(doc: Document, index: ObjectIndex) -> bool:
