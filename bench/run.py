@@ -103,22 +103,35 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
+GNU_TIME = "/usr/bin/time"
+
+
 def measure(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, int, int]:
-    """(wall seconds, peak RSS bytes of the process tree, exit code) of one cold run."""
-    with tempfile.TemporaryFile() as sink:
+    """(wall seconds, peak RSS bytes of the process tree, exit code) of one cold run.
+
+    The command runs under GNU time when it is there: a process forked from this (bigger) script
+    would otherwise carry the script's own resident set in its ru_maxrss.
+    """
+    with tempfile.TemporaryFile() as sink, tempfile.NamedTemporaryFile("r") as maxrss_file:
+        wrapped = os.path.exists(GNU_TIME)
+        full = [GNU_TIME, "-f", "%M", "-o", maxrss_file.name, *argv] if wrapped else argv
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.DEVNULL, env=env or ENV)
+        proc = subprocess.Popen(full, stdout=sink, stderr=subprocess.DEVNULL, env=env or ENV)
         peak = 0
         while True:
             waited, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if waited:
                 elapsed = time.perf_counter() - start
                 break
-            peak = max(peak, _tree_rss(proc.pid))
+            roots = _children(proc.pid) if wrapped else [proc.pid]
+            peak = max(peak, sum(_tree_rss(pid) for pid in roots))
             time.sleep(SAMPLE_SECONDS)
         proc.returncode = os.waitstatus_to_exitcode(status)
-    peak = max(peak, usage.ru_maxrss * 1024)
-    return elapsed, peak, proc.returncode
+        kib = usage.ru_maxrss
+        if wrapped:
+            text = maxrss_file.read().strip().splitlines()
+            kib = int(text[-1]) if text and text[-1].isdigit() else 0
+    return elapsed, max(peak, kib * 1024), proc.returncode
 
 
 def repeat(label: str, argv: list[str], runs: int, env: dict[str, str] | None = None, ok=(0, 1)) -> Runs:
@@ -357,7 +370,7 @@ def write_report(args: argparse.Namespace, res: Results) -> None:
     add("")
     add("Every number is the median of repeated cold runs (a new process each time), with the minimum and")
     add("maximum in brackets. Peak memory is the peak resident set of the whole process tree (workers")
-    add("included, sampled every 10 ms, never less than the kernel's ru_maxrss). Python bytecode is")
+    add("included, summed, sampled every 10 ms, never less than GNU time's maximum RSS). Python bytecode is")
     add("compiled once beforehand, as `pip install` does, so a cold start is a process start.")
     add("")
     add("## Machine and versions")
