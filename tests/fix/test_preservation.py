@@ -219,3 +219,11 @@ def test_json_files_stay_json():
     container = data["spec"]["containers"][0]
     assert container["resources"]["requests"]["memory"] == "2Mi"
     assert container["livenessProbe"]["failureThreshold"] == 6
+
+
+def test_yaml_value_scalar_is_read_like_the_scan():
+    text = RES002 + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  op: =\n"
+    run = fix_run({"v.yaml": text})
+    assert run.files[0].error is None
+    assert run.files[0].fixed.endswith("  op: =\n")
+    assert "RES002" not in rules_found(run.files[0].fixed)

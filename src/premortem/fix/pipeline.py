@@ -21,7 +21,7 @@ from premortem.engine import scan
 from premortem.findings import Finding
 from premortem.fix.paths import parse_pointer
 from premortem.fix.registry import Fix, FixContext, Note, all_fixers
-from premortem.fix.yamltext import DocumentText, EditError, Op, apply_to_object
+from premortem.fix.yamltext import DocumentText, EditError, Op, apply_to_object, load_all
 from premortem.load.document import Document, LoadResult
 from premortem.load.reader import STDIN_NAME, load_text
 from premortem.rules import all_rules
@@ -193,7 +193,7 @@ def _fix_file(file_fix: FileFix, findings: list[Finding], docs: list[Document], 
     text = file_fix.original[len(bom) :]
     try:
         editor = DocumentText(text, file_fix.name)
-        expected = list(yaml.safe_load_all(text))
+        expected = load_all(text)
     except yaml.YAMLError as exc:  # pragma: no cover - the scan parsed it already
         file_fix.error = f"cannot re-read the file for editing: {exc}"
         return
@@ -229,7 +229,7 @@ def _fix_file(file_fix: FileFix, findings: list[Finding], docs: list[Document], 
             except EditError as exc:
                 file_fix.outcomes.append(Outcome(finding, "failed", f"not applied: {exc}"))
                 # the semantic copy may be half-edited: start again from the text as it is
-                expected = list(yaml.safe_load_all(editor.text))
+                expected = load_all(editor.text)
                 current[key] = _view(doc, _item(expected, doc))
                 continue
             file_fix.outcomes.append(Outcome(finding, "fixed", result.message, edits))
@@ -239,7 +239,7 @@ def _fix_file(file_fix: FileFix, findings: list[Finding], docs: list[Document], 
     if new_text == text:
         return
     try:
-        parsed = list(yaml.safe_load_all(new_text))
+        parsed = load_all(new_text)
     except yaml.YAMLError as exc:
         parsed = [f"unparsable: {exc}"]
     if _normal(parsed) != _normal(expected):

@@ -174,6 +174,23 @@ def _dash_column(text: str, item: Node) -> int | None:
 # -------------------------------------------------------------------------------------- composing
 
 
+class ManifestLoader(yaml.SafeLoader):
+    """PyYAML's safe loader reading manifests as the scan does: YAML 1.1's ``=`` value scalar is the
+    string "=" (Go's YAML reads it so; PyYAML has no constructor for it)."""
+
+
+def _construct_value(loader: ManifestLoader, node: Any) -> Any:
+    return loader.construct_scalar(node)
+
+
+ManifestLoader.add_constructor("tag:yaml.org,2002:value", _construct_value)
+
+
+def load_all(text: str) -> list[Any]:
+    """Every document of ``text`` as plain data (what the edited file must parse to)."""
+    return list(yaml.load_all(text, Loader=ManifestLoader))
+
+
 def compose_all(text: str) -> list[Node]:
     """Top-level nodes of every document (empty documents included, as the scan counts them)."""
     loader = yaml.SafeLoader(text)
