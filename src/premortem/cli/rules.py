@@ -1,22 +1,96 @@
-"""``premortem rules`` and ``premortem explain RULE``."""
+"""``premortem rules`` and ``premortem explain RULE``.
+
+Scan rules carry their full documentation. The ids raised by ``premortem diagnose`` (DIAG-*) and
+``premortem etcd`` (ETM*) are listed with ``--source`` and explained from their tables, with a
+pointer to the page that documents them.
+"""
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 
 import click
 
 from premortem.cli.options import EXIT_USAGE
 
 
+@dataclass(frozen=True)
+class RuleEntry:
+    id: str
+    name: str
+    category: str
+    severity: str
+    title: str
+    fixable: bool
+    source: str  # "scan", "diagnose" or "etcd"
+    doc: str
+
+
+def _scan_entries() -> list[RuleEntry]:
+    from premortem.rules import all_rules
+
+    return [
+        RuleEntry(r.id, r.name, r.category, r.severity.label, r.title, r.fixable, "scan", r.doc)
+        for r in all_rules()
+    ]
+
+
+def _diagnose_entries() -> list[RuleEntry]:
+    from premortem.diagnose.rules import DIAG_RULES
+
+    out = []
+    for r in DIAG_RULES.values():
+        doc = f"## What it recognises\n{r.title}.\n\nDocumented in docs/diagnose.md."
+        if r.prevented_by:
+            doc += f"\n\n## Prevented by\n{', '.join(r.prevented_by)} (see `premortem explain ID`)."
+        if r.checked_by:
+            doc += f"\n\n## Checked before the outage by\n{'; '.join(r.checked_by)}."
+        out.append(
+            RuleEntry(r.id, r.id.lower(), r.category, r.severity.label, r.title, False, "diagnose", doc)
+        )
+    return out
+
+
+def _etcd_entries() -> list[RuleEntry]:
+    from premortem.etcd.verdict import RULES
+
+    return [
+        RuleEntry(
+            r.id,
+            r.name,
+            "etcd",
+            r.severity.label,
+            r.title,
+            False,
+            "etcd",
+            f"## What it checks\n{r.title}.\n\nRaised by `premortem etcd`; documented in docs/etcd.md.",
+        )
+        for r in RULES.values()
+    ]
+
+
+_SOURCES = {"scan": _scan_entries, "diagnose": _diagnose_entries, "etcd": _etcd_entries}
+
+
+def _entries(source: str) -> list[RuleEntry]:
+    names = list(_SOURCES) if source == "all" else [source]
+    return [e for name in names for e in _SOURCES[name]()]
+
+
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--category", default=None, help="Only rules of this category.")
-def rules(fmt: str, category: str | None) -> None:
+@click.option(
+    "--source",
+    type=click.Choice(["scan", "diagnose", "etcd", "all"]),
+    default="scan",
+    show_default=True,
+    help="Which verb's rules: scan (manifests), diagnose (incident evidence), etcd (metrics, disk).",
+)
+def rules(fmt: str, category: str | None, source: str) -> None:
     """List every rule: id, category, severity, title."""
-    from premortem.rules import all_rules
-
-    selected = [r for r in all_rules() if category is None or r.category == category]
+    selected = [e for e in _entries(source) if category is None or e.category == category]
     if fmt == "json":
         from premortem.report.json_report import write_json
 
@@ -24,37 +98,40 @@ def rules(fmt: str, category: str | None) -> None:
             {
                 "rules": [
                     {
-                        "id": r.id,
-                        "name": r.name,
-                        "category": r.category,
-                        "severity": r.severity.label,
-                        "title": r.title,
-                        "fixable": r.fixable,
+                        "id": e.id,
+                        "name": e.name,
+                        "category": e.category,
+                        "severity": e.severity,
+                        "title": e.title,
+                        "fixable": e.fixable,
+                        "source": e.source,
                     }
-                    for r in selected
+                    for e in selected
                 ]
             }
         )
         return
-    width = max((len(r.name) for r in selected), default=10)
-    for r in selected:
-        fix = " (fixable)" if r.fixable else ""
-        click.echo(f"{r.id:8} {r.name:{width}} {r.category:11} {r.severity.label:8} {r.title}{fix}")
+    id_width = max((len(e.id) for e in selected), default=8)
+    width = max((len(e.name) for e in selected), default=10)
+    for e in selected:
+        fix = " (fixable)" if e.fixable else ""
+        click.echo(f"{e.id:{id_width}} {e.name:{width}} {e.category:11} {e.severity:8} {e.title}{fix}")
 
 
 @click.command()
 @click.argument("rule")
 def explain(rule: str) -> None:
     """Print a rule's documentation (by id, e.g. RES001, or by name)."""
-    from premortem.rules.registry import lookup
-
-    found = lookup(rule)
+    key = rule.strip()
+    found = next(
+        (e for e in _entries("all") if key.upper() == e.id.upper() or key.lower() == e.name.lower()), None
+    )
     if found is None:
-        click.echo(f"premortem: error: unknown rule {rule!r} (see `premortem rules`)", err=True)
+        click.echo(f"premortem: error: unknown rule {rule!r} (see `premortem rules --source all`)", err=True)
         sys.exit(EXIT_USAGE)
     click.echo(f"# {found.id} {found.name}: {found.title}")
     click.echo(
-        f"category: {found.category}   default severity: {found.severity.label}"
-        f"{'   fixable' if found.fixable else ''}\n"
+        f"category: {found.category}   default severity: {found.severity}"
+        f"{'   fixable' if found.fixable else ''}   raised by: premortem {found.source}\n"
     )
     click.echo(found.doc)
