@@ -318,6 +318,7 @@ def main() -> None:
         )
         scaling.append((size, result, floor_size))
 
+    info["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     write_report(
         args,
         Results(

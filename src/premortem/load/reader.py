@@ -55,6 +55,13 @@ class _Loader(_BaseLoader):
             return tag
         return _SEQ_TAG if kind is yaml.SequenceNode else _MAP_TAG
 
+    # Called around every node; without path resolvers (asserted below) they do nothing.
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
+
 
 # The memo relies on these: no path resolvers, and PyYAML's default tags.
 assert not _Loader.yaml_path_resolvers
