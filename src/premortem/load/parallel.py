@@ -42,7 +42,8 @@ def load_files_parallel(
     from premortem.load.reader import load_file
 
     if min_bytes is None:
-        min_bytes = int(os.environ.get("PREMORTEM_PARALLEL_MIN_BYTES", PARALLEL_MIN_BYTES))
+        setting = os.environ.get("PREMORTEM_PARALLEL_MIN_BYTES", "")
+        min_bytes = int(setting) if setting.isdigit() else PARALLEL_MIN_BYTES
 
     sizes = [_size(path) for path in files]
     parallel = [i for i, path in enumerate(files) if path != "-"]
