@@ -227,3 +227,12 @@ def test_yaml_value_scalar_is_read_like_the_scan():
     assert run.files[0].error is None
     assert run.files[0].fixed.endswith("  op: =\n")
     assert "RES002" not in rules_found(run.files[0].fixed)
+
+
+def test_files_libyaml_reads_are_edited():
+    # PyYAML's pure-Python parser refuses '?' inside a flow-mapping plain scalar; libyaml (the scan) reads it
+    probe = "{httpGet: {host: 127.0.0.1, path: /health?exclude=NOSPACE, port: 2381}}"
+    text = RES002.replace("      image:", f"      livenessProbe: {probe}\n      image:")
+    fixed = fix_text(text, select=("RES002",))
+    assert probe in fixed
+    assert "RES002" not in rules_found(fixed)

@@ -3,8 +3,8 @@
 Why not dump the ruamel.yaml round-trip tree? Re-serialising a document rewrites lines nobody asked to
 change: ``{ cpu: 1 }`` loses its inner spaces, mixed sequence indentation is normalised, ``key:   v``
 loses its alignment, long lines are re-wrapped. A reviewer then has to read a diff of noise. So edits
-here are *splices*: the document is composed (PyYAML's pure-Python composer: the same YAML 1.1 reading
-as the scan, with exact character offsets for every node), the node an edit targets is located by
+here are *splices*: the document is composed (PyYAML over libyaml: the same YAML 1.1 reading as the
+scan, with exact character offsets for every node), the node an edit targets is located by
 path, and only its characters (or the lines of a key being added or removed) are replaced. New blocks
 are rendered by ruamel.yaml with the indentation detected in the file, then indented into place.
 
@@ -174,7 +174,13 @@ def _dash_column(text: str, item: Node) -> int | None:
 # -------------------------------------------------------------------------------------- composing
 
 
-class ManifestLoader(yaml.SafeLoader):
+try:  # pragma: no cover - libyaml is present wherever the scan runs fast
+    from yaml import CSafeLoader as _BaseLoader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+
+class ManifestLoader(_BaseLoader):
     """PyYAML's safe loader reading manifests as the scan does: YAML 1.1's ``=`` value scalar is the
     string "=" (Go's YAML reads it so; PyYAML has no constructor for it)."""
 
@@ -192,8 +198,11 @@ def load_all(text: str) -> list[Any]:
 
 
 def compose_all(text: str) -> list[Node]:
-    """Top-level nodes of every document (empty documents included, as the scan counts them)."""
-    loader = yaml.SafeLoader(text)
+    """Top-level nodes of every document (empty documents included, as the scan counts them).
+
+    libyaml, as the scan: it reads some plain scalars PyYAML's pure-Python parser refuses (``?`` inside
+    a flow mapping); its marks count characters, so they index the str."""
+    loader = ManifestLoader(text)
     nodes: list[Node] = []
     try:
         while loader.check_node():
