@@ -384,8 +384,12 @@ def test_docker_hub_names_are_normalised():
 
 def test_unreachable_registry_is_reported():
     port = _free_port()  # nothing listens there
+    resolver = DigestResolver(timeout=5)
     with pytest.raises(RegistryError, match="cannot reach"):
-        DigestResolver(timeout=5).resolve(parse_image(f"127.0.0.1:{port}/a:1"))
+        resolver.resolve(parse_image(f"127.0.0.1:{port}/a:1"))
+    assert f"127.0.0.1:{port}" in resolver._unreachable  # the next image of that registry fails at once
+    with pytest.raises(RegistryError, match="cannot reach"):
+        resolver.resolve(parse_image(f"127.0.0.1:{port}/b:2"))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -121,13 +121,21 @@ class DigestResolver:
     config_path: str | None = None
     _cache: dict[str, str] = field(default_factory=dict)
     _tokens: dict[tuple[str, str], str] = field(default_factory=dict)
+    _unreachable: dict[str, str] = field(default_factory=dict)
 
     def resolve(self, ref: ImageRef) -> str:
         """The ``sha256:...`` digest the registry serves for ``ref``'s tag now. Raises RegistryError."""
         target = target_of(ref, self.insecure)
         if target.url in self._cache:
             return self._cache[target.url]
-        digest = self._resolve(target)
+        if target.host in self._unreachable:  # one timeout per registry, not one per image
+            raise RegistryError(self._unreachable[target.host])
+        try:
+            digest = self._resolve(target)
+        except RegistryError as exc:
+            if str(exc).startswith("cannot reach"):
+                self._unreachable[target.host] = str(exc)
+            raise
         if not _DIGEST.match(digest):
             raise RegistryError(f"{target.host} answered with an unexpected digest {digest!r}")
         self._cache[target.url] = digest
