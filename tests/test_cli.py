@@ -152,3 +152,10 @@ def test_rules_of_every_verb_can_be_listed_and_explained():
     # the default listing stays the scan rules only (CI scripts parse it)
     default = json.loads(run("rules", "--format", "json").stdout)["rules"]
     assert {e["source"] for e in default} == {"scan"}
+
+
+def test_fixable_flag_follows_the_fixers():
+    entries = {e["id"]: e for e in json.loads(run("rules", "--format", "json").stdout)["rules"]}
+    assert entries["RES002"]["fixable"] and entries["PDB001"]["fixable"] and entries["KUB001"]["fixable"]
+    assert not entries["RES001"]["fixable"]  # no numbers can be invented: a note, not an edit
+    assert not entries["PRB001"]["fixable"]

@@ -28,10 +28,13 @@ class RuleEntry:
 
 
 def _scan_entries() -> list[RuleEntry]:
+    from premortem.fix.registry import all_fixers
     from premortem.rules import all_rules
 
+    # a rule is fixable when `premortem fix` has a fixer for it that edits (not only explains)
+    fixable = {rule for rule, f in all_fixers().items() if f.edits}
     return [
-        RuleEntry(r.id, r.name, r.category, r.severity.label, r.title, r.fixable, "scan", r.doc)
+        RuleEntry(r.id, r.name, r.category, r.severity.label, r.title, r.id in fixable, "scan", r.doc)
         for r in all_rules()
     ]
 

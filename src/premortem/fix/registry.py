@@ -52,17 +52,19 @@ class Fixer:
     rule: str
     fn: FixerFn
     doc: str
+    # False for fixers that only explain why YAML cannot fix the finding (RES001, PRB001).
+    edits: bool = True
 
 
 FIXERS: dict[str, Fixer] = {}
 
 
-def fixer(*rules: str) -> Callable[[FixerFn], FixerFn]:
+def fixer(*rules: str, edits: bool = True) -> Callable[[FixerFn], FixerFn]:
     def wrap(fn: FixerFn) -> FixerFn:
         for rule in rules:
             if rule in FIXERS:
                 raise ValueError(f"two fixers for {rule}")
-            FIXERS[rule] = Fixer(rule, fn, inspect.cleandoc(fn.__doc__ or ""))
+            FIXERS[rule] = Fixer(rule, fn, inspect.cleandoc(fn.__doc__ or ""), edits)
         return fn
 
     return wrap

@@ -97,7 +97,6 @@ def _pull_policy(container: ContainerView, ref: ImageRef) -> tuple[str, bool]:
     "images",
     Severity.HIGH,
     "Image uses :latest or no tag, without a digest",
-    fixable=True,
 )
 def mutable_image_tag(context: ClusterContext) -> Iterator[Hit]:
     """
@@ -233,7 +232,6 @@ def mutable_image_tag(context: ClusterContext) -> Iterator[Hit]:
     "images",
     Severity.INFO,
     "Image has a version tag but no digest",
-    fixable=True,
 )
 def image_tag_not_pinned(context: ClusterContext) -> Iterator[Hit]:
     """

@@ -56,7 +56,6 @@ class Rule:
     check: Callable[..., Iterable[Hit]]
     scope: str  # "object", "cluster" or "load" (raised by the loader itself)
     kinds: frozenset[str] | None = None
-    fixable: bool = False
 
     def examples(self) -> tuple[list[str], list[str]]:
         """(failing, passing) YAML examples from the documentation."""
@@ -85,7 +84,6 @@ def _decorator(
     severity: Severity,
     title: str,
     kinds: Iterable[str] | None = None,
-    fixable: bool = False,
 ) -> Callable[[Callable[..., Iterable[Hit]]], Rule]:
     def wrap(fn: Callable[..., Iterable[Hit]]) -> Rule:
         doc = inspect.cleandoc(fn.__doc__ or "")
@@ -100,7 +98,6 @@ def _decorator(
                 check=fn,
                 scope=scope,
                 kinds=frozenset(kinds) if kinds is not None else None,
-                fixable=fixable,
             )
         )
 

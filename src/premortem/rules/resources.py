@@ -105,7 +105,6 @@ def best_effort_pod(doc: Document) -> Iterator[Hit]:
     Severity.MEDIUM,
     "Memory request below the memory limit: the node is overcommitted",
     kinds=POD_BEARING_KINDS,
-    fixable=True,
 )
 def memory_request_below_limit(doc: Document) -> Iterator[Hit]:
     """

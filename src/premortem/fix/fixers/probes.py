@@ -63,7 +63,7 @@ def larger_liveness_budget(finding: Finding, doc: Document, ctx: FixContext) -> 
     )
 
 
-@fixer("PRB001")
+@fixer("PRB001", edits=False)
 def liveness_must_be_local(finding: Finding, doc: Document, ctx: FixContext) -> Iterator[Fix | Note]:
     """
     Answers PRB001 (liveness-probe-crosses-network) with a note: no YAML edit makes a probe that tests

@@ -63,7 +63,7 @@ def request_equals_limit(finding: Finding, doc: Document, ctx: FixContext) -> It
     yield Fix(ops, f"{', '.join(changes)} ({container.get('name')}): {footprint(doc, after)}")
 
 
-@fixer("RES001")
+@fixer("RES001", edits=False)
 def best_effort(finding: Finding, doc: Document, ctx: FixContext) -> Iterator[Fix | Note]:
     """
     Answers RES001 (best-effort-pod) with a note, not an edit. Requests are a statement about the
