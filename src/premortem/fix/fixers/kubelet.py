@@ -64,8 +64,9 @@ def complete_eviction_hard(finding: Finding, doc: Document, ctx: FixContext) -> 
     Answers KUB002 (partial-eviction-hard) and KUB003 (memory-eviction-threshold). Completes
     `evictionHard` so every default signal is named: `memory.available: 500Mi`, `nodefs.available:
     10%`, `nodefs.inodesFree: 5%`, `imagefs.available: 15%`, `imagefs.inodesFree: 5%`. Signals you
-    set keep their values, except a `memory.available` that is missing, `"0%"`/`"100%"` (off) or below
-    100Mi, which becomes 500Mi. Setting `evictionHard` replaces the kubelet's default map, so naming
+    set keep their values (a signal written as `"0%"` stays off: that was a decision, not an omission),
+    except a `memory.available` that is missing, `"0%"`/`"100%"` (off) or below 100Mi, which becomes
+    500Mi. Setting `evictionHard` replaces the kubelet's default map, so naming
     all of them is the only way none is silently switched off.
     """
     current = doc.obj.get("evictionHard")
@@ -83,11 +84,11 @@ def complete_eviction_hard(finding: Finding, doc: Document, ctx: FixContext) -> 
             else f"memory.available: {MEMORY_AVAILABLE}"
         )
     for signal, value in EVICTION_HARD.items():
-        if signal != "memory.available" and str(current.get(signal, "0%")).strip() in ("0%", "100%"):
+        # A signal written as "0%"/"100%" was switched off on purpose (KUB002 does not report it):
+        # only the signals the replace-not-merge semantics dropped silently are added back.
+        if signal != "memory.available" and signal not in current:
             ops.append(Set(("evictionHard", signal), value))
-            changes.append(
-                f"{signal}: {value}" if signal not in current else f"{signal} {current[signal]} -> {value}"
-            )
+            changes.append(f"{signal}: {value}")
     if ops:
         yield Fix(
             ops,
