@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from premortem.load.document import LoadResult
 
@@ -21,10 +21,8 @@ if TYPE_CHECKING:
 # Below this many bytes of input a pool costs more than it saves (starting workers, sending results).
 # PREMORTEM_PARALLEL_MIN_BYTES overrides it (the tests use 0 to run the pool on small inputs).
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024
-# Batches per worker: enough for the batches to even out, few enough to keep messages large.
-_BATCHES_PER_JOB = 6
-# Part of a worker's share that this process parses itself (it also unpickles the others' results).
-_OWN_SHARE = 0.85
+# Batches per process: small enough that the last ones finish close together.
+_BATCHES_PER_JOB = 16
 
 
 def default_jobs() -> int:
@@ -54,23 +52,48 @@ def load_files_parallel(
         return result
 
     batches = [[(i, files[i]) for i in b] for b in _batches(parallel, sizes, jobs * _BATCHES_PER_JOB)]
-    # This process is one of the ``jobs``: it parses a share of the batches itself (the smallest,
-    # a little less than its part, as it also receives the workers' results) while jobs - 1 workers
-    # parse the rest. Its own share needs no pickling.
-    own = max(0, int(len(batches) / jobs * _OWN_SHARE))
-    mine, theirs = batches[len(batches) - own :], batches[: len(batches) - own]
-    per_file: dict[int, LoadResult] = {}
+    # This process is one of the ``jobs``: it and jobs - 1 workers take batches, largest first, from
+    # one shared counter until none is left, so they finish together whatever else runs on the
+    # machine. Its own batches need no pickling; each worker sends its results once, at the end.
     context = _context()
-    with context.Pool(max(1, min(jobs - 1, len(theirs)))) as pool:
-        pending = pool.imap_unordered(_load_batch, theirs)
-        for batch in mine:
-            per_file.update(zip(*_load_batch(batch), strict=True))
-        for indexes, results in pending:
+    counter = context.Value("i", 0)
+    per_file: dict[int, LoadResult] = {}
+    workers = max(1, min(jobs - 1, len(batches) - 1))
+    with context.Pool(workers, initializer=_share, initargs=(counter, batches)) as pool:
+        theirs = pool.map_async(_drain, range(workers))
+        _share(counter, batches)
+        try:
+            mine = _drain(0)
+        finally:
+            _share(None, [])
+        for indexes, results in [*mine, *(done for drained in theirs.get() for done in drained)]:
             per_file.update(zip(indexes, results, strict=True))
     result = LoadResult()
     for index, path in enumerate(files):
         result.extend(per_file[index] if index in per_file else load_file(path, stdin_text))
     return result
+
+
+# The batches and the shared counter of the load in progress (set in every process by _share).
+_shared: tuple[Any, list[list[tuple[int, str]]]] = (None, [])
+
+
+def _share(counter: Any, batches: list[list[tuple[int, str]]]) -> None:
+    global _shared
+    _shared = (counter, batches)
+
+
+def _drain(_worker: int) -> list[tuple[list[int], list[LoadResult]]]:
+    """Load batches until the shared counter passes the last one."""
+    counter, batches = _shared
+    done: list[tuple[list[int], list[LoadResult]]] = []
+    while True:
+        with counter.get_lock():
+            index = counter.value
+            counter.value = index + 1
+        if index >= len(batches):
+            return done
+        done.append(_load_batch(batches[index]))
 
 
 def _load_batch(batch: list[tuple[int, str]]) -> tuple[list[int], list[LoadResult]]:
