@@ -159,3 +159,10 @@ def test_fixable_flag_follows_the_fixers():
     assert entries["RES002"]["fixable"] and entries["PDB001"]["fixable"] and entries["KUB001"]["fixable"]
     assert not entries["RES001"]["fixable"]  # no numbers can be invented: a note, not an edit
     assert not entries["PRB001"]["fixable"]
+
+
+def test_malformed_nodes_spec_is_usage_error():
+    out = run("scan", "-", "--nodes", "3xbogus", stdin=GUARANTEED)
+    assert out.returncode == 2
+    assert "--nodes" in out.stderr
+    assert "Traceback" not in out.stderr

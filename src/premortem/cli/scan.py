@@ -13,6 +13,7 @@ from premortem.cli.options import (
     exit_code,
     fail_on_option,
     format_option,
+    manifest_files,
     usage_error,
 )
 
@@ -54,17 +55,17 @@ def scan(
     """Scan manifests (files, directories, - for stdin; default: the current directory)."""
     from premortem.engine import scan as run_scan
     from premortem.engine import select_rules
-    from premortem.load.reader import expand_paths, load_paths
+    from premortem.load.reader import load_paths
     from premortem.rules import all_rules
 
-    targets = list(paths) or ["."]
-    files, missing = expand_paths(targets)
-    for path in missing:
-        click.echo(f"premortem: error: {path}: no such file or directory", err=True)
-    if missing and not files:
-        raise SystemExit(EXIT_USAGE)
-    if not files:
-        usage_error(f"no *.yaml, *.yml or *.json files found in {', '.join(targets)}")
+    files, missing = manifest_files(paths)
+    if nodes_spec:
+        from premortem.analyses.capacity.nodes import NodeSpecError, nodes_from_option
+
+        try:  # a malformed --nodes is a usage error, not a finding
+            nodes_from_option(nodes_spec)
+        except NodeSpecError as exc:
+            usage_error(str(exc))
 
     rules = all_rules()
     if select or ignore:
