@@ -15,6 +15,7 @@ from premortem.model.podspec import replicas_of
 from premortem.model.resources import resources_of
 from premortem.rules import all_rules
 from premortem.rules.registry import RULES, ClusterContext, Hit, Rule
+from premortem.settings import Settings, use_settings
 
 
 @dataclass
@@ -47,6 +48,20 @@ def scan(
     loaded: LoadResult,
     rules: Iterable[Rule] | None = None,
     options: dict[str, Any] | None = None,
+    settings: Settings | None = None,
+) -> ScanResult:
+    """Run ``rules`` (default: all) over ``loaded``. With ``settings``, rules read their parameters
+    from them; without, from the settings already in use (``premortem.settings.use_settings``)."""
+    if settings is None:
+        return _scan(loaded, rules, options)
+    with use_settings(settings):
+        return _scan(loaded, rules, options)
+
+
+def _scan(
+    loaded: LoadResult,
+    rules: Iterable[Rule] | None,
+    options: dict[str, Any] | None,
 ) -> ScanResult:
     active = list(rules) if rules is not None else all_rules()
     documents = loaded.documents

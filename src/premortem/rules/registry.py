@@ -9,6 +9,10 @@ The function's docstring is the rule's documentation (``premortem explain``). It
 pages: ``## What it checks``, ``## Why it breaks clusters``, ``## Failing example``, ``## Passing
 example``, ``## Fix``, ``## Source``. The YAML blocks under the two example headings are executed by
 the test suite: the failing one must raise the rule, the passing one must not.
+
+A rule's tunable thresholds are declared with ``params={"name": Param(default, "what it means")}``
+and read inside the rule with ``RULE.param("name")``: the value set in the settings of the scan in
+progress (config file ``params``), else the default. ``premortem explain`` lists them.
 """
 
 from __future__ import annotations
@@ -46,6 +50,14 @@ class ClusterContext:
 
 
 @dataclass(frozen=True)
+class Param:
+    """A tunable threshold of a rule: its default and one line saying what it means."""
+
+    default: Any
+    help: str
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     name: str
@@ -56,6 +68,14 @@ class Rule:
     check: Callable[..., Iterable[Hit]]
     scope: str  # "object", "cluster" or "load" (raised by the loader itself)
     kinds: frozenset[str] | None = None
+    params: dict[str, Param] = field(default_factory=dict)
+
+    def param(self, name: str) -> Any:
+        """The effective value of parameter ``name``: the scan's settings, else the default."""
+        from premortem.settings import current
+
+        declared = self.params[name]  # KeyError: a typo in the rule, not a user error
+        return current().params.get(self.id, {}).get(name, declared.default)
 
     def examples(self) -> tuple[list[str], list[str]]:
         """(failing, passing) YAML examples from the documentation."""
@@ -84,6 +104,7 @@ def _decorator(
     severity: Severity,
     title: str,
     kinds: Iterable[str] | None = None,
+    params: dict[str, Param] | None = None,
 ) -> Callable[[Callable[..., Iterable[Hit]]], Rule]:
     def wrap(fn: Callable[..., Iterable[Hit]]) -> Rule:
         doc = inspect.cleandoc(fn.__doc__ or "")
@@ -98,6 +119,7 @@ def _decorator(
                 check=fn,
                 scope=scope,
                 kinds=frozenset(kinds) if kinds is not None else None,
+                params=dict(params or {}),
             )
         )
 
