@@ -34,19 +34,24 @@ MASK = "***"
 # A value: a quoted string, or a run of characters up to whitespace / a quote / a separator.
 _VALUE = r"""(?:"[^"\n]{0,4096}"|'[^'\n]{0,4096}'|[^\s"',;&|)}\]]{1,4096})"""
 _SECRET_WORD = r"(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credentials?|auth)"
+# What may come before the secret word in a key: nothing, words ending in a separator (DB_PASSWORD,
+# mysql.password) or a camelCase word (rootPassword); not a word it ends ("bypass", "secret-app").
+_PREFIX = r"(?:[\w.-]{0,40}(?:[_.-]|(?-i:[a-z0-9](?=[A-Z]))))?"
 
 # --password=X, --password X, --db-password X, --client-secret=X, --token X ...
 _FLAG = re.compile(
-    rf"(?<![\w-])(--?[\w-]{{0,40}}{_SECRET_WORD}[\w-]{{0,40}})(=|[ \t]+)({_VALUE})",
+    rf"(?<![\w-])(--?{_PREFIX}{_SECRET_WORD})(=|[ \t]+)({_VALUE})",
     re.IGNORECASE,
 )
 # --from-literal=key=value, --from-literal key=value
 _FROM_LITERAL = re.compile(r"(?<![\w-])(--from-literal(?:=|[ \t]+)[^=\s]{1,256}=)(" + _VALUE + ")")
 # curl -u user:pass / --user user:pass / --proxy-user user:pass
 _CURL_USER = re.compile(r"(?<![\w-])(-u|--user|--proxy-user)([ \t]+|=)?([^\s:'\"]{1,256}):(" + _VALUE + ")")
-# scheme://user:pass@host and user:pass@host
+# scheme://user:pass@host and user:pass@host (not an image's repo:tag@sha256:digest)
 _USERINFO = re.compile(
     r"(?<![\w.%+-])((?:[a-z][a-z0-9+.-]{0,20}://)?[\w.%+~-]{1,256}):([^\s@/'\"]{1,1024})@(?=[\w\[])"
+    r"(?!sha256:|sha384:|sha512:)",
+    re.IGNORECASE,
 )
 # Authorization: Bearer X / Basic X / X
 _AUTH_HEADER = re.compile(
@@ -60,12 +65,12 @@ _KEY_HEADER = re.compile(
 )
 # PASSWORD=X, DB_PASSWORD: X, "apiKey": "X", password = X
 _ASSIGN = re.compile(
-    rf"(?<![\w-])([\w.-]{{0,40}}{_SECRET_WORD}[\w.-]{{0,40}}[\"']?[ \t]{{0,8}}(?:=|:[ \t])[ \t]{{0,8}})({_VALUE})",
+    rf"(?<![\w-])({_PREFIX}{_SECRET_WORD}[\"']?[ \t]{{0,8}}(?:=|:[ \t])[ \t]{{0,8}})({_VALUE})",
     re.IGNORECASE,
 )
 # {"name": "DB_PASSWORD", "value": "X"} (an env entry rendered as JSON or flow YAML)
 _NAME_VALUE = re.compile(
-    rf"""(?<![\w-])(["']?name["']?:[ \t]{{0,8}}["']?[\w.-]{{0,40}}{_SECRET_WORD}[\w.-]{{0,40}}["']?,[ \t]{{0,8}}"""
+    rf"""(?<![\w-])(["']?name["']?:[ \t]{{0,8}}["']?{_PREFIX}{_SECRET_WORD}[\w.-]{{0,40}}["']?,[ \t]{{0,8}}"""
     rf"""["']?value["']?:[ \t]{{0,8}})({_VALUE})""",
     re.IGNORECASE,
 )

@@ -49,6 +49,7 @@ def test_credentials_are_masked(text, kept):
         "liveness probe calls http://orders.prod.svc:8080/healthz",
         "--service-account-key-file=/etc/k.pem --token-auth-file=/etc/tokens.csv",
         "the kubelet's tokens; passwordless",
+        "image registry.example.com/app:1.0@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
     ],
 )
 def test_what_is_not_a_secret_is_kept(text):
@@ -138,3 +139,20 @@ def test_scan_output_leaks_no_credential_and_no_escape(tmp_path, fmt):
     assert "\x1b[31m" not in proc.stdout and "\x07" not in proc.stdout
     if fmt == "text":
         assert MASK in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "container 'secret-app': image 'x:latest' uses the tag latest",
+        "container 'ext-authz': image 'y'",
+        "bypass=true compass: north",
+        "--authentication-token-webhook=true --password-stdin",
+    ],
+)
+def test_names_that_contain_a_secret_word_are_not_secrets(text):
+    assert redact(text) == text
+
+
+def test_camel_case_keys_are_secrets():
+    assert redact(f"rootPassword: {SECRET}") == "rootPassword: ***"
