@@ -43,6 +43,9 @@ CATEGORIES = (
     "network",
     "capacity",
     "input",
+    "workloads",
+    "dns",
+    "scheduling",
 )
 
 
