@@ -43,6 +43,7 @@ CATEGORIES = (
     "network",
     "capacity",
     "input",
+    "api-versions",
 )
 
 

@@ -12,7 +12,14 @@ import click
 if TYPE_CHECKING:
     from premortem.fix.pipeline import FixRun
 
-from premortem.cli.options import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, usage_error
+from premortem.cli.options import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_USAGE,
+    kubernetes_version_option,
+    kubernetes_version_settings,
+    usage_error,
+)
 
 _LABELS = {"fixed": "fixed", "held": "held back", "not-fixable": "not fixable", "failed": "FAILED"}
 
@@ -39,6 +46,7 @@ _LABELS = {"fixed": "fixed", "held": "held back", "not-fixable": "not fixable", 
     metavar="HOST[:PORT]",
     help="Talk plain http to this registry (localhost and 127.0.0.1 always may).",
 )
+@kubernetes_version_option
 def fix(
     paths: tuple[str, ...],
     write: bool,
@@ -47,6 +55,7 @@ def fix(
     unsafe_fixes: bool,
     resolve_digests: bool,
     insecure: tuple[str, ...],
+    kubernetes_version: str | None,
 ) -> None:
     """Fix what can be fixed in manifests (files, directories, - for stdin to stdout).
 
@@ -63,6 +72,7 @@ def fix(
     from premortem.rules import all_rules
     from premortem.rules.registry import lookup
 
+    click.get_current_context().with_resource(kubernetes_version_settings(kubernetes_version))
     targets = list(paths) or ["."]
     stdin_mode = "-" in targets
     if stdin_mode and len(targets) > 1:
