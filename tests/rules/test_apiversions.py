@@ -78,7 +78,7 @@ def test_served_versions_and_custom_resources_are_not_findings():
 
 
 def test_flowcontrol_replacement_follows_the_target():
-    text = "apiVersion: flowcontrol.apiserver.k8s.io/v1beta1\nkind: FlowSchema\nmetadata: {name: x}\n"
+    text = "apiVersion: flowcontrol.apiserver.k8s.io/v1beta1\nkind: FlowSchema\nmetadata: {name: x}\nspec: {matchingPrecedence: 500}\n"
     assert "flowcontrol.apiserver.k8s.io/v1beta3" in api001(text, "1.27")[0].fix
     assert "flowcontrol.apiserver.k8s.io/v1 " in api001(text, "1.29")[0].fix
 
@@ -145,7 +145,7 @@ def test_fix_renames_when_the_versions_mean_the_same():
 
 
 def test_fix_uses_the_replacement_the_target_serves():
-    text = "apiVersion: flowcontrol.apiserver.k8s.io/v1beta1\nkind: FlowSchema\nmetadata: {name: x}\n"
+    text = "apiVersion: flowcontrol.apiserver.k8s.io/v1beta1\nkind: FlowSchema\nmetadata: {name: x}\nspec: {matchingPrecedence: 500}\n"
     assert fixed(text, "1.27")[0].startswith("apiVersion: flowcontrol.apiserver.k8s.io/v1beta3\n")
     assert fixed(text)[0].startswith("apiVersion: flowcontrol.apiserver.k8s.io/v1\n")
 
@@ -211,8 +211,17 @@ def test_cli_rejects_a_malformed_version(tmp_path, verb):
 def test_cli_fix_follows_the_version(tmp_path):
     path = tmp_path / "fs.yaml"
     path.write_text(
-        "apiVersion: flowcontrol.apiserver.k8s.io/v1beta1\nkind: FlowSchema\nmetadata: {name: x}\n"
+        "apiVersion: flowcontrol.apiserver.k8s.io/v1beta1\nkind: FlowSchema\nmetadata: {name: x}\nspec: {matchingPrecedence: 500}\n"
     )
     result = CliRunner().invoke(fix, [str(path), "--kubernetes-version", "1.27", "--write"])
     assert result.exit_code == 0, result.output
     assert path.read_text().startswith("apiVersion: flowcontrol.apiserver.k8s.io/v1beta3\n")
+
+
+def test_metadata_only_patches_are_not_objects():
+    patch = (
+        "apiVersion: apiextensions.k8s.io/v1beta1\nkind: CustomResourceDefinition\n"
+        "metadata:\n  name: x.example.com\n  annotations: {cert-manager.io/inject-ca-from: ns/cert}\n"
+    )
+    assert not api001(patch)
+    assert api001(patch + "spec: {group: example.com}\n")

@@ -10,6 +10,10 @@ from premortem.model.kubeversion import target_is_default, target_version
 from premortem.model.removed_apis import removed_api
 from premortem.rules.registry import Hit, object_rule
 
+# A document with nothing but these is a kustomize patch that only touches metadata (the scaffold's
+# `cainjection_in_*.yaml`), not an object anyone applies.
+_METADATA_ONLY = frozenset({"apiVersion", "kind", "metadata"})
+
 
 @object_rule(
     "API001",
@@ -31,7 +35,9 @@ def removed_api_version(doc: Document) -> Iterator[Hit]:
 
     The release judged is `--kubernetes-version` (default: the newest release the rules know, v1.35).
     An API removed at or before that release is `high`. One still served by it but removed by a later
-    release is `low`: the manifest works today and breaks on the upgrade.
+    release is `low`: the manifest works today and breaks on the upgrade. A document with nothing but
+    `apiVersion`, `kind` and `metadata` is a kustomize patch touching metadata, not an object, and is
+    not judged.
 
     ## Why it breaks clusters
     Removing an API version means the API server no longer has a REST endpoint for that group/version
@@ -97,7 +103,7 @@ def removed_api_version(doc: Document) -> Iterator[Hit]:
     reference/using-api/deprecation-policy.md; kubernetes/kubernetes CHANGELOG-1.16, -1.22, -1.25,
     -1.26, -1.27, -1.29, -1.32 ("API removals").
     """
-    if not isinstance(doc.obj, dict):
+    if not isinstance(doc.obj, dict) or set(doc.obj) <= _METADATA_ONLY:
         return
     removal = removed_api(doc.ref.api_version, doc.kind)
     if removal is None:
