@@ -46,6 +46,7 @@ CATEGORIES = (
     "workloads",
     "dns",
     "scheduling",
+    "api-versions",
 )
 
 
