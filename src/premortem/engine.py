@@ -11,6 +11,7 @@ from typing import Any
 from premortem.findings import CATEGORIES, SEVERITIES, Finding, json_pointer
 from premortem.load.document import Document, LoadProblem, LoadResult, NodeRef, Path
 from premortem.model.index import ObjectIndex
+from premortem.model.limitrange import apply_limit_ranges
 from premortem.model.podspec import replicas_of
 from premortem.model.resources import resources_of
 from premortem.rootcause import fold_root_causes
@@ -66,6 +67,7 @@ def _scan(
 ) -> ScanResult:
     active = list(rules) if rules is not None else all_rules()
     documents = loaded.documents
+    apply_limit_ranges(documents)
     findings: list[Finding] = [problem_finding(p) for p in loaded.problems]
     active_ids = {r.id for r in active}
     findings = [f for f in findings if f.rule in active_ids or f.rule not in RULES]

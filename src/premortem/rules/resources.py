@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from premortem.findings import Severity
 from premortem.load.document import Document
 from premortem.model.criticality import criticality_of
+from premortem.model.pdb import peak_replicas
 from premortem.model.podspec import CONTAINER, ONE_SHOT_KINDS, POD_BEARING_KINDS, SIDECAR, pod_spec_path
 from premortem.model.quantity import format_bytes
 from premortem.model.resources import BEST_EFFORT, GUARANTEED, ContainerResources, oom_score_adj, resources_of
-from premortem.rules.registry import Hit, object_rule
+from premortem.rules.registry import ClusterContext, Hit, Param, cluster_rule, object_rule
 
 # The node size used to give oom_score_adj as a number in messages.
 TYPICAL_NODE_MEMORY = 16 * 2**30
@@ -147,20 +148,38 @@ def best_effort_pod(doc: Document) -> Iterator[Hit]:
     )
 
 
-@object_rule(
+@cluster_rule(
     "RES002",
     "memory-request-below-limit",
     "resources",
     Severity.MEDIUM,
     "Memory request below the memory limit: the node is overcommitted",
-    kinds=POD_BEARING_KINDS,
+    params={
+        "medium_bytes": Param(
+            2**30,
+            "memory the cluster may be asked for beyond its reservations (gap x replicas at peak) from "
+            "which the finding is medium; below it is low",
+        ),
+        "fix_cpu": Param(
+            False,
+            "premortem fix also raises requests.cpu to limits.cpu (opt-in: it can multiply the cpu reserved)",
+        ),
+    },
 )
-def memory_request_below_limit(doc: Document) -> Iterator[Hit]:
+def memory_request_below_limit(context: ClusterContext) -> Iterator[Hit]:
     """
     ## What it checks
     Containers (app containers and sidecars) whose memory request, after API defaulting, is below
     their memory limit. A limit without a request is not a finding: the API server copies the limit
-    into the request.
+    into the request. Requests and limits a `LimitRange` of the same namespace and input unit gives
+    the container count (its `defaultRequest` and `default`, after the LimitRange's own defaulting
+    from `max` and `min`); the message names the LimitRange.
+
+    The severity scales with what the nodes could be short of: the gap (limit - request) times the
+    replicas at peak (an HPA's `maxReplicas` where one targets the workload, else `replicas`; one
+    for a DaemonSet, since each node runs one pod, and for Pods, Jobs and CronJobs). From
+    `medium_bytes` (1 GiB) it is `medium`, below it `low`: a 32 MiB gap on one replica is a
+    rounding error of a node, not an outage in waiting.
 
     ## Why it breaks clusters
     The scheduler packs nodes by requests; the kernel lets the container grow to its limit. The
@@ -198,40 +217,80 @@ def memory_request_below_limit(doc: Document) -> Iterator[Hit]:
     ```
 
     ## Fix
-    Set `requests.memory` equal to `limits.memory` (and the cpu request to the cpu limit where one
-    exists): the pod becomes Guaranteed (`oom_score_adj` -997) and the scheduler reserves what the
-    kernel may be asked for. `premortem fix` does this.
+    Set `requests.memory` equal to `limits.memory`: the scheduler then reserves what the kernel may
+    be asked for. With the cpu request equal to the cpu limit too (where every container has both
+    limits) the pod becomes Guaranteed (`oom_score_adj` -997). `premortem fix` raises the memory
+    request and says what it costs across the cluster at peak; it raises the cpu request only with
+    the parameter `fix_cpu`.
 
     ## Source
     pkg/apis/core/v1/defaults.go (request := limit), pkg/kubelet/qos/policy.go
     (GetContainerOOMScoreAdjust), K8s docs concepts/scheduling-eviction/node-pressure-eviction.md.
     """
-    res = resources_of(doc)
-    if res is None:
-        return
-    for c in res.containers:
-        if c.container.role not in (CONTAINER, SIDECAR):
+    medium_from = memory_request_below_limit.param("medium_bytes")
+    for doc in context.index.workloads():
+        res = resources_of(doc)
+        if res is None:
             continue
-        limit = c.limit("memory")
-        request = c.request("memory")
-        if limit is None or request >= limit:
+        gaps = [c for c in res.containers if c.container.role in (CONTAINER, SIDECAR) and _memory_gap(c)]
+        if not gaps:
             continue
-        adj = oom_score_adj("Burstable", request, TYPICAL_NODE_MEMORY)
-        yield Hit(
-            message=(
-                f"memory request {format_bytes(request)} is below its limit {format_bytes(limit)}: the "
-                f"scheduler reserves {format_bytes(request)} but the kernel lets it grow to "
-                f"{format_bytes(limit)}, overcommitting the node by {format_bytes(limit - request)} per "
-                f"replica. Under pressure it is evicted once above its request, and the OOM killer scores it "
-                f"oom_score_adj {adj} on a 16Gi node (a Guaranteed container gets -997)."
-            ),
-            fix=f"Set requests.memory to {format_bytes(limit)} (= limit) to make the reservation honest.",
-            path=(*c.container.path, "resources", "requests", "memory")
-            if "memory" in c.declared_requests
-            else (*c.container.path, "resources"),
-            container=c.container.name,
-            extra={"request_bytes": request, "limit_bytes": limit, "oom_score_adj": adj},
+        replicas, hpa = peak_replicas(doc, context.index)
+        count = 1 if replicas is None else replicas
+        scale = (
+            f"x{count} replicas at peak (HPA {hpa.ref.name} maxReplicas)"
+            if hpa is not None
+            else f"x{count} replicas"
+            if replicas is not None
+            else "on one node"
         )
+        for c in gaps:
+            limit = c.limit("memory") or 0
+            request = c.request("memory")
+            gap = limit - request
+            exposure = gap * count
+            adj = oom_score_adj("Burstable", request, TYPICAL_NODE_MEMORY)
+            origin = _limit_range_note(c)
+            yield Hit(
+                message=(
+                    f"memory request {format_bytes(request)} is below its limit {format_bytes(limit)}{origin}: "
+                    f"the scheduler reserves {format_bytes(request)} but the kernel lets it grow to "
+                    f"{format_bytes(limit)}, {format_bytes(gap)} per pod the node promised but does not have "
+                    f"({format_bytes(exposure)} {scale}). Under pressure it is evicted once above its request, "
+                    f"and the OOM killer scores it oom_score_adj {adj} on a 16Gi node (a Guaranteed container "
+                    "gets -997)."
+                ),
+                fix=f"Set requests.memory to {format_bytes(limit)} (= limit) to make the reservation honest.",
+                path=(*c.container.path, "resources", "requests", "memory")
+                if "memory" in c.declared_requests
+                else (*c.container.path, "resources"),
+                container=c.container.name,
+                severity=Severity.MEDIUM if exposure >= medium_from else Severity.LOW,
+                doc=doc,
+                extra={
+                    "request_bytes": request,
+                    "limit_bytes": limit,
+                    "oom_score_adj": adj,
+                    "gap_bytes": gap,
+                    "replicas_at_peak": replicas,
+                    "overcommit_bytes": exposure,
+                },
+            )
+
+
+def _memory_gap(c: ContainerResources) -> bool:
+    limit = c.limit("memory")
+    return limit is not None and c.request("memory") < limit
+
+
+def _limit_range_note(c: ContainerResources) -> str:
+    """' (request from LimitRange x, limit from LimitRange y)' when a LimitRange set either value."""
+    parts = [
+        f"{word} from {c.defaulted[key]}"
+        for word, key in (("request", "requests.memory"), ("limit", "limits.memory"))
+        if key in c.defaulted
+    ]
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 @object_rule(
