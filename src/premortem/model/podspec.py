@@ -38,6 +38,9 @@ _BUILTIN_LONG_RUNNING = frozenset(
     {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "PodTemplate"}
 )
 SCALABLE_KINDS = frozenset({"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController", "Rollout"})
+# Kinds whose pods run to completion: a pod lost is retried by the Job controller (a delayed or failed
+# run), not a serving outage. Rules lower their severity for them where the consequence is smaller.
+_BUILTIN_ONE_SHOT = frozenset({"Job", "CronJob"})
 
 CONTAINER = "container"
 INIT = "init"
@@ -158,6 +161,7 @@ POD_BEARING_KINDS = frozenset(POD_SPEC_PATHS) | frozenset(CUSTOM_POD_SOURCES)
 LONG_RUNNING_KINDS = _BUILTIN_LONG_RUNNING | frozenset(
     k for k, s in CUSTOM_POD_SOURCES.items() if s.long_running
 )
+ONE_SHOT_KINDS = _BUILTIN_ONE_SHOT | frozenset(k for k, s in CUSTOM_POD_SOURCES.items() if not s.long_running)
 
 
 @dataclass(frozen=True, slots=True)
