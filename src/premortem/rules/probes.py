@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from premortem.findings import Severity
 from premortem.load.document import Document
-from premortem.model.index import namespace_key
+from premortem.model.index import SelectorIndex, namespace_key
 from premortem.model.podspec import (
     CONTAINER,
     LONG_RUNNING_KINDS,
@@ -786,7 +786,7 @@ def no_readiness_probe(context: ClusterContext) -> Iterator[Hit]:
     (availability, maxUnavailable, minReadySeconds).
     """
     index = context.index
-    services: _ServiceIndex = {}
+    entries: dict[tuple[str, str | None], list[tuple[Selector, str]]] = {}
     for svc in index.of_kind("Service"):
         spec = svc.obj.get("spec") if isinstance(svc.obj, dict) else None
         # ExternalName Services have no endpoints; publishNotReadyAddresses Services list pods whether
@@ -798,9 +798,10 @@ def no_readiness_probe(context: ClusterContext) -> Iterator[Hit]:
         ):
             selector = parse_map_selector(spec.get("selector"))
             if not selector.matches_nothing and _serves_traffic(svc):
-                entry = (svc.ref.name or "?", selector)
-                services.setdefault((namespace_key(svc), None), []).append(entry)
-                services.setdefault((namespace_key(svc), os.path.dirname(svc.file)), []).append(entry)
+                entry = (selector, svc.ref.name or "?")
+                entries.setdefault((namespace_key(svc), None), []).append(entry)
+                entries.setdefault((namespace_key(svc), os.path.dirname(svc.file)), []).append(entry)
+    services: _ServiceIndex = {key: SelectorIndex(found) for key, found in entries.items()}
     for doc in index.workloads():
         if doc.kind not in LONG_RUNNING_KINDS:
             continue
@@ -843,8 +844,8 @@ def no_readiness_probe(context: ClusterContext) -> Iterator[Hit]:
         )
 
 
-# (namespace, folder or None for any folder) -> (Service name, selector)
-_ServiceIndex = dict[tuple[str, str | None], list[tuple[str, Selector]]]
+# (namespace, folder or None for any folder) -> the selectors of its Services, owned by their names
+_ServiceIndex = dict[tuple[str, str | None], SelectorIndex[str]]
 
 
 def _selecting_services(doc: Document, services: _ServiceIndex) -> list[str]:
@@ -857,8 +858,8 @@ def _selecting_services(doc: Document, services: _ServiceIndex) -> list[str]:
     if not labels:
         return []
     folder = None if doc.ref.namespace else os.path.dirname(doc.file)
-    candidates = services.get((namespace_key(doc), folder), [])
-    return [name for name, selector in candidates if selector.matches(labels)]
+    candidates = services.get((namespace_key(doc), folder))
+    return candidates.matching(labels) if candidates is not None else []
 
 
 _MONITORING_NAME = re.compile(r"metric|prometheus|prom\b|health|probe|liveness|readiness|pprof|debug|admin")
