@@ -17,6 +17,7 @@ COMMANDS = {
     "fix": "premortem.cli.fix:fix",
     "diagnose": "premortem.cli.diagnose:diagnose",
     "etcd": "premortem.cli.etcd:etcd",
+    "config": "premortem.cli.config:config",
 }
 
 

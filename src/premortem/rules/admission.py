@@ -20,7 +20,7 @@ from premortem.model.index import ObjectIndex
 from premortem.model.pdb import effective_replicas, proximity, related_files
 from premortem.model.podspec import SCALABLE_KINDS, template_labels
 from premortem.model.selectors import Selector, SelectorError, parse_map_selector, parse_selector
-from premortem.rules.registry import ClusterContext, Hit, cluster_rule
+from premortem.rules.registry import ClusterContext, Hit, Param, cluster_rule
 
 WEBHOOK_KINDS = ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")
 KUBE_SYSTEM = "kube-system"
@@ -605,6 +605,7 @@ def webhook_self_lockout(ctx: ClusterContext) -> Iterator[Hit]:
     "admission",
     Severity.MEDIUM,
     "Webhook timeout above 5 seconds (the v1 default is 10)",
+    params={"max_timeout_seconds": Param(MAX_TIMEOUT, "longest timeoutSeconds accepted without a finding")},
 )
 def webhook_timeout_too_long(ctx: ClusterContext) -> Iterator[Hit]:
     """
@@ -668,7 +669,7 @@ def webhook_timeout_too_long(ctx: ClusterContext) -> Iterator[Hit]:
     """
     by_config: dict[int, list[Webhook]] = {}
     for webhook in webhooks(ctx.index):
-        if webhook.timeout > MAX_TIMEOUT:
+        if webhook.timeout > webhook_timeout_too_long.param("max_timeout_seconds"):
             by_config.setdefault(id(webhook.config), []).append(webhook)
     for slow in by_config.values():
         first = slow[0]
@@ -690,7 +691,7 @@ def webhook_timeout_too_long(ctx: ClusterContext) -> Iterator[Hit]:
                 f"matching API request for the full timeout and {outcome}; controllers creating objects one after "
                 "another slow to a crawl during the very outage they should repair."
             ),
-            fix="Set timeoutSeconds: 5 or less on each webhook.",
+            fix=f"Set timeoutSeconds: {webhook_timeout_too_long.param('max_timeout_seconds')} or less on each webhook.",
             path=first.field_path("timeoutSeconds"),
             severity=None if closed else Severity.LOW,
             doc=first.config,
