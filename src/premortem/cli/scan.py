@@ -11,6 +11,7 @@ from premortem.cli.options import (
     EXIT_USAGE,
     exclude_option,
     format_option,
+    kubernetes_version_option,
     load_settings,
     manifest_files,
     settings_options,
@@ -39,6 +40,7 @@ from premortem.cli.report_options import report_and_exit, report_options
     help="Parse files in N worker processes (0, the default: one per available core; 1: in this process). "
     "Small inputs are always read in-process. The output is the same for any N.",
 )
+@kubernetes_version_option
 @report_options
 def scan(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
     """Scan manifests (files, directories, - for stdin; default: the current directory)."""

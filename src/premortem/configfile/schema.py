@@ -240,6 +240,18 @@ def _baseline(value: str | None, raw: RawConfig | None, path: KeyPath) -> str | 
     return os.path.join(os.path.dirname(raw.file), value)
 
 
+def _kubernetes_version(value: str | None, raw: RawConfig | None, path: KeyPath) -> str | None:
+    if value is None:
+        return None
+    from premortem.model.kubeversion import KubeVersion
+
+    try:
+        KubeVersion.parse(value)
+    except ValueError as exc:
+        raise _fail(str(exc), raw, path) from None
+    return value
+
+
 _CHECKS: dict[str, Callable[[Any, RawConfig | None, KeyPath], Any]] = {
     "select": _rule_list,
     "ignore": _rule_list,
@@ -249,4 +261,5 @@ _CHECKS: dict[str, Callable[[Any, RawConfig | None, KeyPath], Any]] = {
     "params": _params,
     "ignores": _ignores,
     "baseline": _baseline,
+    "kubernetes_version": _kubernetes_version,
 }

@@ -79,7 +79,7 @@ def explain_rules(report: Report, out: TextIO, paint: Callable[..., str]) -> Non
             else (doc_section(rule.doc, "Fix") if rule else findings[0].fix)
         )
         for label, text in (("why", why), ("fix", fix)):
-            for index, part in enumerate(printable(text).splitlines()):
+            for index, part in enumerate(printable(text, keep_newlines=True).splitlines()):
                 lead = f"  {label}: " if index == 0 else "       "
                 out.write(textwrap.fill(part, WIDTH, initial_indent=lead, subsequent_indent=" " * 7) + "\n")
         if rule:

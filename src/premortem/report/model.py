@@ -28,14 +28,12 @@ class Report:
         return self.fail_on != "never" and finding.severity >= Severity.parse(self.fail_on)
 
 
-# C0 and C1 control characters and DEL, except tab and newline: a manifest's value must not move
-# the cursor, retitle the terminal or hide text when a report is printed.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+def printable(text: str, keep_newlines: bool = False) -> str:
+    """``text`` safe for a terminal (premortem.redact): control characters escaped, so a manifest's
+    value cannot move the cursor, retitle the terminal or hide text when the report is printed."""
+    from premortem.redact import terminal_safe
 
-
-def printable(text: str) -> str:
-    """``text`` safe for a terminal: control characters shown as \\xNN."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return terminal_safe(text, keep_newlines=keep_newlines)
 
 
 def doc_section(doc: str, heading: str) -> str:
