@@ -33,7 +33,7 @@ fail_on_option = click.option(
 )
 
 
-def _split_commas(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+def split_commas(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
     """``--select a,b --select c`` -> (a, b, c)."""
     return tuple(part.strip() for item in value for part in item.split(",") if part.strip())
 
@@ -41,7 +41,7 @@ def _split_commas(ctx: click.Context, param: click.Parameter, value: tuple[str, 
 select_option = click.option(
     "--select",
     multiple=True,
-    callback=_split_commas,
+    callback=split_commas,
     metavar="RULE,...",
     help="Run only these rules (ids, names or categories; comma-separated or repeated). Replaces the "
     "config file's select.",
@@ -49,14 +49,14 @@ select_option = click.option(
 ignore_option = click.option(
     "--ignore",
     multiple=True,
-    callback=_split_commas,
+    callback=split_commas,
     metavar="RULE,...",
     help="Skip these rules (ids, names or categories), in addition to the config file's ignore.",
 )
 exclude_option = click.option(
     "--exclude",
     multiple=True,
-    callback=_split_commas,
+    callback=split_commas,
     metavar="GLOB",
     help="Do not read files matching these gitignore-style globs (relative to the config file's "
     "directory), in addition to the config file's exclude. Applies to files named on the command line too.",

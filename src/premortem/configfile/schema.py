@@ -56,7 +56,7 @@ def check_field(name: str, value: Any, raw: RawConfig | None, path: KeyPath) -> 
 def _fail(message: str, raw: RawConfig | None, path: KeyPath) -> ConfigError:
     key = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path).replace(".[", "[")
     if raw is None:
-        return ConfigError(message, key=f"--{key}" if key else "")
+        return ConfigError(message, key=f"--{path[0]}" if path else "")
     return ConfigError(message, raw.file, raw.line(path), key)
 
 

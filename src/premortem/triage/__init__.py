@@ -19,7 +19,7 @@ from premortem.triage.baseline import read_baseline, split_baselined
 from premortem.triage.fingerprint import fingerprint
 from premortem.triage.suppressions import Suppression, from_annotations, from_comments, from_config
 
-__all__ = ["Triaged", "fingerprint", "triage"]
+__all__ = ["Triaged", "fingerprint", "selected", "triage"]
 
 
 @dataclass
@@ -79,6 +79,19 @@ def triage(
     shown = [f for f in kept if f.severity >= threshold]
     hidden = [f for f in kept if f.severity < threshold]
     return Triaged(shown, suppressed, baselined, hidden, unbaselined)
+
+
+def selected(findings: Iterable[Finding], settings: Settings) -> list[Finding]:
+    """Findings of verbs whose rules are tables, not registered rules (etcd, diagnose): kept when
+    their id or category is selected (all when nothing is) and not ignored."""
+    wanted = {k.upper() for k in settings.select}
+    unwanted = {k.upper() for k in settings.ignore}
+    out = []
+    for f in findings:
+        keys = {f.rule.upper(), f.category.upper()}
+        if (not wanted or keys & wanted) and not keys & unwanted:
+            out.append(f)
+    return out
 
 
 def _override(finding: Finding, settings: Settings) -> Finding:
