@@ -57,6 +57,7 @@ def capacity(
     from premortem.findings import SEVERITIES, Finding
     from premortem.load.reader import load_paths
     from premortem.model.index import ObjectIndex
+    from premortem.model.limitrange import apply_limit_ranges
     from premortem.report.model import not_reported
     from premortem.settings import use_settings
     from premortem.triage import triage
@@ -68,6 +69,7 @@ def capacity(
     loaded = load_paths(files)
     if loaded.files_read == 0:
         usage_error("no input could be read")
+    apply_limit_ranges(loaded.documents)  # pods a LimitRange covers get its default requests
     index = ObjectIndex.build(loaded.documents)
     try:
         report = report_for(index, settings.nodes)
