@@ -30,7 +30,7 @@ from premortem.model.kubelet import (
     with_kubelet_flags,
 )
 from premortem.model.quantity import QuantityError, format_bytes
-from premortem.rules.registry import ClusterContext, Hit, cluster_rule, object_rule
+from premortem.rules.registry import ClusterContext, Hit, Param, cluster_rule, object_rule
 
 # The node size used to turn thresholds and reservations into numbers in messages.
 REFERENCE_NODE_MEMORY = 16 * 2**30
@@ -287,6 +287,11 @@ def _partial_eviction_hard(judged: _Judged) -> Iterator[Hit]:
     "kubelet",
     Severity.MEDIUM,
     "Hard memory eviction threshold missing, disabled or below 100Mi",
+    params={
+        "min_memory_bytes": Param(
+            MIN_MEMORY_THRESHOLD, "smallest evictionHard memory.available accepted (bytes)"
+        )
+    },
 )
 def memory_eviction_threshold(context: ClusterContext) -> Iterator[Hit]:
     """
@@ -375,7 +380,7 @@ def _memory_eviction_threshold(judged: _Judged) -> Iterator[Hit]:
         )
         return
     threshold = _memory_threshold(settings)
-    if 0 < threshold < MIN_MEMORY_THRESHOLD:
+    if 0 < threshold < memory_eviction_threshold.param("min_memory_bytes"):
         yield Hit(
             message=(
                 f"evictionHard memory.available is {value} ({format_bytes(threshold)} on a 16Gi node), below "

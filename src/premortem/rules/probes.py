@@ -27,7 +27,7 @@ from premortem.model.probes import (
     probes_of,
 )
 from premortem.model.traffic import serves_traffic, services_selecting, serving_ports
-from premortem.rules.registry import ClusterContext, Hit, cluster_rule, object_rule
+from premortem.rules.registry import ClusterContext, Hit, Param, cluster_rule, object_rule
 
 # A start budget below this many seconds turns a slow start into a crash loop.
 MIN_START_BUDGET = 30
@@ -246,6 +246,11 @@ def liveness_crosses_network(doc: Document) -> Iterator[Hit]:
     Severity.MEDIUM,
     "Liveness probe is the readiness probe with no larger failure budget",
     kinds=LONG_RUNNING_KINDS,
+    params={
+        "clearly_larger": Param(
+            CLEARLY_LARGER, "liveness budget / readiness budget from which there is no finding"
+        )
+    },
 )
 def liveness_same_as_readiness(doc: Document) -> Iterator[Hit]:
     """
@@ -329,7 +334,11 @@ def liveness_same_as_readiness(doc: Document) -> Iterator[Hit]:
         if key is None or key != readiness.handler_key():
             continue
         live_budget, ready_budget = liveness.failure_budget, readiness.failure_budget
-        if live_budget is None or ready_budget is None or live_budget >= CLEARLY_LARGER * ready_budget:
+        if (
+            live_budget is None
+            or ready_budget is None
+            or live_budget >= liveness_same_as_readiness.param("clearly_larger") * ready_budget
+        ):
             continue
         if live_budget <= ready_budget:
             when = (
@@ -369,6 +378,11 @@ def liveness_same_as_readiness(doc: Document) -> Iterator[Hit]:
     Severity.LOW,
     "Liveness probe kills containers that start in less than 30 s, and there is no startupProbe",
     kinds=LONG_RUNNING_KINDS,
+    params={
+        "min_start_seconds": Param(
+            MIN_START_BUDGET, "start budget (seconds) below which a container is killed"
+        )
+    },
 )
 def liveness_without_startup_grace(doc: Document) -> Iterator[Hit]:
     """
@@ -436,7 +450,7 @@ def liveness_without_startup_grace(doc: Document) -> Iterator[Hit]:
         if liveness is None or STARTUP in probes:
             continue
         budget = liveness.start_budget
-        if budget is None or budget >= MIN_START_BUDGET:
+        if budget is None or budget >= liveness_without_startup_grace.param("min_start_seconds"):
             continue
         yield Hit(
             message=(
