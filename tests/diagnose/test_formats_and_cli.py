@@ -336,3 +336,13 @@ def test_get_pods_table(run) -> None:
     assert crash.extra["objects"] == {"pod": "api-7d9f8c-x2k4q", "namespace": "payments", "node": "worker-2"}
     assert "after 7 restarts" in crash.message
     assert result.summary["lines_unknown"] == 0
+
+
+def test_every_diagnose_rule_is_documented() -> None:
+    import re
+
+    from premortem.diagnose.rules import DIAG_RULES
+
+    doc = (ROOT / "docs" / "diagnose.md").read_text()
+    table = {rule for row in re.findall(r"^\| (DIAG-[^|]+) \|", doc, re.M) for rule in row.split(" / ")}
+    assert table == set(DIAG_RULES)

@@ -14,12 +14,25 @@ from premortem.cli.options import (
     text_or_json_option,
     usage_error,
 )
+from premortem.redact import terminal_safe
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @text_or_json_option()
 @fail_on_option
+@click.option(
+    "--select",
+    multiple=True,
+    metavar="RULE|CATEGORY",
+    help="Report only these diagnose rules (DIAG-ETCD-SLOW-FSYNC, DIAG-ETCD) or categories (etcd); comma lists.",
+)
+@click.option(
+    "--ignore",
+    multiple=True,
+    metavar="RULE|CATEGORY",
+    help="Leave out these rules or categories; comma lists.",
+)
 @click.option(
     "--now",
     "now_text",
@@ -39,16 +52,27 @@ def diagnose(
     paths: tuple[str, ...],
     fmt: str,
     fail_on: str,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
     now_text: str | None,
     boot_text: str | None,
     color: bool | None,
 ) -> None:
-    """Diagnose an incident from logs, events and describe output (files, or - for stdin)."""
+    """Diagnose an incident from logs, events and describe output (files, directories, or - for stdin)."""
+    from premortem.diagnose import Selection
     from premortem.diagnose import diagnose as run
+    from premortem.diagnose.selection import split
     from premortem.diagnose.timeparse import parse_rfc3339
+    from premortem.settings import current
 
     if not paths:
-        usage_error("give the evidence to read: log files, event dumps, or - for stdin")
+        usage_error("give the evidence to read: log files, directories of logs, event dumps, or - for stdin")
+    selection = Selection(split(select), split(ignore))
+    unknown = selection.unknown()
+    if unknown:
+        usage_error(
+            f"unknown diagnose rule or category: {', '.join(unknown)} (see `premortem rules --source diagnose`)"
+        )
     now = None
     if now_text is not None:
         now = parse_rfc3339(now_text)
@@ -59,10 +83,10 @@ def diagnose(
         boot = parse_rfc3339(boot_text)
         if boot is None:
             usage_error(f"--boot-time {boot_text!r} is not an RFC 3339 time (e.g. 2026-11-20T08:00:00Z)")
-    result = run(paths, now=now, boot=boot)
+    result = run(paths, now=now, boot=boot, max_input_bytes=current().max_input_bytes, selection=selection)
     summary = result.summary
-    for problem in summary["files_unreadable"]:
-        click.echo(f"premortem: error: {problem['file']}: {problem['error']}", err=True)
+    for problem in (*summary["files_unreadable"], *summary["files_truncated"]):
+        click.echo(f"premortem: error: {terminal_safe(problem['file'])}: {problem['error']}", err=True)
     if summary["files"] == 0 or summary["lines"] == 0:
         click.echo(
             "premortem: error: no input could be read"
@@ -78,7 +102,7 @@ def diagnose(
         )
         raise SystemExit(EXIT_USAGE)
     code = exit_code(result.findings, fail_on)
-    if summary["files_unreadable"]:
+    if summary["files_unreadable"] or summary["files_truncated"]:
         code = EXIT_USAGE
     if fmt == "json":
         from premortem.diagnose.report import to_json

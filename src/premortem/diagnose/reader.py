@@ -53,7 +53,7 @@ _JOURNAL_BANNER = re.compile(r"^-- (?:Logs begin at|Journal begins at) \w{3} (\d
 _KNOWN_START = re.compile(
     r"(?:[a-z]*\d{4}/\d\d/\d\d \d\d:|\[(?:INFO|WARN|WARNING|ERROR|DEBUG|NOTICE)\] |[IWEF]\d{4} \d\d:|[A-Za-z]{3} [ \d]\d \d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:|\[|\{.*\}$|time=|ts=|"
     r"node/|pod/|evicting pod |error when evicting |error: unable to drain|There are pending pods|"
-    r"Warning: |WARNING: |\$ |# |[\w@.:~/-]+[$#] |-- )"
+    r"Warning: |WARNING: |Error from server|error: |\$ |# |[\w@.:~/-]+[$#] |-- )"
 )
 _SINGLE = (
     prompt.parse,
