@@ -30,7 +30,7 @@ from typing import Any
 
 from premortem.diagnose.figures import size
 from premortem.diagnose.recognisers import KNOWN, Result, State, finisher, recogniser
-from premortem.diagnose.recognisers.common import on_node
+from premortem.diagnose.recognisers.common import on_node, pod_name, pod_objects
 from premortem.diagnose.records import Record, Sighting
 
 _INVOKED = re.compile(r"(?P<comm>\S[^:]{0,63}) invoked oom-killer:.*?oom_score_adj=(?P<adj>-?\d+)")
@@ -62,6 +62,8 @@ class Report:
     constraint: str = ""
     limit_kib: int | None = None
     scope: str = ""  # from the old "Kill process ... or sacrifice child" line
+    chosen: tuple[str, str] | None = None  # (pid, comm) the old "Kill process" line chose
+    chosen_rec: Record | None = None
     context: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -135,7 +137,8 @@ def oom_kill_old(rec: Record, state: State) -> Result:
     m = _KILL_OLD.search(rec.message)
     if not m:
         return None
-    _report(state).scope = m.group(1)
+    report = _report(state)
+    report.scope, report.chosen, report.chosen_rec = m.group(1), (m.group(2), m.group(3)), rec
     return KNOWN
 
 
@@ -177,6 +180,9 @@ class Kill:
     scope: str
     report: Report
     node: str | None
+    names: dict[str, str] = field(
+        default_factory=dict
+    )  # pod, namespace, container when the evidence names them
 
     # -------------------------------------------------------------------------------- classification
     def memcg_scope(self) -> bool | None:
@@ -240,13 +246,14 @@ class Kill:
         if scope is True:
             return self._container()
         if scope is False:
-            return self._system("the node ran out of memory as a whole (a global OOM, not a container limit)")
+            return self._system("it ran out of memory as a whole (a global OOM, not a container limit)")
         return self._unknown()
 
     def _objects(self) -> dict[str, str]:
-        objects = {"process": self.comm}
+        objects = {"process": self.comm} if self.comm != "a process" else {}
         if self.node:
             objects["node"] = self.node
+        objects.update(self.names)
         uid = _POD_UID.search(self.path())
         if uid:
             objects["pod_uid"] = uid.group(1).replace("_", "-")
@@ -280,6 +287,10 @@ class Kill:
         qos = self.qos()
         objects = self._objects()
         in_pod = f"a {qos} pod" if qos else "a pod"
+        if objects.get("pod"):
+            in_pod = f"{'the ' + qos + ' ' if qos else ''}pod {pod_name(objects)}"
+            if objects.get("container"):
+                in_pod = f"container {objects['container']} of {in_pod}"
         path = self.path()
         level = (
             "its pod's"
@@ -297,7 +308,11 @@ class Kill:
         prevented = ("RES001",) if qos == "BestEffort" else ("RES002", "RES003") if qos == "Burstable" else ()
         return Sighting(
             "DIAG-OOM-CGROUP",
-            (objects.get("node", ""), objects.get("pod_uid") or self.comm),
+            (
+                objects.get("node", ""),
+                objects.get("pod_uid") or objects.get("pod") or self.comm,
+                objects.get("container", ""),
+            ),
             message,
             "Set limits.memory to the peak the process really needs (its RSS plus headroom) and "
             "requests.memory equal to it; for the JVM or Node.js, cap the heap below the limit.",
@@ -345,16 +360,21 @@ class Kill:
         objects.pop("pod_uid", None)
         adj = self.adj
         victim = (
-            "a critical system process"
+            ", a critical system process"
             if adj is not None and adj <= -998
-            else f"a process in a {self.qos()} pod"
+            else f", a process in a {self.qos()} pod"
             if self.qos()
-            else "a process"
+            else ""
+        )
+        subject = f"Node {objects['node']}" if objects.get("node") else "The node"
+        killed = (
+            f"the kernel killed {self.comm}{self._ids()}{victim}"
+            if self.comm != "a process"
+            else "the kernel killed a process"
         )
         message = (
-            f"On the node{on_node(objects)} {what}: the kernel killed {self.comm}{self._ids()}, "
-            f"{victim}. The kubelet's memory eviction did not act in time, so the kernel chose the victim by "
-            "oom_score: pods without limits and system daemons are at risk."
+            f"{subject}: {what}; {killed}. The kubelet's memory eviction did not act in time, so the kernel chose "
+            "the victim by oom_score: pods without limits and system daemons are at risk."
         )
         return Sighting(
             "DIAG-OOM-SYSTEM",
@@ -383,6 +403,53 @@ class Kill:
         )
 
 
+_VICTIM = re.compile(r"(System|Cgroup) OOM encountered(?:, victim process: ([^,]{1,64}),? pid: (\d{1,10}))?")
+
+
+@recogniser("SystemOOM", "System OOM encountered", "Cgroup OOM encountered")
+def oom_event(rec: Record, state: State) -> Result:
+    """The kubelet's events (pkg/kubelet/oom/oom_watcher_linux.go): ``System OOM encountered,
+    victim process: %s, pid: %d`` on the node, ``Cgroup OOM encountered`` on a pod."""
+    m = _VICTIM.search(rec.message)
+    if not m:
+        return None
+    pid, comm = m.group(3), m.group(2) or "a process"
+    report = Report(
+        constraint="CONSTRAINT_NONE" if m.group(1) == "System" else "CONSTRAINT_MEMCG",
+        memcg="" if m.group(1) == "System" else "kubepods",
+    )
+    objects = pod_objects(rec)
+    node = objects.get("node") or (rec.name if rec.kind == "Node" else None)
+    names = {k: objects[k] for k in ("pod", "namespace", "container") if objects.get(k)}
+    kill = Kill(pid=pid, comm=comm, adj=None, anon=None, scope="", report=report, node=node, names=names)
+    return kill.sighting()
+
+
+_DOCKER_LABEL = re.compile(r"io\.kubernetes\.(pod\.name|pod\.namespace|container\.name)=([^,)\s]{1,253})")
+
+
+@recogniser("container oom ")
+def docker_oom(rec: Record, state: State) -> Result:
+    """``docker events``: ``container oom <id> (... io.kubernetes.pod.name=..., ...)``: the runtime saw
+    an OOM in the container's memory cgroup (moby daemon/monitor.go)."""
+    if not re.search(r"\bcontainer oom [0-9a-f]{12,64}", rec.message):
+        return None
+    labels = dict(_DOCKER_LABEL.findall(rec.message))
+    names = {
+        key: labels[label]
+        for label, key in (
+            ("pod.name", "pod"),
+            ("pod.namespace", "namespace"),
+            ("container.name", "container"),
+        )
+        if labels.get(label)
+    }
+    report = Report(memcg="kubepods")
+    return Kill(
+        pid=None, comm="a process", adj=None, anon=None, scope="", report=report, node=rec.host, names=names
+    ).sighting()
+
+
 @finisher
 def oom_unfinished(state: State) -> list[tuple[Sighting, Record]]:
     """A report whose kill line is not in the evidence: a cgroup-v1 "Task in ... killed as a result of
@@ -391,15 +458,19 @@ def oom_unfinished(state: State) -> list[tuple[Sighting, Record]]:
     task_in: Record | None = state.pop("oom_task_in", None)
     if report is None:
         return []
-    rec = task_in or report.record
-    if rec is None or not (task_in is not None or (report.global_trace and not report.memcg_trace)):
+    rec = report.chosen_rec or task_in or report.record
+    if report.chosen is None and (
+        rec is None or not (task_in is not None or (report.global_trace and not report.memcg_trace))
+    ):
         return []
+    assert rec is not None
+    pid, comm = report.chosen or (None, report.invoker or "a task")
     kill = Kill(
-        pid=None,
-        comm=report.invoker or "a task",
+        pid=pid,
+        comm=comm,
         adj=report.invoker_adj,
         anon=None,
-        scope="Memory cgroup out of memory" if task_in is not None else "Out of memory",
+        scope=report.scope or ("Memory cgroup out of memory" if task_in is not None else "Out of memory"),
         report=report,
         node=rec.host,
     )
