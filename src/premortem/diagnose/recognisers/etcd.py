@@ -244,6 +244,7 @@ def etcd_nospace(rec: Record, state: State) -> Result:
 
 _APISERVER_TIMEOUTS = (
     "Timeout: request did not complete within",
+    "unable to return a response in the time allotted",
     "etcdserver: request timed out",
     "etcdserver: leader changed",
     "etcdserver: too many requests",
@@ -253,6 +254,7 @@ _APISERVER_TIMEOUTS = (
 
 @recogniser(
     "request did not complete within",
+    "unable to return a response in the time allotted",
     "etcdserver: request timed out",
     "etcdserver: leader changed",
     "etcdserver: too many requests",
