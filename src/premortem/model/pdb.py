@@ -131,6 +131,23 @@ def effective_replicas(workload: Document, index: ObjectIndex) -> int | None:
     return replicas_of(workload)
 
 
+def peak_replicas(workload: Document, index: ObjectIndex) -> tuple[int | None, Document | None]:
+    """Replicas at peak: an HPA's ``maxReplicas`` where one targets the workload (with that HPA),
+    else its declared replicas; None for kinds without replicas (DaemonSet, Job, Pod)."""
+    hpa = hpa_for(workload, index) if workload.kind in SCALABLE_KINDS else None
+    if hpa is not None:
+        return hpa_max_replicas(hpa), hpa
+    return replicas_of(workload), None
+
+
+def hpa_max_replicas(hpa: Document) -> int:
+    spec = hpa.obj.get("spec") if isinstance(hpa.obj, dict) else None
+    value = spec.get("maxReplicas") if isinstance(spec, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int):
+        return hpa_min_replicas(hpa)  # required by the API; a missing one is refused
+    return max(value, hpa_min_replicas(hpa))
+
+
 def hpa_min_replicas(hpa: Document) -> int:
     spec = hpa.obj.get("spec") if isinstance(hpa.obj, dict) else None
     value = spec.get("minReplicas") if isinstance(spec, dict) else None
@@ -317,6 +334,8 @@ def _analyse(doc: Document, index: ObjectIndex) -> PdbVerdict:
                 verdict.uncounted.append(workload)
             elif owner is not None:
                 scale += 1  # owned by a controller not in the files: count the pods we see
+        else:  # a custom resource's pods (Ray workers, LeaderWorkerSet groups): its controller's count
+            verdict.uncounted.append(workload)
     verdict.selected_pods = pods
 
     value = verdict.value
