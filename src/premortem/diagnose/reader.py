@@ -29,6 +29,7 @@ from premortem.diagnose.parsers import (
     events_doc,
     events_table,
     golog,
+    journal_json,
     jsonlog,
     kernel,
     klog,
@@ -256,6 +257,9 @@ class FileReader:
             return
         rec = self.record(n, text)
         inner = envelope.strip(text, rec).lstrip()
+        journal = journal_json.unwrap(inner, rec)
+        if journal is not None:
+            inner = journal.lstrip()
         rec.message = inner
         parsed = False
         for parse in _SINGLE:
