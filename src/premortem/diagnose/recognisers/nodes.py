@@ -237,6 +237,7 @@ def eviction_context(rec: Record, state: State) -> Result:
 
 _NOT_READY = re.compile(
     r"Node became not ready|NodeNotReady|NodeStatusUnknown|Kubelet stopped posting node status|PLEG is not healthy|"
+    r"KubeletNotReady|runtime network not ready|NetworkPluginNotReady|"
     r"node\.kubernetes\.io/(?:not-ready|unreachable):No"
 )
 _PLEG = re.compile(r"PLEG is not healthy: pleg was last seen active ([\dhms.]{1,32}) ago")
@@ -249,6 +250,9 @@ _READY_REASON = re.compile(r"(?:Message|message)[:=]\s?\"?([^}\"]{1,200})")
     "NodeStatusUnknown",
     "Kubelet stopped posting node status",
     "PLEG is not healthy",
+    "KubeletNotReady",
+    "runtime network not ready",
+    "NetworkPluginNotReady",
     "StatusNotReady",
     "NotReady",
     "not-ready:NoExecute",
@@ -285,10 +289,13 @@ def node_not_ready(rec: Record, state: State) -> Result:
             f" The kubelet's pod lifecycle event generator (PLEG) was last active {pleg.group(1)} ago (threshold 3m): "
             "the container runtime stopped answering, so the kubelet cannot sync pods."
         )
+    elif "network plugin" in rec.message.lower() or "cni" in rec.message.lower():
+        cause = (
+            " The network plugin (CNI) is not ready: the pod network add-on is missing, not yet running, or "
+            "cannot write its config; until it is, no pod gets a network and the node stays NotReady."
+        )
     elif "runtime" in rec.message.lower() and "not ready" in rec.message.lower():
         cause = " The container runtime reports not ready."
-    elif "network plugin" in rec.message.lower() or "cni" in rec.message.lower():
-        cause = " The network plugin (CNI) is not ready."
     subject = f"Node {node}" if node else "The node"
     return Sighting(
         "DIAG-NODE-NOT-READY",
