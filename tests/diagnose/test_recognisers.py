@@ -246,3 +246,50 @@ def test_kernel_oom_is_named_by_the_kubelet_uid(run) -> None:
 def test_empty_event_list_is_known(run) -> None:
     result = run('{\n    "apiVersion": "v1",\n    "items": [],\n    "kind": "List"\n}\n', name="none.json")
     assert result.findings == [] and result.summary["lines_unknown"] == 0
+
+
+# The wording variants issue 12 lists, each in the form the component prints it.
+VARIANTS = [
+    (
+        'level=warning msg="Failed to sync policy map" error="update map cilium_policy_01834: no space left on device" subsys=endpoint',
+        "DIAG-CILIUM-POLICY-MAP",
+        "cilium_policy_01834",
+    ),
+    (
+        '{"level":"warn","ts":"2026-11-25T19:28:11.002Z","caller":"etcdserver/util.go:166","msg":"apply request took too long","took":"1m11.16s","expected-duration":"100ms"}',
+        "DIAG-ETCD-SLOW-APPLY",
+        "71.16 s",
+    ),
+    (
+        "raft2026/11/25 19:50:11 INFO: 8e9e05c52164694d no leader at term 4; dropping proposal",
+        "DIAG-ETCD-LEADER-ELECTION",
+        "no leader",
+    ),
+    (
+        'I1125 19:33:10.551201    1022 prober.go:116] Readiness probe for "web-5d8f-abcde_shop(0d2b9a61-8f3e):web" failed (failure): HTTP probe failed with statuscode: 503',
+        "DIAG-PROBE-READINESS",
+        "shop/web-5d8f-abcde",
+    ),
+    (
+        'I1125 19:33:10.551201    1022 kubelet.go:2000] pod "web-5d8f-abcde_shop(0d2b9a61-8f3e)" container "web" is unhealthy, it will be killed and re-created.',
+        "DIAG-PROBE-RESTART",
+        "shop/web-5d8f-abcde",
+    ),
+    (
+        "default   10m   Warning   EvictionThresholdMet   node/worker-2   Attempting to reclaim ephemeral-storage",
+        "DIAG-NODE-DISK-PRESSURE",
+        "ephemeral-storage",
+    ),
+    (
+        "E1125 19:28:12.870112       1 wrap.go:54] Timeout: request did not complete within allowed duration",
+        "DIAG-APISERVER-TIMEOUT",
+        "did not complete",
+    ),
+]
+
+
+@pytest.mark.parametrize(("line", "rule", "says"), VARIANTS, ids=[r for _, r, _ in VARIANTS])
+def test_wording_variants(run, line: str, rule: str, says: str) -> None:
+    (f,) = run(line + "\n").findings
+    assert f.rule == rule
+    assert says in f.message
