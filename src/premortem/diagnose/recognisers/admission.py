@@ -94,8 +94,11 @@ def webhook(rec: Record, state: State) -> Result:
         "DIAG-WEBHOOK-FAILURE",
         (name,),
         f"Calls to admission webhook {name} {failure}{' (' + url.group(1) + ')' if url else ''}. {policy}",
-        "Restore the webhook backend (replicas >= 2 with a PDB), set timeoutSeconds to 5 or less, exclude kube-system "
-        "with a namespaceSelector, and use failurePolicy Ignore where the check is not security-critical.",
+        "Restore the webhook backend (replicas >= 2 with a PDB) and alert when the API server logs that it fails "
+        "open: until then its policy is not enforced."
+        if "failing open" in lowered
+        else "Restore the webhook backend (replicas >= 2 with a PDB), set timeoutSeconds to 5 or less, exclude "
+        "kube-system with a namespaceSelector, and use failurePolicy Ignore where the check is not security-critical.",
         severity=Severity.CRITICAL if kube_system else severity,
         objects=objects,
         prevented_by=prevented,
