@@ -177,6 +177,20 @@ def test_oom_figures_and_qos(run) -> None:
     assert len(f.extra["evidence"]) == 2  # the Killed process line and the constraint line
 
 
+def test_a_killed_node_agent_is_critical(run) -> None:
+    line = (
+        "[  147.377885] Memory cgroup out of memory: Killed process {pid} ({comm}) total-vm:856872kB, "
+        "anon-rss:49600kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:464kB oom_score_adj:-999\n"
+    )
+    kubelet = run(line.format(pid=989, comm="kubelet")).findings[0]
+    runtime = run(line.format(pid=990, comm="containerd"), name="c.log").findings[0]
+    daemon = run(line.format(pid=991, comm="journald"), name="j.log").findings[0]
+    assert kubelet.rule == runtime.rule == daemon.rule == "DIAG-OOM-RESERVED"
+    assert kubelet.severity == runtime.severity == Severity.CRITICAL
+    assert daemon.severity == Severity.HIGH
+    assert "NotReady" in kubelet.message and "container runtime (containerd)" in runtime.message
+
+
 def test_webhook_timeout_vs_refused(run) -> None:
     timeout = run(
         'failed calling webhook "a.example.com": failed to call webhook: Post "https://a.ns.svc:443/x?timeout=10s": context deadline exceeded\n'

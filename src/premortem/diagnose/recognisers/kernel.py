@@ -32,6 +32,7 @@ from premortem.diagnose.figures import size
 from premortem.diagnose.recognisers import KNOWN, Result, State, finisher, recogniser
 from premortem.diagnose.recognisers.common import on_node, pod_name, pod_objects
 from premortem.diagnose.records import Record, Sighting
+from premortem.findings import Severity
 
 _INVOKED = re.compile(r"(?P<comm>\S[^:]{0,63}) invoked oom-killer:.*?oom_score_adj=(?P<adj>-?\d+)")
 _KILLED = re.compile(
@@ -339,9 +340,15 @@ class Kill:
             f"cgroup limits (enforceNodeAllocatable), that reservation is smaller than what the node's daemons use: "
             f"raise {reserve}. No pod limit is involved."
         )
+        node_agent = self.comm in ("kubelet", "containerd", "dockerd", "crio")
         if kubelet:
             message += (
                 " The kubelet itself died: the node stops reporting and goes NotReady until it restarts."
+            )
+        elif node_agent:
+            message += (
+                f" The container runtime ({self.comm}) died: the kubelet cannot start or stop containers and the"
+                " node goes NotReady until it restarts."
             )
         return Sighting(
             "DIAG-OOM-RESERVED",
@@ -349,6 +356,7 @@ class Kill:
             message,
             f"Raise {reserve} memory to the daemons' real peak (kubelet and container runtime: kubeReserved; OS "
             "services: systemReserved), or enforce node allocatable on pods only.",
+            severity=Severity.CRITICAL if node_agent else None,
             objects=objects,
             prevented_by=("KUB001",) if not path else (),
             worst=float(self.anon.bytes) if self.anon else None,
