@@ -143,6 +143,24 @@ CASES = [
         'time="2026-11-25T19:32:15Z" level=error msg="Map full" error="BPF map is full" subsys=policymap',
         "DIAG-CILIUM-POLICY-MAP",
     ),
+    # the node's agents: systemd's word on their death, a client that cannot reach the runtime
+    (
+        "Nov 25 19:30:03 worker-1 systemd[1]: kubelet.service: Main process exited, code=killed, status=9/KILL",
+        "DIAG-NODE-AGENT-DOWN",
+    ),
+    (
+        "Nov 25 19:30:03 worker-1 systemd[1]: containerd.service: A process of this unit has been killed by the OOM killer.",
+        "DIAG-NODE-AGENT-DOWN",
+    ),
+    (
+        'Nov 25 19:30:04 worker-1 kubelet[1187]: E1125 19:30:04.1 1187 remote_runtime.go:193] "RunPodSandbox from runtime service failed" err="rpc error: code = Unavailable desc = connection error: desc = \\"transport: Error while dialing dial unix /run/containerd/containerd.sock: connect: connection refused\\""',
+        "DIAG-NODE-AGENT-DOWN",
+    ),
+    # containerd's own OOM event
+    (
+        'Nov 25 19:30:05 worker-1 containerd[800]: time="2026-11-25T19:30:05.1Z" level=info msg="TaskOOM event &TaskOOM{ContainerID:4bcba7fc4369fee4d7d2e6263b58fce52cfc928c6a31cfac4d43c838708991ce,XXX_unrecognized:[],}"',
+        "DIAG-OOM-CGROUP",
+    ),
 ]
 
 
@@ -189,6 +207,30 @@ def test_a_killed_node_agent_is_critical(run) -> None:
     assert kubelet.severity == runtime.severity == Severity.CRITICAL
     assert daemon.severity == Severity.HIGH
     assert "NotReady" in kubelet.message and "container runtime (containerd)" in runtime.message
+
+
+def test_agent_down_says_which_agent_and_how(run) -> None:
+    kubelet = run(
+        "Nov 25 19:30:03 worker-1 systemd[1]: kubelet.service: Main process exited, code=killed, status=9/KILL\n"
+    ).findings[0]
+    assert kubelet.severity == Severity.CRITICAL
+    assert kubelet.extra["objects"] == {"node": "worker-1", "agent": "kubelet"}
+    assert (
+        "The kubelet on worker-1 was killed (signal 9/KILL)" in kubelet.message
+        and "NotReady" in kubelet.message
+    )
+    refused = run(
+        "Nov 25 19:30:04 worker-1 dockerd[16642]: error dialing: dial unix /run/containerd/containerd.sock: "
+        "connect: no such file or directory\n",
+        name="d.log",
+    ).findings[0]
+    assert refused.severity == Severity.HIGH
+    assert (
+        "dockerd could not connect to /run/containerd/containerd.sock (no such file or directory)"
+        in refused.message
+    )
+    # a permission problem on the socket is not the runtime being down
+    assert not run("dial unix /var/run/docker.sock: connect: permission denied\n", name="p.log").findings
 
 
 def test_webhook_timeout_vs_refused(run) -> None:

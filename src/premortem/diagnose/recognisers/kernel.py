@@ -65,6 +65,7 @@ class Report:
     scope: str = ""  # from the old "Kill process ... or sacrifice child" line
     chosen: tuple[str, str] | None = None  # (pid, comm) the old "Kill process" line chose
     chosen_rec: Record | None = None
+    cpuset: str = ""  # cgroup v1 "<comm> cpuset=<container id>": the container of the invoker
     context: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -81,6 +82,19 @@ def oom_invoked(rec: Record, state: State) -> Result:
     report = state["oom"] = Report(rec.line, rec.text, rec)
     if m:
         report.invoker, report.invoker_adj = m.group("comm").strip(), int(m.group("adj"))
+    return KNOWN
+
+
+_CPUSET = re.compile(r"\bcpuset=([0-9a-f]{64})\b")
+
+
+@recogniser(" cpuset=")
+def oom_cpuset(rec: Record, state: State) -> Result:
+    report = state.get("oom")
+    m = _CPUSET.search(rec.message)
+    if report is None or not m:
+        return None
+    report.cpuset = m.group(1)
     return KNOWN
 
 
@@ -183,7 +197,10 @@ class Kill:
     node: str | None
     names: dict[str, str] = field(
         default_factory=dict
-    )  # pod, namespace, container when the evidence names them
+    )  # pod, namespace, container, container_id when the evidence names them
+    invoker_only: bool = (
+        False  # the report is cut before its kill line: comm asked for memory, the victim is unknown
+    )
 
     # -------------------------------------------------------------------------------- classification
     def memcg_scope(self) -> bool | None:
@@ -292,14 +309,21 @@ class Kill:
             in_pod = f"{'the ' + qos + ' ' if qos else ''}pod {pod_name(objects)}"
             if objects.get("container"):
                 in_pod = f"container {objects['container']} of {in_pod}"
+        elif objects.get("container_id"):
+            in_pod = f"container {objects['container_id'][:12]} of {in_pod}"
         path = self.path()
         level = (
             "its pod's"
             if path and not re.search(r"\.scope$|/[0-9a-f]{12,}$", path) and _POD_UID.search(path)
             else "its"
         )
+        victim = (
+            f"a process (the report stops before its kill line; {self.comm}{self._ids()} asked for the memory)"
+            if self.invoker_only
+            else f"{self.comm}{self._ids()}"
+        )
         message = (
-            f"The kernel killed {self.comm}{self._ids()} in {in_pod}{on_node(objects)} at "
+            f"The kernel killed {victim} in {in_pod}{on_node(objects)} at "
             f"{level} own memory limit (a memory cgroup OOM).{self._used()} This is the container's own limit, not "
             "node memory pressure: the node may have memory to spare and the kubelet does not evict for it. The "
             "container exits with code 137 (OOMKilled) and restarts, losing in-flight work."
@@ -311,7 +335,7 @@ class Kill:
             "DIAG-OOM-CGROUP",
             (
                 objects.get("node", ""),
-                objects.get("pod_uid") or objects.get("pod") or self.comm,
+                objects.get("pod_uid") or objects.get("pod") or objects.get("container_id") or self.comm,
                 objects.get("container", ""),
             ),
             message,
@@ -443,6 +467,7 @@ def docker_oom(rec: Record, state: State) -> Result:
     if not re.search(r"\bcontainer oom [0-9a-f]{12,64}", rec.message):
         return None
     labels = dict(_DOCKER_LABEL.findall(rec.message))
+    cid = re.search(r"\bcontainer oom ([0-9a-f]{12,64})", rec.message)
     names = {
         key: labels[label]
         for label, key in (
@@ -452,9 +477,35 @@ def docker_oom(rec: Record, state: State) -> Result:
         )
         if labels.get(label)
     }
+    if cid and not names.get("container"):
+        names["container_id"] = cid.group(1)
     report = Report(memcg="kubepods")
     return Kill(
         pid=None, comm="a process", adj=None, anon=None, scope="", report=report, node=rec.host, names=names
+    ).sighting()
+
+
+_TASK_OOM = re.compile(r'TaskOOM(?: event)? (?:container_id:\\?"?|&TaskOOM\{ContainerID:)([0-9a-f]{12,64})')
+
+
+@recogniser("TaskOOM")
+def containerd_oom(rec: Record, state: State) -> Result:
+    """containerd's ``TaskOOM event container_id:"<id>"`` (``&TaskOOM{ContainerID:<id>,...}`` before 1.5):
+    the shim saw an OOM in the task's memory cgroup. The bare ``topic=/tasks/oom`` forwarding lines
+    carry no id and add nothing."""
+    m = _TASK_OOM.search(rec.message)
+    if not m:
+        return KNOWN if "/tasks/oom" in rec.message else None
+    report = Report(memcg="kubepods")
+    return Kill(
+        pid=None,
+        comm="a process",
+        adj=None,
+        anon=None,
+        scope="",
+        report=report,
+        node=rec.host,
+        names={"container_id": m.group(1)},
     ).sighting()
 
 
@@ -468,7 +519,9 @@ def oom_unfinished(state: State) -> list[tuple[Sighting, Record]]:
         return []
     rec = report.chosen_rec or task_in or report.record
     if report.chosen is None and (
-        rec is None or not (task_in is not None or (report.global_trace and not report.memcg_trace))
+        rec is None
+        or not (task_in is not None or report.global_trace != report.memcg_trace)
+        or (report.memcg_trace and not report.invoker)
     ):
         return []
     assert rec is not None
@@ -481,6 +534,8 @@ def oom_unfinished(state: State) -> list[tuple[Sighting, Record]]:
         scope=report.scope or ("Memory cgroup out of memory" if task_in is not None else "Out of memory"),
         report=report,
         node=rec.host,
+        names={"container_id": report.cpuset} if report.cpuset else {},
+        invoker_only=report.chosen is None and task_in is None and report.memcg_trace,
     )
     rec.context.extend(c for c in report.context if c[0] != rec.line)
     return [(kill.sighting(), rec)]
