@@ -13,6 +13,7 @@ from premortem.load.document import Document, LoadProblem, LoadResult, NodeRef, 
 from premortem.model.index import ObjectIndex
 from premortem.model.podspec import replicas_of
 from premortem.model.resources import resources_of
+from premortem.rootcause import fold_root_causes
 from premortem.rules import all_rules
 from premortem.rules.registry import RULES, ClusterContext, Hit, Rule
 from premortem.settings import Settings, use_settings
@@ -97,6 +98,7 @@ def _scan(
                     raise ValueError(f"cluster rule {rule.id} returned a hit without a document")
                 findings.append(_finding(rule, hit.doc, hit, pending))
 
+    findings = fold_root_causes(findings, active)
     _fill_lines(pending)
     findings.sort(key=Finding.sort_key)
     objects = [object_summary(doc) for doc in documents]
