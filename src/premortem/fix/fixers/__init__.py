@@ -3,6 +3,7 @@
 import premortem.fix.fixers.admission
 import premortem.fix.fixers.apiversions
 import premortem.fix.fixers.disruption
+import premortem.fix.fixers.heartbeats
 import premortem.fix.fixers.images
 import premortem.fix.fixers.kubelet
 import premortem.fix.fixers.probes
