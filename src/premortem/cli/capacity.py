@@ -57,12 +57,14 @@ def capacity(
     from premortem.findings import SEVERITIES, Finding
     from premortem.load.reader import load_paths
     from premortem.model.index import ObjectIndex
+    from premortem.model.limitrange import apply_limit_ranges
 
     click.get_current_context().with_resource(kubernetes_version_settings(kubernetes_version))
     files, missing = manifest_files(paths)
     loaded = load_paths(files)
     if loaded.files_read == 0:
         usage_error("no input could be read")
+    apply_limit_ranges(loaded.documents)  # pods a LimitRange covers get its default requests
     index = ObjectIndex.build(loaded.documents)
     try:
         report = report_for(index, nodes_spec)

@@ -5,6 +5,8 @@ Sources (see docs/k8s-facts in the README):
   request = limit, per container and resource; PodTemplates are stored undefaulted, so we apply it);
 - QoS: pkg/apis/core/helper/qos/qos.go (cpu and memory only, zero quantities ignored, init and sidecar
   containers counted, ephemeral containers not);
+- LimitRange defaults (model/limitrange.py): after that decode-time defaulting, the LimitRanges of
+  the namespace and input unit give what a container still leaves unset;
 - effective pod request: component-helpers resource/helpers.go ``AggregateContainerRequests``
   (max(sum of app containers + sidecars, each init container + the sidecars started before it)
   plus ``spec.overhead``).
@@ -12,10 +14,12 @@ Sources (see docs/k8s-facts in the README):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from premortem.load.document import Document
+from premortem.model.limitrange import ContainerDefaults, defaults_of
 from premortem.model.podspec import (
     EPHEMERAL,
     SIDECAR,
@@ -47,6 +51,8 @@ class ContainerResources:
     requests: dict[str, int] = field(default_factory=dict)
     limits: dict[str, int] = field(default_factory=dict)
     declared_requests: dict[str, int] = field(default_factory=dict)
+    # "requests.memory" / "limits.cpu"... -> the LimitRange that set it (model/limitrange.py)
+    defaulted: dict[str, str] = field(default_factory=dict)
 
     def request(self, resource: str) -> int:
         return self.requests.get(resource, 0)
@@ -77,14 +83,30 @@ def _read(container: ContainerView, section: str, bad: list[BadQuantity]) -> dic
     return out
 
 
-def container_resources(container: ContainerView, bad: list[BadQuantity] | None = None) -> ContainerResources:
+def container_resources(
+    container: ContainerView,
+    bad: list[BadQuantity] | None = None,
+    defaults: Iterable[ContainerDefaults] = (),
+) -> ContainerResources:
+    """A container's requests and limits as admitted: its own, request := limit where it has no request
+    (decode-time defaulting), then the LimitRange ``defaults`` for what it still leaves unset."""
     problems = bad if bad is not None else []
     declared = _read(container, "requests", problems)
     limits = _read(container, "limits", problems)
     requests = dict(declared)
     for resource, value in limits.items():
         requests.setdefault(resource, value)  # SetDefaults_Pod: request := limit when absent
-    return ContainerResources(container, requests, limits, declared)
+    defaulted: dict[str, str] = {}
+    for given in defaults:  # LimitRanger admission, after decoding
+        for resource, value in given.limits.items():
+            if resource not in limits:
+                limits[resource] = value
+                defaulted[f"limits.{resource}"] = given.source
+        for resource, value in given.requests.items():
+            if resource not in requests:
+                requests[resource] = value
+                defaulted[f"requests.{resource}"] = given.source
+    return ContainerResources(container, requests, limits, declared, defaulted)
 
 
 @dataclass(slots=True)
@@ -97,9 +119,10 @@ class PodResources:
     pod_level: bool = False
 
 
-def pod_resources(pod: PodSpecView) -> PodResources:
+def pod_resources(pod: PodSpecView, defaults: Iterable[ContainerDefaults] = ()) -> PodResources:
     bad: list[BadQuantity] = []
-    containers = [container_resources(c, bad) for c in pod.containers() if c.role != EPHEMERAL]
+    given = list(defaults)
+    containers = [container_resources(c, bad, given) for c in pod.containers() if c.role != EPHEMERAL]
     # Containers the controller adds (Knative's queue-proxy...) count for QoS and requests, but are not
     # in ``PodResources.containers``: no rule reports on what the manifest does not contain.
     every = containers + [_injected(pod, c) for c in pod.injected]
@@ -246,6 +269,6 @@ def resources_of(doc: Document) -> PodResources | None:
     """Pod resources of a pod-bearing object (None for other kinds), computed once per document."""
     if "resources" not in doc.cache:
         pod = pod_spec_of(doc)
-        doc.cache["resources"] = pod_resources(pod) if pod is not None else None
+        doc.cache["resources"] = pod_resources(pod, defaults_of(doc)) if pod is not None else None
     result: PodResources | None = doc.cache["resources"]
     return result
