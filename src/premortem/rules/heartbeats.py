@@ -163,8 +163,8 @@ def webhook_on_heartbeats(ctx: ClusterContext) -> Iterator[Hit]:
     default 10 s, a leader's renewal uses up its whole renew deadline and kube-controller-manager and
     kube-scheduler lose leadership in a loop; at 30 s node Leases are renewed only every 40 s and
     nodes go NotReady; with a fail-closed policy the renewals are refused outright. Below that the
-    heartbeats only slow down, but every node's renewal every 10 s still goes through the webhook. A cluster upgrade that replaces the node
-    running the webhook is exactly when this happens.
+    heartbeats only slow down, but every node's renewal every 10 s still goes through the webhook.
+    A cluster upgrade that replaces the node running the webhook is exactly when this happens.
 
     ## Failing example
     ```yaml
