@@ -311,3 +311,52 @@ spec:
     only_max = kops.replace("defaultRequest: {cpu: 100m}", "max: {memory: 1Gi}")
     pod = objects(only_max)["Pod"]
     assert pod["limits"]["memory"] == 2**30 and pod["requests"]["memory"] == 2**30
+
+
+# --- RES004 -----------------------------------------------------------------------------------------
+
+# GoogleCloudPlatform/kubernetes-engine-samples observability/elastic-stack-tutorial/
+#   max-map-count-setter-ds.yaml (trimmed): the init container sets a sysctl, the app container sleeps.
+MAX_MAP_COUNT = """\
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: max-map-count-setter, namespace: elastic-system}
+spec:
+  selector: {matchLabels: {name: max-map-count-setter}}
+  template:
+    metadata: {labels: {name: max-map-count-setter}}
+    spec:
+      initContainers:
+        - name: max-map-count-setter
+          image: docker.io/bash:5.2.15
+          resources:
+            requests: {cpu: 10m, memory: 10Mi}
+            limits: {cpu: 50m, memory: 32Mi}
+          command: ["/usr/local/bin/bash", "-e", "-c", "echo 262144 > /proc/sys/vm/max_map_count"]
+      containers:
+        - name: sleep
+          image: docker.io/bash:5.2.15
+          command: ["sleep", "infinity"]
+          resources:
+            requests: {cpu: 10m, memory: 10Mi}
+            limits: {cpu: 10m, memory: 10Mi}
+"""
+
+
+def res004(text: str):
+    return [f for f in scan_yaml(text).findings if f.rule == "RES004"]
+
+
+def test_sleeping_app_container_makes_guaranteed_irrelevant():
+    assert res004(MAX_MAP_COUNT) == []
+
+
+def test_fix_text_says_raise_the_requests_when_the_limits_are_set():
+    working = MAX_MAP_COUNT.replace('command: ["sleep", "infinity"]', "command: [/app/serve]")
+    [finding] = res004(working)
+    assert "requests below their limits" in finding.message
+    assert "set limits" not in finding.fix
+    assert "raise requests.cpu to 50m" in finding.fix and "requests.memory to 32Mi" in finding.fix
+    no_limits = working.replace("            limits: {cpu: 50m, memory: 32Mi}\n", "", 1)
+    [finding] = res004(no_limits)
+    assert "set limits.cpu" in finding.fix and "set limits.memory" in finding.fix

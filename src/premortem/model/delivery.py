@@ -29,6 +29,33 @@ KUBELET = "kubelet"
 TOOL = "tool"
 FRAGMENT = "fragment"
 
+# API groups served by every Kubernetes API server: their objects must have metadata.name. Objects of
+# other groups (CRDs, tool configs such as kind's Cluster) may legitimately carry `name` at the top.
+BUILTIN_GROUPS = frozenset(
+    {
+        "",
+        "apps",
+        "batch",
+        "policy",
+        "autoscaling",
+        "networking.k8s.io",
+        "rbac.authorization.k8s.io",
+        "admissionregistration.k8s.io",
+        "storage.k8s.io",
+        "scheduling.k8s.io",
+        "coordination.k8s.io",
+        "discovery.k8s.io",
+        "node.k8s.io",
+        "certificates.k8s.io",
+        "apiextensions.k8s.io",
+        "apiregistration.k8s.io",
+        "flowcontrol.apiserver.k8s.io",
+        "events.k8s.io",
+        "extensions",
+        "resource.k8s.io",
+    }
+)
+
 # API group -> the tool or component that reads documents of that group itself.
 TOOL_GROUPS = {
     "install.istio.io": "istioctl (istioctl install -f)",

@@ -30,7 +30,7 @@ from premortem.model.probes import (
     probes_of,
 )
 from premortem.model.selectors import Selector, parse_map_selector
-from premortem.rules.registry import ClusterContext, Hit, cluster_rule, object_rule
+from premortem.rules.registry import ClusterContext, Hit, Param, cluster_rule, object_rule
 
 # A start budget below this many seconds turns a slow start into a crash loop.
 MIN_START_BUDGET = 30
@@ -249,6 +249,11 @@ def liveness_crosses_network(doc: Document) -> Iterator[Hit]:
     Severity.MEDIUM,
     "Liveness probe is the readiness probe with no larger failure budget",
     kinds=LONG_RUNNING_KINDS,
+    params={
+        "patient_seconds": Param(
+            300, "a liveness failure budget of at least this many seconds is patient enough: no finding"
+        )
+    },
 )
 def liveness_same_as_readiness(doc: Document) -> Iterator[Hit]:
     """
@@ -258,7 +263,10 @@ def liveness_same_as_readiness(doc: Document) -> Iterator[Hit]:
     does not give up clearly later than readiness: its failure budget (`periodSeconds *
     failureThreshold`, after defaults 10 s and 3) is not at least 1.5 times readiness'. At or below
     readiness' budget it is `medium`; larger but less than 1.5 times, `low`. A liveness budget at
-    least 1.5 times the readiness budget is the accepted pattern and no finding. DaemonSets are not
+    least 1.5 times the readiness budget is the accepted pattern and no finding, and so is a liveness
+    budget of `patient_seconds` (300) or more: a pod failing its check for five minutes is down
+    already, and restarting it then is recovery, not a load spike turned into a restart cascade
+    (GKE's JetStream samples give both probes 30 x 60 s). DaemonSets are not
     checked: one pod per node, usually a node agent outside any Service, so there is no traffic for
     readiness to move away and the identical probe adds no harm of its own.
 
@@ -334,6 +342,8 @@ def liveness_same_as_readiness(doc: Document) -> Iterator[Hit]:
         live_budget, ready_budget = liveness.failure_budget, readiness.failure_budget
         if live_budget is None or ready_budget is None or live_budget >= CLEARLY_LARGER * ready_budget:
             continue
+        if live_budget >= liveness_same_as_readiness.param("patient_seconds"):
+            continue
         if live_budget <= ready_budget:
             when = (
                 f"and liveness gives up after {live_budget} s, no later than readiness ({ready_budget} s)"
@@ -379,6 +389,10 @@ def liveness_without_startup_grace(doc: Document) -> Iterator[Hit]:
     Containers with a liveness probe, no startup probe, and a start budget
     (`initialDelaySeconds + periodSeconds * failureThreshold`, after the API defaults 0, 10 and 3)
     under 30 seconds. With the defaults the budget is exactly 30 s and there is no finding.
+    Probes that pass as soon as the container runs are not findings: an `exec` of a file check or a
+    trivial command (`ls`, `cat`, `test`, `stat`, `true`), which does not wait for the application,
+    and a check of Redis (`redis-cli ping`, or a TCP connect to its port 6379 in a Redis image),
+    which accepts connections at once (it listens before it loads its dataset).
 
     ## Why it breaks clusters
     Liveness probing starts after `initialDelaySeconds`, whether or not the application is up yet;
@@ -439,7 +453,7 @@ def liveness_without_startup_grace(doc: Document) -> Iterator[Hit]:
         if liveness is None or STARTUP in probes:
             continue
         budget = liveness.start_budget
-        if budget is None or budget >= MIN_START_BUDGET:
+        if budget is None or budget >= MIN_START_BUDGET or answers_at_once(liveness):
             continue
         yield Hit(
             message=(
@@ -457,6 +471,32 @@ def liveness_without_startup_grace(doc: Document) -> Iterator[Hit]:
             container=container.name,
             extra={"start_budget_seconds": budget},
         )
+
+
+# exec commands that check a file or do nothing: they pass as soon as the container runs.
+_INSTANT_COMMANDS = frozenset({"ls", "cat", "test", "[", "stat", "true", "echo", "touch", "find"})
+_SHELLS = frozenset({"sh", "bash", "ash", "dash"})
+REDIS_PORT = 6379
+
+
+def answers_at_once(probe: Probe) -> bool:
+    """The probe passes as soon as the container runs: it does not wait for a slow start."""
+    kind = probe.handler_type
+    if kind == "exec":
+        command = probe.handler.get("command")
+        words = [str(w) for w in command] if isinstance(command, list) else []
+        if len(words) >= 3 and os.path.basename(words[0]) in _SHELLS and words[1].startswith("-"):
+            words = words[2].split()  # sh -c "cat /tmp/healthy"
+        if not words:
+            return False
+        program = os.path.basename(words[0])
+        if program in _INSTANT_COMMANDS and not any(sep in words for sep in ("&&", "||", "|", ";")):
+            return True
+        return program == "redis-cli" and [w.lower() for w in words[-1:]] == ["ping"]
+    if kind == "tcpSocket" and probe.port() == REDIS_PORT:
+        image = probe.container.data.get("image")
+        return isinstance(image, str) and "redis" in os.path.basename(image.split("@")[0].split(":")[0])
+    return False
 
 
 @object_rule(

@@ -7,9 +7,17 @@ from collections.abc import Iterator
 from premortem.findings import Severity
 from premortem.load.document import Document
 from premortem.model.criticality import criticality_of
+from premortem.model.image import parse_image
 from premortem.model.pdb import peak_replicas
-from premortem.model.podspec import CONTAINER, ONE_SHOT_KINDS, POD_BEARING_KINDS, SIDECAR, pod_spec_path
-from premortem.model.quantity import format_bytes
+from premortem.model.podspec import (
+    CONTAINER,
+    ONE_SHOT_KINDS,
+    POD_BEARING_KINDS,
+    SIDECAR,
+    ContainerView,
+    pod_spec_path,
+)
+from premortem.model.quantity import format_bytes, format_millicores
 from premortem.model.resources import BEST_EFFORT, GUARANTEED, ContainerResources, oom_score_adj, resources_of
 from premortem.rules.registry import ClusterContext, Hit, Param, cluster_rule, object_rule
 
@@ -386,8 +394,11 @@ def init_breaks_guaranteed(doc: Document) -> Iterator[Hit]:
     """
     ## What it checks
     Pods whose app containers and sidecars all have cpu and memory limits equal to their requests
-    (so they would be Guaranteed) but where an init container lacks them. Kubernetes counts init
-    containers when computing the QoS class, so the pod is Burstable.
+    (so they would be Guaranteed) but where an init container lacks them, or requests less than its
+    limits. Kubernetes counts init containers when computing the QoS class, so the pod is Burstable.
+    Pods whose app containers only keep the pod alive (`sleep infinity`, `tail -f /dev/null`, a
+    `pause` image) while an init container does the work (a sysctl setter) are not findings: a
+    sleeping process uses next to no memory, so its OOM score changes nothing.
 
     ## Why it breaks clusters
     The team believes the pod is Guaranteed, but its containers get a Burstable `oom_score_adj`
@@ -447,15 +458,44 @@ def init_breaks_guaranteed(doc: Document) -> Iterator[Hit]:
 
     if not apps or not inits or not all(guaranteed(c) for c in apps):
         return
+    if all(placeholder(c.container) for c in apps):
+        return  # the app containers only sleep: which process dies first under OOM does not matter
     for c in inits:
         if guaranteed(c):
             continue
+        missing = [r for r in ("cpu", "memory") if c.limit(r) is None]
+        lower = [r for r in ("cpu", "memory") if c.limit(r) is not None and c.request(r) < (c.limit(r) or 0)]
+        what = "; ".join(
+            [f"no {' or '.join(missing)} limit"] * bool(missing)
+            + [f"{' and '.join(lower)} requests below their limits"] * bool(lower)
+        )
+        todo = [f"set limits.{r}" for r in missing] + [
+            f"raise requests.{r} to {_quantity(r, c.limit(r))} (its limit), or remove it (it then defaults to the limit)"
+            for r in lower
+        ]
         yield Hit(
             message=(
-                f"init container {c.container.name!r} has no equal cpu and memory limits, so the whole pod is "
-                "Burstable, not Guaranteed: its containers get an oom_score_adj between 3 and 999 instead of -997."
+                f"init container {c.container.name!r} has {what}, so the whole pod is Burstable, not Guaranteed: "
+                "its containers get an oom_score_adj between 3 and 999 instead of -997."
             ),
-            fix=f"Set resources.limits.cpu and limits.memory on init container {c.container.name!r}.",
+            fix=f"On init container {c.container.name!r}: {'; '.join(todo)}.",
             path=(*c.container.path, "resources"),
             container=c.container.name,
         )
+
+
+# Commands of app containers that only keep the pod alive (the work is done by init containers).
+_PLACEHOLDER_COMMANDS = frozenset({("sleep", "infinity"), ("tail", "-f", "/dev/null"), ("pause",)})
+
+
+def placeholder(container: ContainerView) -> bool:
+    """An app container that does nothing but keep the pod running (``sleep infinity``, ``pause``)."""
+    words = [str(w) for key in ("command", "args") for w in (container.field(key) or []) if w is not None]
+    if not words:
+        image = container.field("image")
+        return isinstance(image, str) and parse_image(image).repository.rsplit("/", 1)[-1] == "pause"
+    return (words[0].rsplit("/", 1)[-1], *words[1:]) in _PLACEHOLDER_COMMANDS
+
+
+def _quantity(resource: str, value: int | None) -> str:
+    return format_millicores(value) if resource == "cpu" else format_bytes(value)

@@ -1,0 +1,90 @@
+"""Regression tests for issue 14 on the probe rules, from the real files the review judged noise."""
+
+from __future__ import annotations
+
+from conftest import scan_yaml
+
+# GoogleCloudPlatform/kubernetes-engine-samples
+#   ai-ml/llm-serving-tpus-jetstream/pytorch/jetstream-pytorch-gemma-7b-it-2x4.yaml (trimmed)
+JETSTREAM = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: jetstream-pytorch-server}
+spec:
+  selector: {matchLabels: {app: jetstream}}
+  template:
+    metadata: {labels: {app: jetstream}}
+    spec:
+      containers:
+      - name: jetstream-pytorch-server
+        image: us-docker.pkg.dev/cloud-tpu-images/inference/jetstream-pytorch-server:v0.2.4
+        livenessProbe:
+          httpGet: {path: /healthcheck, port: 8000, scheme: HTTP}
+          periodSeconds: 60
+          failureThreshold: 30
+        readinessProbe:
+          httpGet: {path: /healthcheck, port: 8000, scheme: HTTP}
+          periodSeconds: 60
+          failureThreshold: 30
+"""
+
+
+def rules(text: str, rule: str):
+    return [f for f in scan_yaml(text).findings if f.rule == rule]
+
+
+def test_thirty_minute_liveness_budget_is_patient_enough():
+    assert rules(JETSTREAM, "PRB002") == []
+    quick = JETSTREAM.replace("failureThreshold: 30", "failureThreshold: 3")
+    assert len(rules(quick, "PRB002")) == 1
+
+
+# longhorn/longhorn examples/simple_pod.yaml and istio/istio samples/health-check/liveness-command.yaml
+LONGHORN_POD = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: longhorn-simple-pod}
+spec:
+  containers:
+  - name: volume-test
+    image: nginx:stable-alpine
+    livenessProbe:
+      exec:
+        command: [ls, /data/lost+found]
+      initialDelaySeconds: 5
+      periodSeconds: 5
+"""
+
+# GoogleCloudPlatform/microservices-demo kubernetes-manifests/cartservice.yaml (redis-cart)
+REDIS_CART = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: redis-cart}
+spec:
+  selector: {matchLabels: {app: redis-cart}}
+  template:
+    metadata: {labels: {app: redis-cart}}
+    spec:
+      containers:
+      - name: redis
+        image: redis:alpine
+        livenessProbe:
+          periodSeconds: 5
+          tcpSocket: {port: 6379}
+"""
+
+
+def test_file_checks_pass_at_once_and_need_no_start_grace():
+    assert rules(LONGHORN_POD, "PRB003") == []
+    cat = LONGHORN_POD.replace("[ls, /data/lost+found]", "[sh, -c, cat /tmp/healthy]")
+    assert rules(cat, "PRB003") == []
+    app = LONGHORN_POD.replace("[ls, /data/lost+found]", "[/app/healthcheck]")
+    assert len(rules(app, "PRB003")) == 1
+
+
+def test_redis_answers_at_once():
+    assert rules(REDIS_CART, "PRB003") == []
+    ping = REDIS_CART.replace("tcpSocket: {port: 6379}", "exec: {command: [redis-cli, ping]}")
+    assert rules(ping, "PRB003") == []
+    other = REDIS_CART.replace("redis:alpine", "registry.example.com/cart:1.0.0")
+    assert len(rules(other, "PRB003")) == 1
