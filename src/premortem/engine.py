@@ -12,7 +12,7 @@ from premortem.findings import CATEGORIES, SEVERITIES, Finding, json_pointer
 from premortem.load.document import Document, LoadProblem, LoadResult, NodeRef, Path
 from premortem.model.index import ObjectIndex
 from premortem.model.limitrange import apply_limit_ranges
-from premortem.model.podspec import replicas_of
+from premortem.model.podspec import POD_SPEC_PATHS, pod_units, replicas_of
 from premortem.model.resources import resources_of
 from premortem.rootcause import fold_root_causes
 from premortem.rules import all_rules
@@ -78,6 +78,8 @@ def _scan(
     by_kind: dict[str | None, list[Document]] = {}
     for doc in documents:
         by_kind.setdefault(doc.kind, []).append(doc)
+    # Pod rules see each pod template of a custom resource as its own document (model/podspec.py).
+    units_by_kind = {kind: [u for d in docs for u in pod_units(d)] for kind, docs in by_kind.items()}
 
     for rule in active:
         if rule.scope != "object":
@@ -86,7 +88,8 @@ def _scan(
         if rule.kinds is None:
             targets = documents
         else:
-            targets = [d for kind in rule.kinds for d in by_kind.get(kind, ())]
+            source = units_by_kind if rule.kinds & POD_SPEC_PATHS.keys() else by_kind
+            targets = [d for kind in rule.kinds for d in source.get(kind, ())]
         for doc in targets:
             for hit in _run(rule, doc):
                 findings.append(_finding(rule, hit.doc or doc, hit, pending))

@@ -20,7 +20,9 @@ from typing import Any
 
 import yaml
 
+from premortem.load import limits
 from premortem.load.document import Document, LoadProblem, LoadResult, NodeRef, NodeSource
+from premortem.load.limits import InputProblem
 
 try:  # pragma: no cover - the C loader is present wherever libyaml is
     from yaml import CSafeLoader as _BaseLoader
@@ -121,6 +123,7 @@ def _build(node: Any, loader: _Loader, built: dict[Any, Any]) -> Any:
     if node in built:
         if built[node] is None:
             raise _Fallback  # recursive alias
+        built[_ALIASED] = True
         return built[node]
     built[node] = None
     result: Any
@@ -132,6 +135,8 @@ def _build(node: Any, loader: _Loader, built: dict[Any, Any]) -> Any:
             if type(key_node) is not yaml.ScalarNode or key_node.tag not in _KEY_TAGS:
                 raise _Fallback
             result[_build(key_node, loader, built)] = _build(value_node, loader, built)
+        if len(result) != len(node.value):  # a key written twice (load/limits.py reports it)
+            built.setdefault(_DUPLICATES, []).append(node)
     elif kind is yaml.SequenceNode:
         if tag != _SEQ_TAG:
             raise _Fallback
@@ -144,6 +149,48 @@ def _build(node: Any, loader: _Loader, built: dict[Any, Any]) -> Any:
 
 # Keys the fast constructor builds itself; ``<<`` (merge) and ``=`` (value) keys go to PyYAML.
 _KEY_TAGS = frozenset({_STR_TAG, *_MEMO_TAGS})
+# What _build saw, kept in its memo under these keys: an alias of a collection, mappings with a key
+# written twice.
+_ALIASED = object()
+_DUPLICATES = object()
+
+
+def construct_checked(loader: _Loader, root: Any, stream: str) -> tuple[Any, list[InputProblem]]:
+    """``construct_fast`` plus the bounds of load/limits.py: a document with excessive or recursive
+    aliasing is not constructed (data None, one INP001 problem); duplicate keys are INP004 problems.
+    The alias arithmetic runs only on documents that use aliases (or that the fast path leaves to
+    PyYAML), so ordinary manifests pay one length comparison per mapping."""
+    built: dict[Any, Any] = {}
+    data: Any = None
+    fallback = False
+    try:
+        data = _build(root, loader, built)
+        aliased = _ALIASED in built
+        duplicates: list[Any] | None = built.get(_DUPLICATES, [])
+    except (_Fallback, RecursionError):
+        fallback, aliased, duplicates = True, True, None
+    finally:
+        built.clear()  # holds nodes; nothing may keep the node tree alive (the GC is off)
+    problems: list[InputProblem] = []
+    if aliased:
+        start, end = root.start_mark, root.end_mark
+        problem = limits.alias_problem(
+            limits.document_events(stream, start.index, end.index, start.line, start.column)
+        )
+        if problem is not None:
+            return None, [problem]
+    if duplicates is None:  # checked before PyYAML's constructor flattens merge keys in place
+        duplicates = limits.duplicate_mappings(root)
+    if duplicates:
+        problems.extend(limits.duplicate_key_problems(duplicates))
+    if fallback:
+        data = loader.construct_document(root)
+    return data, problems
+
+
+def event_loader(text: str) -> _Loader:
+    """A loader to read ``text`` as events (load/limits.py)."""
+    return _Loader(text)
 
 
 def _construct_value(loader: Any, node: Any) -> Any:
@@ -301,18 +348,31 @@ def _parse_stream(
 ) -> int:
     # A chunk parsed on its own is padded with blank lines so its marks are lines of the whole file
     # (libyaml's marks are read-only).
-    loader = _Loader("\n" * line_offset + text if line_offset else text)
+    stream = "\n" * line_offset + text if line_offset else text
+    loader = _Loader(stream)
     position = 0  # of the document in this stream, for NodeRef
     try:
         while loader.check_node():
             node = loader.get_node()
-            data = construct_fast(loader, node)
+            data, problems = construct_checked(loader, node, stream) if node is not None else (None, [])
             line = (node.start_mark.line + 1) if node is not None else line_offset + 1
+            for problem in problems:
+                result.problems.append(
+                    LoadProblem(name, problem.line, problem.message, problem.fix, problem.rule)
+                )
+            if data is None and problems and problems[0].rule == "INP001":
+                doc_index += 1  # refused (alias bomb): not expanded, not checked
+                position += 1
+                continue
             span = None
             if node is not None:
                 start, end = node.start_mark, node.end_mark
                 span = (start.index, end.index, start.line, start.column)
+            before = len(result.documents)
             _add_document(data, node, name, line, doc_index, result, NodeRef(source, position, span=span))
+            if problems and len(result.documents) == before + 1:
+                for added in result.problems[-len(problems) :]:
+                    added.doc = result.documents[-1]  # the finding names the object
             doc_index += 1
             position += 1
     finally:
@@ -459,7 +519,7 @@ def looks_like_kubernetes(data: dict[str, Any]) -> bool:
 def _child(node: Any, key: str) -> Any:
     if node is None or node.id != "mapping":
         return None
-    for key_node, value_node in node.value:
+    for key_node, value_node in reversed(node.value):  # a key written twice: the last one wins
         if key_node.value == key:
             return value_node
     return None

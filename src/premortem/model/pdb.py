@@ -334,6 +334,8 @@ def _analyse(doc: Document, index: ObjectIndex) -> PdbVerdict:
                 verdict.uncounted.append(workload)
             elif owner is not None:
                 scale += 1  # owned by a controller not in the files: count the pods we see
+        else:  # a custom resource's pods (Ray workers, LeaderWorkerSet groups): its controller's count
+            verdict.uncounted.append(workload)
     verdict.selected_pods = pods
 
     value = verdict.value

@@ -20,7 +20,14 @@ from typing import Any
 
 from premortem.load.document import Document
 from premortem.model.limitrange import ContainerDefaults, defaults_of
-from premortem.model.podspec import EPHEMERAL, SIDECAR, ContainerView, PodSpecView, pod_spec_of
+from premortem.model.podspec import (
+    EPHEMERAL,
+    SIDECAR,
+    ContainerView,
+    InjectedContainer,
+    PodSpecView,
+    pod_spec_of,
+)
 from premortem.model.quantity import QuantityError, to_bytes, to_millicores
 
 GUARANTEED = "Guaranteed"
@@ -116,13 +123,16 @@ def pod_resources(pod: PodSpecView, defaults: Iterable[ContainerDefaults] = ()) 
     bad: list[BadQuantity] = []
     given = list(defaults)
     containers = [container_resources(c, bad, given) for c in pod.containers() if c.role != EPHEMERAL]
+    # Containers the controller adds (Knative's queue-proxy...) count for QoS and requests, but are not
+    # in ``PodResources.containers``: no rule reports on what the manifest does not contain.
+    every = containers + [_injected(pod, c) for c in pod.injected]
     pod_level = _pod_level(pod, bad)
-    qos = _qos_pod_level(*pod_level) if pod_level is not None else qos_class(containers)
-    requests = aggregate(containers, "requests")
-    limits_sum = aggregate(containers, "limits")
+    qos = _qos_pod_level(*pod_level) if pod_level is not None else qos_class(every)
+    requests = aggregate(every, "requests")
+    limits_sum = aggregate(every, "limits")
     limits: dict[str, int | None] = {}
     for resource in QOS_RESOURCES:
-        app = [c for c in containers if c.container.role in ("container", SIDECAR)]
+        app = [c for c in every if c.container.role in ("container", SIDECAR)]
         unbounded = not app or any(c.limit(resource) is None for c in app)
         limits[resource] = None if unbounded else limits_sum[resource]
     if pod_level is not None:
@@ -138,6 +148,12 @@ def pod_resources(pod: PodSpecView, defaults: Iterable[ContainerDefaults] = ()) 
         if limits.get(resource):
             limits[resource] = (limits[resource] or 0) + value
     return PodResources(qos, requests, limits, containers, bad, pod_level is not None)
+
+
+def _injected(pod: PodSpecView, injected: InjectedContainer) -> ContainerResources:
+    view = ContainerView(injected.name, injected.role, -1, pod.path, {})
+    requests, limits = dict(injected.requests), dict(injected.limits)
+    return ContainerResources(view, {**limits, **requests}, limits, requests)
 
 
 def qos_class(containers: list[ContainerResources]) -> str:

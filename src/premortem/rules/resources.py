@@ -11,6 +11,7 @@ from premortem.model.image import parse_image
 from premortem.model.pdb import peak_replicas
 from premortem.model.podspec import (
     CONTAINER,
+    LONG_RUNNING_KINDS,
     ONE_SHOT_KINDS,
     POD_BEARING_KINDS,
     SIDECAR,
@@ -19,6 +20,7 @@ from premortem.model.podspec import (
 )
 from premortem.model.quantity import format_bytes, format_millicores
 from premortem.model.resources import BEST_EFFORT, GUARANTEED, ContainerResources, oom_score_adj, resources_of
+from premortem.model.traffic import serves_traffic, services_selecting, serving_ports
 from premortem.rules.registry import ClusterContext, Hit, Param, cluster_rule, object_rule
 
 # The node size used to give oom_score_adj as a number in messages.
@@ -499,3 +501,163 @@ def placeholder(container: ContainerView) -> bool:
 
 def _quantity(resource: str, value: int | None) -> str:
     return format_millicores(value) if resource == "cpu" else format_bytes(value)
+
+
+@cluster_rule(
+    "RES005",
+    "cpu-limit-throttles",
+    "resources",
+    Severity.MEDIUM,
+    "CPU limit: the CFS quota stops the container for the rest of each 100 ms period, even on an idle node",
+    params={
+        "throttle_below_millicores": Param(
+            1000,
+            "a cpu limit below this on a container that serves traffic is medium (under one core by default)",
+        )
+    },
+)
+def cpu_limit_throttles(ctx: ClusterContext) -> Iterator[Hit]:
+    """
+    ## What it checks
+    App containers and sidecars of long-running workloads (Deployments, StatefulSets, DaemonSets,
+    ReplicaSets, ReplicationControllers, Pods) that set `limits.cpu`. The severity follows the
+    numbers and what the container does:
+    - it serves traffic (a `containerPort` not named for metrics or health, or a Service in the scan
+      selects its pods) and its limit is below `throttle_below_millicores` (1000m): medium;
+    - it serves traffic with a larger limit, or has a limit below 1000m and serves none: low;
+    - otherwise (a large limit on a worker or agent): not reported.
+    Jobs and CronJobs are not reported: throttling slows a batch run down, it drops no request.
+    Teams keep CPU limits on purpose (cost allocation, noisy neighbours, a Guaranteed pod for the
+    static CPU manager); the message gives the numbers so the trade is a choice, not an accident.
+
+    ## Why it breaks clusters
+    The kubelet turns `limits.cpu` into a CFS bandwidth quota on the container's cgroup: per
+    `cpuCFSQuotaPeriod` (100 ms by default) the container's threads together may run for
+    limit x 100 ms; once that is used, the kernel stops every thread of the container until the next
+    period starts, whether or not the node has idle cores. A 500m limit is 50 ms per period: a
+    request that needs 60 ms of CPU takes more than 100 ms of wall time, and four busy threads (a
+    JVM garbage collector, a Go runtime, a Node.js worker pool, which size themselves from the
+    node's core count, not the limit) use the quota in 12.5 ms and then wait 87.5 ms. Latency
+    jumps by whole periods at every burst, health checks time out under load and the pod is taken
+    out of its Service or restarted while the node is mostly idle. `requests.cpu` already protects
+    neighbours: under contention the kernel shares CPU by the weights computed from requests.
+    If the kubelets run with `cpuCFSQuota: false`, limits are not enforced and this finding does
+    not apply.
+
+    ## Failing example
+    ```yaml
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: api, namespace: shop}
+    spec:
+      replicas: 3
+      selector: {matchLabels: {app: api}}
+      template:
+        metadata: {labels: {app: api}}
+        spec:
+          containers:
+            - name: api
+              image: registry.example.com/api:5.0.1
+              ports: [{containerPort: 8080}]
+              resources:
+                requests: {cpu: 250m, memory: 512Mi}
+                limits: {cpu: 500m, memory: 512Mi}
+    ```
+
+    ## Passing example
+    ```yaml
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: api, namespace: shop}
+    spec:
+      replicas: 3
+      selector: {matchLabels: {app: api}}
+      template:
+        metadata: {labels: {app: api}}
+        spec:
+          containers:
+            - name: api
+              image: registry.example.com/api:5.0.1
+              ports: [{containerPort: 8080}]
+              resources:
+                requests: {cpu: 250m, memory: 512Mi}
+                limits: {memory: 512Mi}
+    ```
+
+    ## Fix
+    Remove `limits.cpu` and size `requests.cpu` for the steady load: the container may then burst
+    into idle CPU and is still held to its share under contention. If the pod must stay Guaranteed
+    (exclusive cores with the static CPU manager), give it whole cores and enough of them for its
+    thread pools; otherwise raise the limit well above the bursts you measure
+    (`container_cpu_cfs_throttled_periods_total` / `container_cpu_cfs_periods_total` in cAdvisor
+    metrics shows how often it is throttled).
+
+    ## Source
+    K8s docs concepts/configuration/manage-resources-containers.md ("How Pods with resource limits
+    are run": the limit is a CFS quota enforced by the kernel); kubernetes/kubelet
+    config/v1beta1/types.go (`cpuCFSQuota` default true, `cpuCFSQuotaPeriod` default 100ms);
+    kubernetes/kubernetes pkg/kubelet/cm/helpers_linux.go (`MilliCPUToQuota`, `MilliCPUToShares`);
+    torvalds/linux Documentation/scheduler/sched-bwc.rst (CFS bandwidth control, throttling per period).
+    """
+    threshold = cpu_limit_throttles.param("throttle_below_millicores")
+    for doc in ctx.index.workloads():
+        if doc.kind not in LONG_RUNNING_KINDS:
+            continue
+        res = resources_of(doc)
+        if res is None:
+            continue
+        service_names = sorted(
+            {svc.ref.name or "?" for svc in services_selecting(doc, ctx.index) if serves_traffic(svc)}
+        )
+        # A Service's traffic goes to the containers that declare ports, or to any when none does.
+        declared = any(c.container.data.get("ports") for c in res.containers)
+        for c in res.containers:
+            limit = c.limit("cpu")
+            if c.container.role not in (CONTAINER, SIDECAR) or limit is None:
+                continue
+            ports = serving_ports(c.container)
+            services = service_names if c.container.data.get("ports") or not declared else []
+            serving = bool(ports) or bool(services)
+            small = limit < threshold
+            if not serving and not small:
+                continue
+            yield Hit(
+                message=_throttle_message(limit, services, ports),
+                fix=(
+                    f"Remove limits.cpu and keep requests.cpu {format_millicores(c.request('cpu'))} (CPU is shared by "
+                    "request weight under contention), or raise the limit to whole cores above the measured bursts."
+                ),
+                path=(*c.container.path, "resources", "limits", "cpu"),
+                severity=None if serving and small else Severity.LOW,
+                container=c.container.name,
+                doc=doc,
+                extra={"cpu_limit_millicores": limit, "quota_ms_per_period": limit / 10},
+            )
+
+
+def _throttle_message(limit: int, services: list[str], ports: list[int]) -> str:
+    """What the CFS quota of ``limit`` millicores does per 100 ms period, in the manifest's numbers."""
+    quota = limit / 10  # ms of CPU time per 100 ms period, all threads together
+    threads = max(4, 2 * -(-limit // 1000))
+    if limit < 1000:
+        burst = (
+            f"A request needing {_ms(quota * 1.2)} ms of CPU takes over 100 ms, and {threads} busy threads"
+        )
+    else:
+        burst = f"{threads} busy threads (runtimes size their pools from the node's cores, not the limit)"
+    if services:
+        why = f"it serves traffic (Service {', '.join(services)})"
+    elif ports:
+        why = f"it serves traffic (port {ports[0]})"
+    else:
+        why = "it serves no traffic the scan can see, so the cost is slower work, not slower requests"
+    return (
+        f"cpu limit {format_millicores(limit)}: the kernel's CFS quota lets this container's threads run "
+        f"{_ms(quota)} ms per 100 ms period in total, then stops all of them until the next period, even on an "
+        f"idle node. {burst} use the quota in {_ms(quota / threads)} ms and wait {_ms(100 - quota / threads)} ms; "
+        f"{why}."
+    )
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
