@@ -29,6 +29,7 @@ from premortem.model.kubelet import (
     memory_eviction_bytes,
     with_kubelet_flags,
 )
+from premortem.model.kubeversion import KubeVersion, target_version
 from premortem.model.quantity import QuantityError, format_bytes
 from premortem.rules.registry import ClusterContext, Hit, cluster_rule, object_rule
 
@@ -491,6 +492,9 @@ def swap_behavior_removed(doc: Document) -> Iterator[Hit]:
     `KubeletConfiguration` documents with `memorySwap.swapBehavior: UnlimitedSwap`, or any value other
     than `""`, `NoSwap` or `LimitedSwap`. `UnlimitedSwap` existed in v1.28-v1.29 (NodeSwap beta, off
     by default); v1.30 replaced the values with `NoSwap` (the default) and `LimitedSwap`.
+    `UnlimitedSwap` is `high` when the release judged against (`--kubernetes-version`, by default
+    the newest known) is v1.30 or later, where the kubelet refuses it, and `medium` for v1.28-v1.29,
+    where it works until the upgrade; any other value is refused by every kubelet (`high`).
 
     ## Why it breaks clusters
     The configuration works until the upgrade: a v1.30+ kubelet validates `swapBehavior` against the
@@ -550,5 +554,5 @@ def swap_behavior_removed(doc: Document) -> Iterator[Hit]:
         ),
         fix="Set memorySwap.swapBehavior: LimitedSwap (or NoSwap).",
         path=("memorySwap", "swapBehavior"),
-        severity=None if removed else Severity.HIGH,
+        severity=Severity.HIGH if not removed or target_version() >= KubeVersion(1, 30) else None,
     )
