@@ -94,3 +94,28 @@ def test_image_a_skaffold_configuration_builds_is_not_latest():
     # Outside the configuration's directory, or another image: judged as written.
     assert image_rules({**files, "other/k8s/d.yaml": pod("echo-grpc")}) == [("IMG001", "high")]
     assert image_rules({**files, "echo-grpc/k8s/echo-deployment.yaml": pod("envoy")}) == [("IMG001", "high")]
+
+
+# kyverno/kyverno charts/kyverno rendered with default values (corpus helm-rendered): a Helm test hook
+# pod runs once (`helm test`) and stops.
+HELM_TEST_POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: kyverno-cleanup-controller-liveness
+  namespace: kyverno
+  annotations: {helm.sh/hook: test}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: test
+    image: ghcr.io/kyverno/readiness-checker:latest
+    imagePullPolicy: IfNotPresent
+    resources: {requests: {cpu: 10m, memory: 64Mi}, limits: {memory: 64Mi}}
+"""
+
+
+def test_a_run_to_completion_pod_is_one_shot():
+    assert image_rules({"chart.yaml": HELM_TEST_POD}) == [("IMG001", "medium")]
+    serving = HELM_TEST_POD.replace("  restartPolicy: Never\n", "")
+    assert image_rules({"chart.yaml": serving}) == [("IMG001", "high")]

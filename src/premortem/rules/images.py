@@ -18,10 +18,10 @@ from premortem.model.image import (
 from premortem.model.podspec import (
     EPHEMERAL,
     INIT,
-    ONE_SHOT_KINDS,
     POD_BEARING_KINDS,
     SIDECAR,
     ContainerView,
+    is_one_shot,
     pod_spec_of,
 )
 from premortem.rules.registry import ClusterContext, Hit, cluster_rule, object_rule
@@ -140,8 +140,9 @@ def mutable_image_tag(context: ClusterContext) -> Iterator[Hit]:
     `imagePullPolicy: IfNotPresent`, and the message says what that does.
 
     Severity: `high` for serving workloads and bare pods; `medium` for Jobs and CronJobs, whose run
-    on a bad build fails and is retried (delayed work, no dropped requests); `low` for ephemeral
-    containers. Names that are not the manifest's choice are not judged: an image a skaffold
+    on a bad build fails and is retried (delayed work, no dropped requests), and for bare Pods that
+    run to completion (`restartPolicy: Never` or `OnFailure`, such as Helm test hooks); `low` for
+    ephemeral containers. Names that are not the manifest's choice are not judged: an image a skaffold
     configuration in the same directory tree builds (skaffold writes the tag it built into the
     manifests it deploys), and Istio's `image: auto`, which its injection webhook replaces.
 
@@ -259,16 +260,16 @@ def mutable_image_tag(context: ClusterContext) -> Iterator[Hit]:
         if container.role == EPHEMERAL:
             # A debugging container: started once by hand, never restarted or replicated.
             effect = "it is started once and never restarted, so only what you debug with is uncertain."
-        if container.role != EPHEMERAL and doc.kind in ONE_SHOT_KINDS:
+        if container.role != EPHEMERAL and is_one_shot(doc):
             effect += (
-                f" A {doc.kind} run that gets a bad build fails and is retried: work is delayed or lost, not a "
-                "serving outage."
+                f" This {doc.kind} runs to completion: a run that gets a bad build fails (a Job retries it): work "
+                "is delayed or lost, not a serving outage."
             )
         hit = _hit(container, original, f"{tag_words}; {effect}", fix, pull_policy=policy)
         hit.doc = doc
         if container.role == EPHEMERAL:
             hit.severity = Severity.LOW
-        elif doc.kind in ONE_SHOT_KINDS:
+        elif is_one_shot(doc):
             hit.severity = Severity.MEDIUM
         yield hit
 

@@ -12,10 +12,10 @@ from premortem.model.pdb import peak_replicas
 from premortem.model.podspec import (
     CONTAINER,
     LONG_RUNNING_KINDS,
-    ONE_SHOT_KINDS,
     POD_BEARING_KINDS,
     SIDECAR,
     ContainerView,
+    is_one_shot,
     pod_spec_path,
 )
 from premortem.model.quantity import format_bytes, format_millicores
@@ -51,7 +51,9 @@ def best_effort_pod(doc: Document) -> Iterator[Hit]:
     Severity follows what the cluster does with the pod:
     - `high` for serving workloads and bare pods (a bare pod evicted is not recreated);
     - `medium` for Jobs and CronJobs: a run killed by eviction or OOM fails and is retried by the
-      Job controller (against `backoffLimit`), which delays work but drops no requests;
+      Job controller (against `backoffLimit`), which delays work but drops no requests; the same
+      for bare Pods that run to completion (`restartPolicy: Never` or `OnFailure`: Helm test hooks,
+      one-off clients), whose task fails but serves no traffic;
     - critical pods (`system-cluster-critical`, `system-node-critical`, static pods) are never
       evicted by the kubelet, and the message says so. `system-node-critical` pods also get
       `oom_score_adj` -997 whatever their QoS: for them the finding is `medium` (no cpu weight, no
@@ -135,13 +137,12 @@ def best_effort_pod(doc: Document) -> Iterator[Hit]:
             f"OOM killer still picks it first (oom_score_adj 1000). Also, {placed}, and with no cpu request it "
             "gets the minimum cpu weight."
         )
-    elif doc.kind in ONE_SHOT_KINDS:
+    elif is_one_shot(doc):
         severity = Severity.MEDIUM
         message = (
             f"No container sets a cpu or memory request or limit, so this {doc.kind}'s pods are BestEffort: the "
             "scheduler places them as if they used nothing, the kubelet evicts them first under memory pressure "
-            "and the kernel OOM killer picks them first (oom_score_adj 1000). A run killed that way fails and is "
-            "retried against backoffLimit: work is delayed or lost, not a serving outage."
+            "and the kernel OOM killer picks them first (oom_score_adj 1000). " + _one_shot_consequence(doc)
         )
     else:
         message = (
@@ -661,3 +662,10 @@ def _throttle_message(limit: int, services: list[str], ports: list[int]) -> str:
 
 def _ms(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def _one_shot_consequence(doc: Document) -> str:
+    """What losing a run-to-completion pod costs (Jobs are retried, a bare pod is not)."""
+    if doc.kind == "Pod":
+        return "This pod runs to completion: one killed that way fails its task (nothing retries a bare pod), not a serving outage."
+    return "A run killed that way fails and is retried against backoffLimit: work is delayed or lost, not a serving outage."
