@@ -88,3 +88,34 @@ def test_redis_answers_at_once():
     assert rules(ping, "PRB003") == []
     other = REDIS_CART.replace("redis:alpine", "registry.example.com/cart:1.0.0")
     assert len(rules(other, "PRB003")) == 1
+
+
+# istio/istio samples/sleep/sleep.yaml (trimmed): a curl client with a Service, that only sleeps.
+ISTIO_SLEEP = """\
+apiVersion: v1
+kind: Service
+metadata: {name: sleep, labels: {app: sleep}}
+spec:
+  ports: [{port: 80, name: http}]
+  selector: {app: sleep}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: sleep}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: sleep}}
+  template:
+    metadata: {labels: {app: sleep}}
+    spec:
+      containers:
+      - name: sleep
+        image: curlimages/curl:8.16.0
+        command: ["/bin/sleep", "infinity"]
+"""
+
+
+def test_no_readiness_probe_is_not_asked_of_a_container_that_only_sleeps():
+    assert rules(ISTIO_SLEEP, "PRB005") == []
+    serving = ISTIO_SLEEP.replace('command: ["/bin/sleep", "infinity"]', "ports: [{containerPort: 80}]")
+    assert len(rules(serving, "PRB005")) == 1

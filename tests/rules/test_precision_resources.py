@@ -360,3 +360,34 @@ def test_fix_text_says_raise_the_requests_when_the_limits_are_set():
     no_limits = working.replace("            limits: {cpu: 50m, memory: 32Mi}\n", "", 1)
     [finding] = res004(no_limits)
     assert "set limits.cpu" in finding.fix and "set limits.memory" in finding.fix
+
+
+# GoogleCloudPlatform/kubernetes-engine-samples streaming/kafka-confluent/manifests/04-ssl-options/
+#   kafkacat-mtls.yaml: a client toolbox pod that idles until someone execs into it.
+KAFKACAT = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: kafkacat-mtls
+spec:
+  containers:
+  - name: kafkacat
+    image: confluentinc/cp-kcat:7.4.0
+    command: ["sh", "-c", "exec tail -f /dev/null"]
+"""
+
+
+def test_idle_toolbox_pod_is_low():
+    finding = res001(KAFKACAT)
+    assert finding.severity.label == "low" and "toolbox" in finding.message
+    serving = KAFKACAT.replace('command: ["sh", "-c", "exec tail -f /dev/null"]', "command: [kcat-server]")
+    assert res001(serving).severity.label == "high"
+
+
+def test_bare_pod_that_runs_to_completion_reads_as_one_pod():
+    done = KAFKACAT.replace("spec:\n  containers:", "spec:\n  restartPolicy: Never\n  containers:").replace(
+        '["sh", "-c", "exec tail -f /dev/null"]', "[kcat, -L]"
+    )
+    finding = res001(done)
+    assert finding.severity.label == "medium"
+    assert "this pod is BestEffort" in finding.message and "nothing retries a bare pod" in finding.message

@@ -9,6 +9,7 @@ from typing import Any
 from premortem.findings import Severity
 from premortem.load.document import Document
 from premortem.model.delivery import delivery_of
+from premortem.model.idle import is_idle
 from premortem.model.podspec import (
     CONTAINER,
     LONG_RUNNING_KINDS,
@@ -772,6 +773,9 @@ def no_readiness_probe(context: ClusterContext) -> Iterator[Hit]:
       shippers, CNI, kube-proxy) without a Service receive no traffic a readiness probe could hold
       back.
 
+    Pods whose containers only idle (`sleep infinity`, `tail -f /dev/null`: a toolbox that a
+    sample's Service happens to select) are not findings: nothing in them listens.
+
     ## Why it breaks clusters
     A container without a readiness probe counts as ready the moment it is running. The endpoints
     controller adds the pod to every Service that selects it before the application listens, so
@@ -845,6 +849,8 @@ def no_readiness_probe(context: ClusterContext) -> Iterator[Hit]:
         containers = list(probed_containers(doc))
         if not containers or any(READINESS in probes for _, probes in containers):
             continue
+        if all(is_idle(c) for c, _ in containers):
+            continue  # nothing in it listens: readiness has nothing to wait for
         # publishNotReadyAddresses Services list pods whether Ready or not: readiness changes nothing.
         selecting = [
             svc.ref.name or "?"

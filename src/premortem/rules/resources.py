@@ -7,14 +7,13 @@ from collections.abc import Iterator
 from premortem.findings import Severity
 from premortem.load.document import Document
 from premortem.model.criticality import criticality_of
-from premortem.model.image import parse_image
+from premortem.model.idle import is_idle
 from premortem.model.pdb import peak_replicas
 from premortem.model.podspec import (
     CONTAINER,
     LONG_RUNNING_KINDS,
     POD_BEARING_KINDS,
     SIDECAR,
-    ContainerView,
     is_one_shot,
     pod_spec_path,
 )
@@ -49,6 +48,8 @@ def best_effort_pod(doc: Document) -> Iterator[Hit]:
     priority) describe: their facts are folded into this finding instead of three findings.
 
     Severity follows what the cluster does with the pod:
+    - `low` when every app container only idles (`sleep infinity`, `tail -f /dev/null`: a toolbox
+      to exec into): eviction ends a shell session, no Service depends on it;
     - `high` for serving workloads and bare pods (a bare pod evicted is not recreated);
     - `medium` for Jobs and CronJobs: a run killed by eviction or OOM fails and is retried by the
       Job controller (against `backoffLimit`), which delays work but drops no requests; the same
@@ -137,10 +138,18 @@ def best_effort_pod(doc: Document) -> Iterator[Hit]:
             f"OOM killer still picks it first (oom_score_adj 1000). Also, {placed}, and with no cpu request it "
             "gets the minimum cpu weight."
         )
+    elif all(is_idle(c.container) for c in res.containers if c.container.role in (CONTAINER, SIDECAR)):
+        severity = Severity.LOW
+        message = (
+            "No container sets a cpu or memory request or limit, so this pod is BestEffort, but its containers "
+            "only idle (a toolbox to exec into, or a placeholder): the kubelet evicts it first under memory "
+            "pressure and the OOM killer picks it first (oom_score_adj 1000), which ends a shell session or what "
+            "runs in it, and no Service depends on it."
+        )
     elif is_one_shot(doc):
         severity = Severity.MEDIUM
         message = (
-            f"No container sets a cpu or memory request or limit, so this {doc.kind}'s pods are BestEffort: the "
+            f"No container sets a cpu or memory request or limit, so {_its_pods(doc)} BestEffort: the "
             "scheduler places them as if they used nothing, the kubelet evicts them first under memory pressure "
             "and the kernel OOM killer picks them first (oom_score_adj 1000). " + _one_shot_consequence(doc)
         )
@@ -461,7 +470,7 @@ def init_breaks_guaranteed(doc: Document) -> Iterator[Hit]:
 
     if not apps or not inits or not all(guaranteed(c) for c in apps):
         return
-    if all(placeholder(c.container) for c in apps):
+    if all(is_idle(c.container) for c in apps):
         return  # the app containers only sleep: which process dies first under OOM does not matter
     for c in inits:
         if guaranteed(c):
@@ -485,19 +494,6 @@ def init_breaks_guaranteed(doc: Document) -> Iterator[Hit]:
             path=(*c.container.path, "resources"),
             container=c.container.name,
         )
-
-
-# Commands of app containers that only keep the pod alive (the work is done by init containers).
-_PLACEHOLDER_COMMANDS = frozenset({("sleep", "infinity"), ("tail", "-f", "/dev/null"), ("pause",)})
-
-
-def placeholder(container: ContainerView) -> bool:
-    """An app container that does nothing but keep the pod running (``sleep infinity``, ``pause``)."""
-    words = [str(w) for key in ("command", "args") for w in (container.field(key) or []) if w is not None]
-    if not words:
-        image = container.field("image")
-        return isinstance(image, str) and parse_image(image).repository.rsplit("/", 1)[-1] == "pause"
-    return (words[0].rsplit("/", 1)[-1], *words[1:]) in _PLACEHOLDER_COMMANDS
 
 
 def _quantity(resource: str, value: int | None) -> str:
@@ -669,3 +665,7 @@ def _one_shot_consequence(doc: Document) -> str:
     if doc.kind == "Pod":
         return "This pod runs to completion: one killed that way fails its task (nothing retries a bare pod), not a serving outage."
     return "A run killed that way fails and is retried against backoffLimit: work is delayed or lost, not a serving outage."
+
+
+def _its_pods(doc: Document) -> str:
+    return "this pod is" if doc.kind == "Pod" else f"this {doc.kind}'s pods are"
