@@ -132,3 +132,9 @@ def test_policy_test_fixtures_get_facts_not_alarms():
     assert delivery_of(load_text(KYVERNO_FIXTURE, rego).documents[0]).target == FIXTURE
     # The same object anywhere else is judged as deployed.
     assert delivery_of(load_text(KYVERNO_FIXTURE, "deploy/pod.yaml").documents[0]).target == API_SERVER
+
+
+def test_go_testdata_is_a_fixture():
+    # GoogleCloudPlatform/kubernetes-engine-samples cost-optimization/gke-shift-left-cost/api/testdata/hpa/
+    path = "gke-shift-left-cost/api/testdata/hpa/hpa-v2beta2.yaml"
+    assert delivery_of(load_text(KYVERNO_FIXTURE, path).documents[0]).target == FIXTURE

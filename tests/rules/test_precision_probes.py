@@ -119,3 +119,41 @@ def test_no_readiness_probe_is_not_asked_of_a_container_that_only_sleeps():
     assert rules(ISTIO_SLEEP, "PRB005") == []
     serving = ISTIO_SLEEP.replace('command: ["/bin/sleep", "infinity"]', "ports: [{containerPort: 80}]")
     assert len(rules(serving, "PRB005")) == 1
+
+
+# GoogleCloudPlatform/kubernetes-engine-samples cost-optimization/gke-shift-left-cost/samples/
+#   k8s-cost-estimator-local/app-v2/deployment.yaml (trimmed): container ports, no Service anywhere.
+NGINX_NO_SERVICE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: my-nginx}
+spec:
+  replicas: 2
+  selector: {matchLabels: {run: my-nginx}}
+  template:
+    metadata: {labels: {run: my-nginx}}
+    spec:
+      containers:
+      - name: my-nginx
+        image: nginx:1.27.0
+        ports: [{containerPort: 80}]
+"""
+
+OTHER_SERVICE = """\
+apiVersion: v1
+kind: Service
+metadata: {name: metrics}
+spec:
+  selector: {app: something-else}
+  ports: [{port: 9090}]
+"""
+
+
+def test_no_service_read_at_all_is_unknown_and_info():
+    [finding] = rules(NGINX_NO_SERVICE, "PRB005")
+    assert finding.severity.label == "info"
+
+
+def test_services_of_the_unit_read_and_none_selects_it_is_no_finding():
+    # kubernetes/kops .../ha_gce/data/...gcp-pd-csi-driver...: the addon file holds the Services it has.
+    assert rules(NGINX_NO_SERVICE + "---\n" + OTHER_SERVICE, "PRB005") == []

@@ -13,8 +13,9 @@ tells, for every document:
   API server), kubeconfig files;
 - ``FIXTURE``: an object a policy engine's tests evaluate, never deployed as written: kyverno CLI
   tests (``.kyverno-test/``), chainsaw tests (``.chainsaw-test/``, applied only to a throwaway test
-  cluster), and the ``test/<case>/input/`` layout of OPA/Rego rule libraries (kubescape's
-  regolibrary). Their findings are facts, not alarms (premortem/fixtures.py reports them as info);
+  cluster), the ``test/<case>/input/`` layout of OPA/Rego rule libraries (kubescape's
+  regolibrary), and ``testdata/`` directories (Go's convention for the inputs of a program's tests,
+  which ``go build`` ignores). Their findings are facts, not alarms (premortem/fixtures.py reports them as info);
 - ``FRAGMENT``: a piece a program completes before use, so fields it omits are not final: an
   explicitly empty ``metadata: {}`` (what Go writes for an empty ObjectMeta; kops copies the
   containers of such a Pod into its kube-apiserver static pod, where ``hostNetwork`` is true), or a
@@ -35,7 +36,11 @@ FRAGMENT = "fragment"
 FIXTURE = "fixture"
 
 # Directories in which policy engines keep the objects their tests evaluate.
-FIXTURE_DIRS = {".kyverno-test": "a kyverno CLI test input", ".chainsaw-test": "a chainsaw test step"}
+FIXTURE_DIRS = {
+    ".kyverno-test": "a kyverno CLI test input",
+    ".chainsaw-test": "a chainsaw test step",
+    "testdata": "a program's test data (testdata/)",
+}
 
 # API groups served by every Kubernetes API server: their objects must have metadata.name. Objects of
 # other groups (CRDs, tool configs such as kind's Cluster) may legitimately carry `name` at the top.

@@ -29,6 +29,7 @@ from premortem.model.probes import (
     probes_of,
 )
 from premortem.model.traffic import serves_traffic, services_selecting, serving_ports
+from premortem.model.units import UnitMembers
 from premortem.rules.registry import ClusterContext, Hit, Param, cluster_rule, object_rule
 
 # A start budget below this many seconds turns a slow start into a crash loop.
@@ -776,6 +777,11 @@ def no_readiness_probe(context: ClusterContext) -> Iterator[Hit]:
     Pods whose containers only idle (`sleep infinity`, `tail -f /dev/null`: a toolbox that a
     sample's Service happens to select) are not findings: nothing in them listens.
 
+    A scalable workload with container ports that no Service read selects is judged by its input
+    unit (model/units.py): when the unit holds Services and none selects it, nothing sends it
+    traffic and there is no finding; when the scan holds no Service of its unit at all, whether one
+    does is unknown and the finding is `info`.
+
     ## Why it breaks clusters
     A container without a readiness probe counts as ready the moment it is running. The endpoints
     controller adds the pod to every Service that selects it before the application listens, so
@@ -843,6 +849,7 @@ def no_readiness_probe(context: ClusterContext) -> Iterator[Hit]:
     (availability, maxUnavailable, minReadySeconds).
     """
     index = context.index
+    services = UnitMembers(svc.file for svc in index.of_kind("Service"))
     for doc in index.workloads():
         if doc.kind not in LONG_RUNNING_KINDS:
             continue
@@ -860,6 +867,11 @@ def no_readiness_probe(context: ClusterContext) -> Iterator[Hit]:
         has_ports = any(serving_ports(c) for c, _ in containers)
         if not selecting and not (doc.kind in SCALABLE_KINDS and has_ports):
             continue
+        severity: Severity | None = None
+        if not selecting:
+            if services.any_in_unit_of(doc.file):
+                continue  # the unit's Services are all read, and none sends it traffic
+            severity = Severity.INFO  # no Service read at all: whether one sends it traffic is unknown
         if selecting:
             names = ", ".join(sorted(set(selecting)))
             traffic = f"Service {names} sends it traffic"
@@ -888,6 +900,7 @@ def no_readiness_probe(context: ClusterContext) -> Iterator[Hit]:
             path=first.path,
             container=first.name,
             doc=doc,
+            severity=severity,
             extra={"services": sorted(set(selecting))},
         )
 
