@@ -122,6 +122,8 @@ def test_other_kinds_named_kubeletconfiguration_are_ignored():
 
 def test_kub005_swap_behaviours():
     base = "kubeReserved: {memory: 1Gi}\nfailSwapOn: false\n"
+    # Severity policy (issue 14): refused by the release judged against (the newest by default) -> high;
+    # judged against v1.29 it works until the upgrade -> medium.
     [f] = findings(base + "memorySwap: {swapBehavior: UnlimitedSwap}\n", rule="KUB005")
     assert f.severity.label == "high" and "refuses it at startup" in f.message  # the newest release
     with use_settings(Settings(kubernetes_version="1.29")):
