@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from premortem.findings import SEVERITIES, Finding, Severity
+from premortem.findings import INTERNAL_ERROR, SEVERITIES, Finding, Severity
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -45,6 +45,9 @@ color_option = click.option(
 def exit_code(findings: Iterable[Finding], fail_on: str) -> int:
     if fail_on.lower() == "never":
         return EXIT_OK
+    findings = list(findings)
+    if any(f.rule == INTERNAL_ERROR for f in findings):
+        return EXIT_USAGE  # a rule failed: something was not checked
     threshold = Severity.parse(fail_on)
     return EXIT_FINDINGS if any(f.severity >= threshold for f in findings) else EXIT_OK
 

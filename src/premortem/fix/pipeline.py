@@ -195,7 +195,12 @@ def _round_of_fixes(
             file_fix.outcomes = [Outcome(f, "failed", file_fix.error) for f in mine]
             continue
         docs = [d for d in loaded.documents if d.file == name]
-        _fix_file(file_fix, mine, docs, ctx)
+        try:
+            _fix_file(file_fix, mine, docs, ctx)
+        except RecursionError:
+            file_fix.fixed = file_fix.original
+            file_fix.error = "nested too deeply to edit safely: nothing in this file was changed."
+            file_fix.outcomes = [Outcome(f, "failed", file_fix.error) for f in mine]
     return files, [problem_finding(p) for p in loaded.problems]
 
 
@@ -292,7 +297,16 @@ def _shift(op: Any) -> Any:
 
 
 def _normal(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, default=str)
+    """A canonical text of parsed YAML: keys of any type (YAML 1.1 reads `on:` as the boolean true)."""
+    return json.dumps(_keyed(data), sort_keys=True, default=str)
+
+
+def _keyed(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {f"{type(k).__name__}:{k}": _keyed(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_keyed(v) for v in data]
+    return data
 
 
 def _item(expected: list[Any], doc: Document) -> Any:
