@@ -83,13 +83,15 @@ def fixable_rules(select: Iterable[str] = ()) -> list[Rule]:
 
 
 def read_source(path: str, stdin_text: str | None = None) -> str:
-    """The file's text exactly (BOM and CRLF kept: they are written back as they were)."""
+    """The file's text exactly (BOM and CRLF kept: they are written back as they were), read under
+    the bounds of load/files.py (regular files, the size cap, UTF-8); raises InputError or OSError."""
+    from premortem.load.files import read_file_text, read_stream
+
     if path == "-":
         import sys
 
-        return stdin_text if stdin_text is not None else sys.stdin.read()
-    with open(path, "rb") as handle:
-        return handle.read().decode("utf-8")
+        return stdin_text if stdin_text is not None else read_stream(sys.stdin.buffer, keep_bom=True)
+    return read_file_text(path, keep_bom=True)
 
 
 # A fix can make another rule's finding appear (PDB001's maxUnavailable: 1 is exactly PDB002's "one
