@@ -46,6 +46,10 @@ CATEGORIES = (
     "network",
     "capacity",
     "input",
+    "workloads",
+    "dns",
+    "scheduling",
+    "api-versions",
 )
 
 

@@ -12,7 +12,14 @@ import click
 if TYPE_CHECKING:
     from premortem.fix.pipeline import FileFix, FixRun
 
-from premortem.cli.options import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, usage_error
+from premortem.cli.options import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_USAGE,
+    kubernetes_version_option,
+    kubernetes_version_settings,
+    usage_error,
+)
 from premortem.redact import MASK, clean, redact
 
 _LABELS = {"fixed": "fixed", "held": "held back", "not-fixable": "not fixable", "failed": "FAILED"}
@@ -40,6 +47,7 @@ _LABELS = {"fixed": "fixed", "held": "held back", "not-fixable": "not fixable", 
     metavar="HOST[:PORT]",
     help="Talk plain http to this registry (localhost and 127.0.0.1 always may).",
 )
+@kubernetes_version_option
 def fix(
     paths: tuple[str, ...],
     write: bool,
@@ -48,6 +56,7 @@ def fix(
     unsafe_fixes: bool,
     resolve_digests: bool,
     insecure: tuple[str, ...],
+    kubernetes_version: str | None,
 ) -> None:
     """Fix what can be fixed in manifests (files, directories, - for stdin to stdout).
 
@@ -65,6 +74,7 @@ def fix(
     from premortem.rules import all_rules
     from premortem.rules.registry import lookup
 
+    click.get_current_context().with_resource(kubernetes_version_settings(kubernetes_version))
     targets = list(paths) or ["."]
     stdin_mode = "-" in targets
     if stdin_mode and len(targets) > 1:
