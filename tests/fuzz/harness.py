@@ -100,7 +100,7 @@ RUNNERS: dict[str, Callable[[str], list[str]]] = {
 
 def run_one(target: str, text: str, limit: float = 2.0) -> Outcome:
     """Feed ``text`` to ``target``; never raises."""
-    os.environ.pop("PREMORTEM_STRICT", None)
+    strict = os.environ.pop("PREMORTEM_STRICT", None)  # as users run it: a failing rule is a finding
     try:
         with time_limit(limit):
             internal = RUNNERS[target](text)
@@ -113,6 +113,9 @@ def run_one(target: str, text: str, limit: float = 2.0) -> Outcome:
         return Outcome("crash", f"RecursionError: {exc}")
     except Exception:
         return Outcome("crash", traceback.format_exc(limit=-6))
+    finally:
+        if strict is not None:
+            os.environ["PREMORTEM_STRICT"] = strict
     if internal:
         return Outcome("internal", internal[0])
     return Outcome("ok")

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.fuzz.harness import TARGETS, run_one
+from .harness import TARGETS, run_one
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CORPUS = [ROOT / "examples", ROOT / "tests"]
