@@ -11,8 +11,10 @@ from typing import Any
 from premortem.findings import CATEGORIES, SEVERITIES, Finding, json_pointer
 from premortem.load.document import Document, JsonRef, LoadProblem, LoadResult, NodeRef, Path
 from premortem.model.index import ObjectIndex
-from premortem.model.podspec import replicas_of
+from premortem.model.limitrange import apply_limit_ranges
+from premortem.model.podspec import POD_SPEC_PATHS, pod_units, replicas_of
 from premortem.model.resources import resources_of
+from premortem.rootcause import fold_root_causes
 from premortem.rules import all_rules
 from premortem.rules.registry import RULES, ClusterContext, Hit, Rule
 from premortem.settings import Settings, use_settings
@@ -65,6 +67,7 @@ def _scan(
 ) -> ScanResult:
     active = list(rules) if rules is not None else all_rules()
     documents = loaded.documents
+    apply_limit_ranges(documents)
     findings: list[Finding] = [problem_finding(p) for p in loaded.problems]
     active_ids = {r.id for r in active}
     findings = [f for f in findings if f.rule in active_ids or f.rule not in RULES]
@@ -75,6 +78,8 @@ def _scan(
     by_kind: dict[str | None, list[Document]] = {}
     for doc in documents:
         by_kind.setdefault(doc.kind, []).append(doc)
+    # Pod rules see each pod template of a custom resource as its own document (model/podspec.py).
+    units_by_kind = {kind: [u for d in docs for u in pod_units(d)] for kind, docs in by_kind.items()}
 
     for rule in active:
         if rule.scope != "object":
@@ -83,7 +88,8 @@ def _scan(
         if rule.kinds is None:
             targets = documents
         else:
-            targets = [d for kind in rule.kinds for d in by_kind.get(kind, ())]
+            source = units_by_kind if rule.kinds & POD_SPEC_PATHS.keys() else by_kind
+            targets = [d for kind in rule.kinds for d in source.get(kind, ())]
         for doc in targets:
             for hit in _run(rule, doc):
                 findings.append(_finding(rule, hit.doc or doc, hit, pending))
@@ -97,6 +103,7 @@ def _scan(
                     raise ValueError(f"cluster rule {rule.id} returned a hit without a document")
                 findings.append(_finding(rule, hit.doc, hit, pending))
 
+    findings = fold_root_causes(findings, active)
     _fill_lines(pending)
     findings.sort(key=Finding.sort_key)
     objects = [object_summary(doc) for doc in documents]

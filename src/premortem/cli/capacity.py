@@ -11,6 +11,8 @@ from premortem.cli.options import (
     color_option,
     exit_code,
     fail_on_option,
+    kubernetes_version_option,
+    kubernetes_version_settings,
     manifest_files,
     text_or_json_option,
     usage_error,
@@ -37,6 +39,7 @@ from premortem.cli.options import (
     help="Also write a self-contained HTML report (charts and tables, no network needed).",
 )
 @fail_on_option
+@kubernetes_version_option
 @color_option
 def capacity(
     paths: tuple[str, ...],
@@ -44,6 +47,7 @@ def capacity(
     fmt: str,
     html_file: str | None,
     fail_on: str,
+    kubernetes_version: str | None,
     color: bool | None,
 ) -> None:
     """Simulate scheduling: steady state, losing each node, draining each node, memory overcommit."""
@@ -53,11 +57,14 @@ def capacity(
     from premortem.findings import SEVERITIES, Finding
     from premortem.load.reader import load_paths
     from premortem.model.index import ObjectIndex
+    from premortem.model.limitrange import apply_limit_ranges
 
+    click.get_current_context().with_resource(kubernetes_version_settings(kubernetes_version))
     files, missing = manifest_files(paths)
     loaded = load_paths(files)
     if loaded.files_read == 0:
         usage_error("no input could be read")
+    apply_limit_ranges(loaded.documents)  # pods a LimitRange covers get its default requests
     index = ObjectIndex.build(loaded.documents)
     try:
         report = report_for(index, nodes_spec)

@@ -68,3 +68,38 @@ def manifest_files(paths: Iterable[str]) -> tuple[list[str], bool]:
     if not files:
         usage_error(f"no *.yaml, *.yml or *.json files found in {', '.join(targets)}")
     return files, bool(missing)
+
+
+def _check_kubernetes_version(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from premortem.model.kubeversion import KubeVersion
+
+    try:
+        KubeVersion.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+kubernetes_version_option = click.option(
+    "--kubernetes-version",
+    "kubernetes_version",
+    default=None,
+    metavar="X.Y",
+    callback=_check_kubernetes_version,
+    help="The Kubernetes release to judge against (removed API versions, version-specific defaults); "
+    "default: the newest release premortem knows.",
+)
+
+
+def kubernetes_version_settings(kubernetes_version: str | None) -> Any:
+    """A context in which rules see ``--kubernetes-version`` on top of the settings already in use."""
+    import contextlib
+    import dataclasses
+
+    from premortem.settings import current, use_settings
+
+    if kubernetes_version is None:
+        return contextlib.nullcontext()
+    return use_settings(dataclasses.replace(current(), kubernetes_version=kubernetes_version))

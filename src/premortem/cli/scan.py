@@ -13,6 +13,8 @@ from premortem.cli.options import (
     exit_code,
     fail_on_option,
     format_option,
+    kubernetes_version_option,
+    kubernetes_version_settings,
     manifest_files,
     usage_error,
 )
@@ -41,6 +43,7 @@ from premortem.cli.options import (
     help="Parse files in N worker processes (0: one per available core; 1: in this process). "
     "Small inputs are always read in-process. The output is the same for any N.",
 )
+@kubernetes_version_option
 @color_option
 def scan(
     paths: tuple[str, ...],
@@ -50,6 +53,7 @@ def scan(
     ignore: tuple[str, ...],
     nodes_spec: str | None,
     jobs: int,
+    kubernetes_version: str | None,
     color: bool | None,
 ) -> None:
     """Scan manifests (files, directories, - for stdin; default: the current directory)."""
@@ -58,6 +62,7 @@ def scan(
     from premortem.load.reader import load_paths
     from premortem.rules import all_rules
 
+    click.get_current_context().with_resource(kubernetes_version_settings(kubernetes_version))
     files, missing = manifest_files(paths)
     if nodes_spec:
         from premortem.analyses.capacity.nodes import NodeSpecError, nodes_from_option

@@ -88,7 +88,7 @@ class Document:
         for part in path:
             found = None
             if isinstance(part, str) and getattr(node, "id", None) == "mapping":
-                for key_node, value_node in node.value:
+                for key_node, value_node in reversed(node.value):  # duplicates: the last one wins
                     if getattr(key_node, "value", None) == part:
                         found = (key_node, value_node)
                         break
@@ -248,7 +248,7 @@ class JsonRef:
 def _child(node: Any, key: str) -> Any:
     if getattr(node, "id", None) != "mapping":
         return None
-    for key_node, value_node in node.value:
+    for key_node, value_node in reversed(node.value):  # a key written twice: the last one wins
         if getattr(key_node, "value", None) == key:
             return value_node
     return None

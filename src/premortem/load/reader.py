@@ -9,6 +9,7 @@ every other document is still read. ``load_paths(..., jobs=N)`` parses files in 
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import os
@@ -20,8 +21,10 @@ from typing import Any
 
 import yaml
 
+from premortem.load import limits
 from premortem.load.document import Document, JsonRef, LoadProblem, LoadResult, NodeRef, NodeSource
 from premortem.load.jsonpos import looks_like_json, parse_json
+from premortem.load.limits import InputProblem
 
 try:  # pragma: no cover - the C loader is present wherever libyaml is
     from yaml import CSafeLoader as _BaseLoader
@@ -122,6 +125,7 @@ def _build(node: Any, loader: _Loader, built: dict[Any, Any]) -> Any:
     if node in built:
         if built[node] is None:
             raise _Fallback  # recursive alias
+        built[_ALIASED] = True
         return built[node]
     built[node] = None
     result: Any
@@ -133,6 +137,8 @@ def _build(node: Any, loader: _Loader, built: dict[Any, Any]) -> Any:
             if type(key_node) is not yaml.ScalarNode or key_node.tag not in _KEY_TAGS:
                 raise _Fallback
             result[_build(key_node, loader, built)] = _build(value_node, loader, built)
+        if len(result) != len(node.value):  # a key written twice (load/limits.py reports it)
+            built.setdefault(_DUPLICATES, []).append(node)
     elif kind is yaml.SequenceNode:
         if tag != _SEQ_TAG:
             raise _Fallback
@@ -145,6 +151,51 @@ def _build(node: Any, loader: _Loader, built: dict[Any, Any]) -> Any:
 
 # Keys the fast constructor builds itself; ``<<`` (merge) and ``=`` (value) keys go to PyYAML.
 _KEY_TAGS = frozenset({_STR_TAG, *_MEMO_TAGS})
+# What _build saw, kept in its memo under these keys: an alias of a collection, mappings with a key
+# written twice.
+_ALIASED = object()
+_DUPLICATES = object()
+
+
+def construct_checked(
+    loader: _Loader, root: Any, stream: str, line_offset: int = 0
+) -> tuple[Any, list[InputProblem]]:
+    """``construct_fast`` plus the bounds of load/limits.py: a document with excessive or recursive
+    aliasing is not constructed (data None, one INP001 problem); duplicate keys are INP004 problems.
+    The alias arithmetic runs only on documents that use aliases (or that the fast path leaves to
+    PyYAML), so ordinary manifests pay one length comparison per mapping. Problem lines are lines of
+    ``stream`` plus ``line_offset`` (where a chunk recovered after a syntax error starts)."""
+    built: dict[Any, Any] = {}
+    data: Any = None
+    fallback = False
+    try:
+        data = _build(root, loader, built)
+        aliased = _ALIASED in built
+        duplicates: list[Any] | None = built.get(_DUPLICATES, [])
+    except (_Fallback, RecursionError):
+        fallback, aliased, duplicates = True, True, None
+    finally:
+        built.clear()  # holds nodes; nothing may keep the node tree alive (the GC is off)
+    problems: list[InputProblem] = []
+    if aliased:
+        start, end = root.start_mark, root.end_mark
+        problem = limits.alias_problem(
+            limits.document_events(stream, start.index, end.index, start.line, start.column)
+        )
+        if problem is not None:
+            return None, [dataclasses.replace(problem, line=problem.line + line_offset)]
+    if duplicates is None:  # checked before PyYAML's constructor flattens merge keys in place
+        duplicates = limits.duplicate_mappings(root)
+    if duplicates:
+        problems.extend(limits.duplicate_key_problems(duplicates, line_offset))
+    if fallback:
+        data = loader.construct_document(root)
+    return data, problems
+
+
+def event_loader(text: str) -> _Loader:
+    """A loader to read ``text`` as events (load/limits.py)."""
+    return _Loader(text)
 
 
 def _construct_value(loader: Any, node: Any) -> Any:
@@ -343,11 +394,25 @@ def _parse_stream(
     try:
         while loader.check_node():
             node = loader.get_node()
-            data = construct_fast(loader, node)
+            data, problems = (
+                construct_checked(loader, node, text, line_offset) if node is not None else (None, [])
+            )
             line = (node.start_mark.line + 1 + line_offset) if node is not None else line_offset + 1
+            for problem in problems:
+                result.problems.append(
+                    LoadProblem(name, problem.line, problem.message, problem.fix, problem.rule)
+                )
+            if data is None and problems and problems[0].rule == "INP001":
+                doc_index += 1  # refused (alias bomb): not expanded, not checked
+                position += 1
+                continue
             ref = NodeRef(source, position, span=_span(node, line_offset) if node is not None else None)
             places = _yaml_places(node, ref, line, line_offset)
+            before = len(result.documents)
             _add_document(data, name, line, doc_index, result, ref, places)
+            if problems and len(result.documents) == before + 1:
+                for added in result.problems[-len(problems) :]:
+                    added.doc = result.documents[-1]  # the finding names the object
             doc_index += 1
             position += 1
     finally:
@@ -521,7 +586,7 @@ def looks_like_kubernetes(data: dict[str, Any]) -> bool:
 def _child(node: Any, key: str) -> Any:
     if node is None or node.id != "mapping":
         return None
-    for key_node, value_node in node.value:
+    for key_node, value_node in reversed(node.value):  # a key written twice: the last one wins
         if key_node.value == key:
             return value_node
     return None

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from premortem.load.document import Document
-from premortem.model.podspec import POD_BEARING_KINDS, pod_spec_of, template_labels
+from premortem.model.podspec import POD_BEARING_KINDS, pod_spec_of, pod_units, template_labels
 from premortem.model.selectors import Requirement, Selector
 
 T = TypeVar("T")
@@ -57,13 +57,14 @@ class ObjectIndex:
         return self.by_name.get((kind, namespace or "", name))
 
     def workloads(self) -> Iterator[Document]:
-        """Every object that carries a pod spec."""
+        """Every object that carries a pod spec; a custom resource's pod templates as ``pod_units``."""
         if self._workloads is None:
             self._workloads = [
-                doc
+                unit
                 for kind in POD_BEARING_KINDS
                 for doc in self.by_kind.get(kind, ())
-                if pod_spec_of(doc) is not None
+                for unit in pod_units(doc)
+                if pod_spec_of(unit) is not None
             ]
         return iter(self._workloads)
 

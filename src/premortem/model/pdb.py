@@ -16,7 +16,7 @@ at its ``minReplicas`` (the worst case):
   matched nothing).
 
 PDBs without a namespace are matched only with namespace-less workloads in the same directory tree
-(see ``related_files``); a PDB that matches nothing in its namespace also matches workloads of
+(the same input unit, see model/units.py); a PDB that matches nothing in its namespace also matches workloads of
 related files that omit the namespace the other one states (``kubectl apply -n`` joins them). Pods of DaemonSets, Jobs and CronJobs cannot be counted from manifests
 (one per eligible node, or ``parallelism`` pods that finish); such workloads are listed in
 ``uncounted`` and callers should not draw count-based conclusions when it is not empty.
@@ -25,7 +25,6 @@ related files that omit the namespace the other one states (``kubectl apply -n``
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,6 +34,8 @@ from premortem.load.document import Document, Path
 from premortem.model.index import ObjectIndex, namespace_key
 from premortem.model.podspec import SCALABLE_KINDS, replicas_of, template_labels
 from premortem.model.selectors import NOTHING, Selector, SelectorError, parse_selector
+from premortem.model.units import proximity
+from premortem.model.units import same_unit as related_files
 
 PDB_KIND = "PodDisruptionBudget"
 HPA_KIND = "HorizontalPodAutoscaler"
@@ -140,6 +141,23 @@ def effective_replicas(workload: Document, index: ObjectIndex) -> int | None:
     return replicas_of(workload)
 
 
+def peak_replicas(workload: Document, index: ObjectIndex) -> tuple[int | None, Document | None]:
+    """Replicas at peak: an HPA's ``maxReplicas`` where one targets the workload (with that HPA),
+    else its declared replicas; None for kinds without replicas (DaemonSet, Job, Pod)."""
+    hpa = hpa_for(workload, index) if workload.kind in SCALABLE_KINDS else None
+    if hpa is not None:
+        return hpa_max_replicas(hpa), hpa
+    return replicas_of(workload), None
+
+
+def hpa_max_replicas(hpa: Document) -> int:
+    spec = hpa.obj.get("spec") if isinstance(hpa.obj, dict) else None
+    value = spec.get("maxReplicas") if isinstance(spec, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int):
+        return hpa_min_replicas(hpa)  # required by the API; a missing one is refused
+    return max(value, hpa_min_replicas(hpa))
+
+
 def hpa_min_replicas(hpa: Document) -> int:
     spec = hpa.obj.get("spec") if isinstance(hpa.obj, dict) else None
     value = spec.get("minReplicas") if isinstance(spec, dict) else None
@@ -203,15 +221,6 @@ def hpa_for(workload: Document, index: ObjectIndex) -> Document | None:
     return min(candidates, key=lambda hpa: proximity(workload.file, hpa.file))
 
 
-def proximity(a: str, b: str) -> int:
-    """0 same file, 1 same directory, 2 one directory inside the other, 3 unrelated."""
-    if a == b:
-        return 0
-    if os.path.dirname(a) == os.path.dirname(b):
-        return 1
-    return 2 if related_files(a, b) else 3
-
-
 def _intorstr(value: Any) -> int | str | None:
     if value is None:
         return None
@@ -252,19 +261,6 @@ def _top_level(workloads: Iterable[Document], index: ObjectIndex, near: str) -> 
             seen.add(key)
         out.append(doc)
     return out
-
-
-def related_files(a: str, b: str) -> bool:
-    """Files that plausibly belong to one deployment: same directory, or one directory inside the other.
-
-    Objects without a namespace land wherever ``kubectl apply -n`` puts them; when unrelated projects
-    are scanned together (a corpus, a monorepo of examples), lumping all of them into one namespace
-    would invent overlaps and wrong replica counts, so they are only matched within a directory tree.
-    """
-    da, db = os.path.dirname(a), os.path.dirname(b)
-    if da == db:
-        return True
-    return da.startswith(db + os.sep) or db.startswith(da + os.sep) or not da or not db
 
 
 def _across_namespace_omission(doc: Document, selector: Selector, index: ObjectIndex) -> list[Document]:
@@ -348,6 +344,8 @@ def _analyse(doc: Document, index: ObjectIndex) -> PdbVerdict:
                 verdict.uncounted.append(workload)
             elif owner is not None:
                 scale += 1  # owned by a controller not in the files: count the pods we see
+        else:  # a custom resource's pods (Ray workers, LeaderWorkerSet groups): its controller's count
+            verdict.uncounted.append(workload)
     verdict.selected_pods = pods
 
     value = verdict.value

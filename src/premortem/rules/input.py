@@ -7,6 +7,7 @@ from typing import Any
 
 from premortem.findings import Severity
 from premortem.load.document import Document
+from premortem.model.delivery import FRAGMENT, TOOL, Delivery, delivery_of
 from premortem.model.podspec import POD_BEARING_KINDS, pod_spec_path
 from premortem.model.resources import resources_of
 from premortem.rules.registry import Hit, load_rule, object_rule
@@ -115,6 +116,62 @@ def yaml_syntax(_: Any) -> Iterator[Hit]:
     return iter(())
 
 
+@load_rule("INP004", "duplicate-key", "input", Severity.HIGH, "A key written twice in one mapping")
+def duplicate_key(_: Any) -> Iterator[Hit]:
+    """
+    ## What it checks
+    A mapping that writes the same key twice, such as two `resources:` keys in one container (a real
+    CoreDNS manifest had exactly this). The finding gives both lines and both values.
+
+    ## Why it breaks clusters
+    Which value counts depends on the client that applies the file. `kubectl` 1.21 and later decode
+    strictly and refuse the whole file ("mapping key "resources" already defined at line 12"), so a
+    GitOps sync or a deploy script stops at it. Older `kubectl`, Helm's post-rendering and PyYAML-based
+    tools keep the last value without a word, other tools the first: the resources, probes or image
+    that run are not the ones a reviewer read. premortem judges the object with the last value.
+
+    ## Failing example
+    ```yaml
+    apiVersion: v1
+    kind: Pod
+    metadata:
+      name: coredns
+    spec:
+      containers:
+        - name: coredns
+          image: registry.k8s.io/coredns/coredns:v1.11.1
+          resources:
+            limits: {memory: 170Mi}
+          resources:
+            requests: {cpu: 100m, memory: 70Mi}
+    ```
+
+    ## Passing example
+    ```yaml
+    apiVersion: v1
+    kind: Pod
+    metadata:
+      name: coredns
+    spec:
+      containers:
+        - name: coredns
+          image: registry.k8s.io/coredns/coredns:v1.11.1
+          resources:
+            limits: {memory: 170Mi}
+            requests: {cpu: 100m, memory: 70Mi}
+    ```
+
+    ## Fix
+    Keep one key: merge the two values into it and delete the other.
+
+    ## Source
+    YAML 1.2 spec section 3.2.1.1 (mapping keys are unique); gopkg.in/yaml.v3 decode.go ("mapping key
+    %#v already defined at line %d"), used by kubectl through sigs.k8s.io/yaml; kubectl issue reports
+    of the error since 1.21.
+    """
+    return iter(())
+
+
 @object_rule(
     "INP002",
     "not-a-kubernetes-object",
@@ -128,6 +185,13 @@ def not_a_kubernetes_object(doc: Document) -> Iterator[Hit]:
     Documents that look like Kubernetes objects but are not well formed: no `kind` or `apiVersion`,
     `metadata` empty while `name` sits at the top level, metadata fields or pod-spec fields at the
     wrong level. This is what a copy-paste that lost its indentation produces.
+
+    Documents that never reach the API server as written are judged by who reads them (see
+    model/delivery.py): the input of a tool (`istioctl install -f` reads an `IstioOperator`
+    without a name, kubeadm, kind, kops, component configuration files) and fragments a program
+    completes (an explicitly empty `metadata: {}`, a `name:` left empty to be filled in) are not
+    reported for their metadata, only for pod fields at the wrong level; a static pod is refused
+    by the kubelet, and the message says so.
 
     ## Why it breaks clusters
     The API server rejects the object, or worse, accepts it with the misplaced fields silently
@@ -184,6 +248,13 @@ def not_a_kubernetes_object(doc: Document) -> Iterator[Hit]:
             message=f"this {kind} has no `apiVersion`; kubectl and the API server will reject it.",
             fix="Add `apiVersion:` (e.g. `apps/v1` for a Deployment, `v1` for a Pod).",
         )
+    delivery = delivery_of(doc)
+    if delivery.target in (TOOL, FRAGMENT):
+        # Read by a tool that needs no name (istioctl), or completed by a program (kops, cilium-cli):
+        # its metadata is not what an API server would see. Misplaced pod fields still matter.
+        yield from _pod_fields_misplaced(doc, kind, delivery)
+        return
+    who = delivery.consumer
     meta = obj.get("metadata")
     builtin = doc.api_group in BUILTIN_GROUPS
     misplaced = [f for f in _METADATA_FIELDS if f in obj] if builtin or "metadata" in obj else []
@@ -191,7 +262,7 @@ def not_a_kubernetes_object(doc: Document) -> Iterator[Hit]:
         yield Hit(
             message=(
                 f"`metadata` is empty while {', '.join(f'`{f}`' for f in misplaced)} sit at the top level: the "
-                "indentation was lost. The API server will reject this object (no name)."
+                f"indentation was lost. {who[0].upper()}{who[1:]} will reject this object (no name)."
             ),
             fix=f"Indent {', '.join(misplaced)} under `metadata:`.",
             path=("metadata",) if "metadata" in obj else (misplaced[0],),
@@ -209,14 +280,14 @@ def not_a_kubernetes_object(doc: Document) -> Iterator[Hit]:
         kind not in _NAMELESS_KINDS and not kind.endswith(("Configuration", "Config")) and "metadata" in obj
     ):
         yield Hit(
-            message=f"this {kind} has no metadata.name; the API server will reject it.",
+            message=f"this {kind} has no metadata.name; {who} will reject it.",
             fix="Set metadata.name.",
             path=("metadata",),
         )
-    yield from _pod_fields_misplaced(doc, kind)
+    yield from _pod_fields_misplaced(doc, kind, delivery)
 
 
-def _pod_fields_misplaced(doc: Document, kind: str) -> Iterator[Hit]:
+def _pod_fields_misplaced(doc: Document, kind: str, delivery: Delivery) -> Iterator[Hit]:
     path = pod_spec_path(doc)
     if path is None:
         return
@@ -240,13 +311,13 @@ def _pod_fields_misplaced(doc: Document, kind: str) -> Iterator[Hit]:
         value = value.get(key)
     if not isinstance(value, dict):
         yield Hit(
-            message=f"this {kind} has no pod spec at {where}; the API server will reject it.",
+            message=f"this {kind} has no pod spec at {where}; {delivery.consumer} will reject it.",
             fix=f"Add the pod template (with its containers) at {where}.",
             path=path,
         )
     elif "containers" not in value:
         yield Hit(
-            message=f"this {kind} has no containers at {where}; the API server will reject it.",
+            message=f"this {kind} has no containers at {where}; {delivery.consumer} will reject it.",
             fix=f"Add the containers list under {where}.",
             path=path,
         )
