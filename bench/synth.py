@@ -355,7 +355,9 @@ def _write_json_list(path: str, docs: object) -> None:
             item = json.dumps(yaml.load(doc, Loader=loader), indent=4)
             handle.write(("\n" if first else ",\n") + "        " + item.replace("\n", "\n        "))
             first = False
-        handle.write('\n    ],\n    "kind": "List",\n    "metadata": {\n        "resourceVersion": ""\n    }\n}\n')
+        handle.write(
+            '\n    ],\n    "kind": "List",\n    "metadata": {\n        "resourceVersion": ""\n    }\n}\n'
+        )
 
 
 def cluster(outdir: str, nodes: int, pods: int, seed: int = 7) -> int:
@@ -373,7 +375,11 @@ def cluster(outdir: str, nodes: int, pods: int, seed: int = 7) -> int:
         for i in range(nodes):
             name = f"node-{i:04d}"
             pool = "batch" if i < batch else "general"
-            taints = "\n  taints:\n  - key: dedicated\n    value: batch\n    effect: NoSchedule" if i < batch else ""
+            taints = (
+                "\n  taints:\n  - key: dedicated\n    value: batch\n    effect: NoSchedule"
+                if i < batch
+                else ""
+            )
             handle.write(
                 f"""---
 apiVersion: v1
@@ -432,7 +438,9 @@ status:
     return count
 
 
-def _workload(kind: str, app: str, ns: str, replicas: int, cpu: str, memory: str, limit: str, extra: str) -> str:
+def _workload(
+    kind: str, app: str, ns: str, replicas: int, cpu: str, memory: str, limit: str, extra: str
+) -> str:
     replicas_line = "" if kind == "DaemonSet" else f"\n  replicas: {replicas}"
     service_line = f"\n  serviceName: {app}" if kind == "StatefulSet" else ""
     return f"""---
@@ -465,7 +473,9 @@ def main() -> None:
     parser.add_argument("objects", type=int)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--shape", choices=SHAPES, default="files")
-    parser.add_argument("--cluster", metavar="NODES", type=int, help="write a cluster of NODES nodes and N pods")
+    parser.add_argument(
+        "--cluster", metavar="NODES", type=int, help="write a cluster of NODES nodes and N pods"
+    )
     args = parser.parse_args()
     if args.cluster:
         count = cluster(args.outdir, args.cluster, args.objects, args.seed)
