@@ -250,9 +250,12 @@ def liveness_crosses_network(doc: Document) -> Iterator[Hit]:
     "Liveness probe is the readiness probe with no larger failure budget",
     kinds=LONG_RUNNING_KINDS,
     params={
+        "clearly_larger": Param(
+            CLEARLY_LARGER, "liveness budget / readiness budget from which there is no finding"
+        ),
         "patient_seconds": Param(
             300, "a liveness failure budget of at least this many seconds is patient enough: no finding"
-        )
+        ),
     },
 )
 def liveness_same_as_readiness(doc: Document) -> Iterator[Hit]:
@@ -340,7 +343,11 @@ def liveness_same_as_readiness(doc: Document) -> Iterator[Hit]:
         if key is None or key != readiness.handler_key():
             continue
         live_budget, ready_budget = liveness.failure_budget, readiness.failure_budget
-        if live_budget is None or ready_budget is None or live_budget >= CLEARLY_LARGER * ready_budget:
+        if (
+            live_budget is None
+            or ready_budget is None
+            or live_budget >= liveness_same_as_readiness.param("clearly_larger") * ready_budget
+        ):
             continue
         if live_budget >= liveness_same_as_readiness.param("patient_seconds"):
             continue
@@ -382,6 +389,11 @@ def liveness_same_as_readiness(doc: Document) -> Iterator[Hit]:
     Severity.LOW,
     "Liveness probe kills containers that start in less than 30 s, and there is no startupProbe",
     kinds=LONG_RUNNING_KINDS,
+    params={
+        "min_start_seconds": Param(
+            MIN_START_BUDGET, "start budget (seconds) below which a container is killed"
+        )
+    },
 )
 def liveness_without_startup_grace(doc: Document) -> Iterator[Hit]:
     """
@@ -453,7 +465,11 @@ def liveness_without_startup_grace(doc: Document) -> Iterator[Hit]:
         if liveness is None or STARTUP in probes:
             continue
         budget = liveness.start_budget
-        if budget is None or budget >= MIN_START_BUDGET or answers_at_once(liveness):
+        if (
+            budget is None
+            or budget >= liveness_without_startup_grace.param("min_start_seconds")
+            or answers_at_once(liveness)
+        ):
             continue
         yield Hit(
             message=(
