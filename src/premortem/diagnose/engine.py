@@ -26,6 +26,11 @@ _POD_AND_UID = re.compile(
 )
 
 
+# Findings of kills name every process killed (the first few): a node-wide OOM takes several in turn.
+_KILL_RULES = ("DIAG-OOM-SYSTEM", "DIAG-OOM-KILL", "DIAG-OOM-RESERVED")
+_PROCESSES_SHOWN = 6
+
+
 @dataclass
 class Aggregate:
     rule: str
@@ -42,6 +47,8 @@ class Aggregate:
     times: list[datetime] = field(default_factory=list)
     seq: int = 0
     decided: bool = False  # a decisive sighting set the message and severity
+    processes: list[str] = field(default_factory=list)  # the distinct processes named, the first few
+    more_processes: int = 0
 
 
 @dataclass
@@ -156,6 +163,12 @@ class Diagnosis:
             agg.worst = s
         for k, v in s.objects.items():
             agg.objects.setdefault(k, v)
+        process = s.objects.get("process")
+        if process and process not in agg.processes:
+            if len(agg.processes) < _PROCESSES_SHOWN:
+                agg.processes.append(process)
+            else:
+                agg.more_processes = 1
         for p in s.prevented_by or ():
             if p not in agg.prevented_by:
                 agg.prevented_by.append(p)
@@ -252,6 +265,9 @@ class Diagnosis:
         meta = DIAG_RULES[agg.rule]
         shown = agg.worst or agg.first
         message = shown.message
+        if agg.rule in _KILL_RULES and len(agg.processes) > 1:
+            named = ", ".join(agg.processes) + (" and others" if agg.more_processes else "")
+            message += f" Processes killed: {named}."
         if agg.count > 1:
             span = ""
             if len(agg.times) >= 2 and _clock(agg.times[0]) != _clock(agg.times[-1]):

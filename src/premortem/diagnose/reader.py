@@ -47,6 +47,9 @@ from premortem.settings import DEFAULT_MAX_INPUT_BYTES
 STDIN_NAME = "<stdin>"
 MAX_LINE_BYTES = 64 * 1024
 _JOIN_LINES = 8  # a wrapped JSON line is joined from at most this many pieces
+# A multi-line document (an event list, a pod as YAML or JSON) held until it closes is at most this
+# big; past it, or at a line no pretty-printed JSON has, its lines are read one by one instead.
+MAX_DOC_BYTES = 8 * 1024 * 1024
 _YAML_TOP = re.compile(r"^(?:apiVersion|items|kind|metadata|status):(?: |$)")
 _YAML_CONT = re.compile(r'^(?:[ -]|[A-Za-z_"][\w"]*:(?: |$)|---|\.\.\.)')
 _JOURNAL_BANNER = re.compile(r"^-- (?:Logs begin at|Journal begins at) \w{3} (\d{4})-(\d\d)-(\d\d)")
@@ -112,6 +115,8 @@ class FileReader:
         self.doc: list[str] | None = None
         self.doc_json = False
         self.doc_start = 0
+        self.doc_bytes = 0
+        self.loose = False  # re-reading an abandoned document's lines: none of them opens another
         self.partial: list[tuple[int, str]] | None = None  # the pieces of a JSON line the paste wrapped
 
     # ------------------------------------------------------------------ records
@@ -145,15 +150,22 @@ class FileReader:
 
     def dispatch(self, n: int, text: str) -> None:
         if self.doc is not None:
-            if self.doc_json:
+            self.doc_bytes += len(text) + 1
+            if self.doc_bytes > MAX_DOC_BYTES:
+                self.abandon_doc()
+            elif self.doc_json:
+                # Pretty-printed JSON (kubectl -o json, jq): every line inside is indented.
+                if text[:1] in (" ", "\t", "") or text in ("}", "]", "},", "],"):
+                    self.doc.append(text)
+                    if text in ("}", "]"):
+                        self.end_doc()
+                    return
+                self.abandon_doc()
+            elif text and _YAML_CONT.match(text):
                 self.doc.append(text)
-                if text in ("}", "]"):
-                    self.end_doc()
                 return
-            if text and _YAML_CONT.match(text):
-                self.doc.append(text)
-                return
-            self.end_doc()
+            else:
+                self.end_doc()
         if not text.strip():
             self.table = self.pods = None
             self.end_block()
@@ -173,13 +185,14 @@ class FileReader:
             return
         if self.describe_line(n, text):
             return
-        if text.strip() in ("{", "[") or (
-            text.startswith(('{"', '{ "')) and not text.rstrip().endswith("}") and text.count('"') <= 4
+        if not self.loose and (
+            text.strip() in ("{", "[")
+            or (text.startswith(('{"', '{ "')) and not text.rstrip().endswith("}") and text.count('"') <= 4)
         ):
-            self.doc, self.doc_json, self.doc_start = [text], True, n
+            self.doc, self.doc_json, self.doc_start, self.doc_bytes = [text], True, n, len(text) + 1
             return
-        if _YAML_TOP.match(text):
-            self.doc, self.doc_json, self.doc_start = [text], False, n
+        if not self.loose and _YAML_TOP.match(text):
+            self.doc, self.doc_json, self.doc_start, self.doc_bytes = [text], False, n, len(text) + 1
             return
         if text.startswith("-- "):
             banner = _JOURNAL_BANNER.match(text)
@@ -313,6 +326,19 @@ class FileReader:
                 self.dispatch(n, text)
 
     # ------------------------------------------------------------------ blocks
+    def abandon_doc(self) -> None:
+        """A document that never closes (a cut paste, a stray brace): its opening line is unknown and
+        the rest is read line by line, as if no document had begun."""
+        lines, start = self.doc or [], self.doc_start
+        self.doc = None
+        self.stats.unknown(self.name, start, lines[0] if lines else "")
+        self.loose = True
+        try:
+            for i, text in enumerate(lines[1:], 1):
+                self.dispatch(start + i, text)
+        finally:
+            self.loose = False
+
     def end_doc(self) -> None:
         lines, start, is_json = self.doc or [], self.doc_start, self.doc_json
         self.doc = None
