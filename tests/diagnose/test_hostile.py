@@ -173,7 +173,7 @@ def test_select_and_ignore_take_comma_lists_like_the_other_verbs() -> None:
         "DIAG-PROBE-LIVENESS",
     ]
     out = cli(log, "--select", "DIAG-NOPE")
-    assert out.returncode == 2 and "unknown diagnose rule" in out.stderr
+    assert out.returncode == 2 and "unknown rule" in out.stderr
 
 
 def test_terminal_sees_no_escape_sequence_and_no_credential(tmp_path: Path) -> None:
