@@ -249,6 +249,18 @@ def test_a_node_wide_oom_names_every_process_it_killed(run) -> None:
     assert "killed python3 (pid 16295)" in f.message  # the message is the biggest kill's
 
 
+def test_kubelet_json_behind_a_node_address_with_millisecond_ts(run) -> None:
+    """talosctl logs: ``<node ip>: {kubelet JSON}``, ts in milliseconds since the epoch."""
+    (f,) = run(
+        '10.200.1.5: {"ts":1753141980841.6128,"caller":"kubelet/kubelet.go:2406","msg":"Skipping pod '
+        'synchronization","err":"container runtime status check may not have completed yet"}\n'
+    ).findings
+    assert f.rule == "DIAG-NODE-NOT-READY"
+    assert f.extra["objects"]["node"] == "10.200.1.5"
+    assert f.extra["time"].startswith("2025-07-21T23:53:00")
+    assert "container runtime is not answering the kubelet (its status check has not completed)" in f.message
+
+
 def test_webhook_timeout_vs_refused(run) -> None:
     timeout = run(
         'failed calling webhook "a.example.com": failed to call webhook: Post "https://a.ns.svc:443/x?timeout=10s": context deadline exceeded\n'

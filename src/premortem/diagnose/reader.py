@@ -439,14 +439,19 @@ class FileReader:
 
 def _wrapped_json_start(text: str) -> bool:
     """A JSON log line cut by the terminal: ``{"`` right at the start or after an envelope
-    (journald's ``k3s[820]: ``, CRI's ``stderr F ``), and no closing brace."""
+    (journald's ``k3s[820]: ``, CRI's ``stderr F ``, a node address ``10.200.1.5: ``), and no closing
+    brace."""
     if text.rstrip().endswith("}"):
         return False
     offset = text.find('{"')
     if offset < 0:
         return False
     before = text[:offset]
-    return not before.strip() or before.endswith(("]: ", " F ", " P "))
+    return (
+        not before.strip()
+        or before.endswith(("]: ", " F ", " P "))
+        or (before.endswith(": ") and before[:1].isdigit() and before[:-2].replace(".", "").isdigit())
+    )
 
 
 def _is_json(text: str) -> bool:
