@@ -49,6 +49,7 @@ class Aggregate:
     decided: bool = False  # a decisive sighting set the message and severity
     processes: list[str] = field(default_factory=list)  # the distinct processes named, the first few
     more_processes: int = 0
+    age: float | None = None  # the oldest relative age (kubectl's AGE column) among its records
 
 
 @dataclass
@@ -153,6 +154,8 @@ class Diagnosis:
             agg.severity = severity if s.decisive and not agg.decided else max(agg.severity, severity)
         agg.count += max(rec.count, 1)
         agg.last_rec = rec
+        if rec.age is not None and (agg.age is None or rec.age > agg.age):
+            agg.age = rec.age
         if s.decisive:
             agg.decided, agg.worst = True, s
         elif (
@@ -295,7 +298,7 @@ class Diagnosis:
             "prevented_by": prevented,
             "checked_by": list(meta.checked_by),
             "_seq": agg.seq,
-            "_age": agg.first_rec.age,
+            "_age": agg.age,
         }
         numbers = {k: v for k, v in shown.numbers.items() if v is not None}
         if numbers:
@@ -319,8 +322,8 @@ def order_key(agg: Aggregate) -> tuple[Any, ...]:
     return (
         first is None,
         first or datetime.min.replace(tzinfo=UTC),
-        agg.first_rec.age is None,
-        -(agg.first_rec.age or 0),
+        agg.age is None,
+        -(agg.age or 0),
         agg.seq,
     )
 

@@ -46,6 +46,8 @@ from premortem.settings import DEFAULT_MAX_INPUT_BYTES
 
 STDIN_NAME = "<stdin>"
 MAX_LINE_BYTES = 64 * 1024
+_PROMPT_CMD = re.compile(r"^[\w@.:~/-]*[$#] (\S.*)$")
+_DESCRIBED_KINDS = {"node": "Node", "nodes": "Node", "no": "Node", "pod": "Pod", "pods": "Pod", "po": "Pod"}
 _JOIN_LINES = 8  # a wrapped JSON line is joined from at most this many pieces
 # A multi-line document (an event list, a pod as YAML or JSON) held until it closes is at most this
 # big; past it, or at a line no pretty-printed JSON has, its lines are read one by one instead.
@@ -116,7 +118,12 @@ class FileReader:
         self.doc_json = False
         self.doc_start = 0
         self.doc_bytes = 0
-        self.loose = False  # re-reading an abandoned document's lines: none of them opens another
+        self.loose = False
+        # the object of the last ``$ kubectl describe node X`` prompt: a describe output without its
+        # Name line is that object's
+        self.described: tuple[str, str, str | None] | None = (
+            None  # re-reading an abandoned document's lines: none of them opens another
+        )
         self.partial: list[tuple[int, str]] | None = None  # the pieces of a JSON line the paste wrapped
 
     # ------------------------------------------------------------------ records
@@ -204,7 +211,17 @@ class FileReader:
                     return
                 self.stats.formats["journal-banner"] += 1
                 return
+        if text[:1] in ("$", "#") or "$ " in text[:40]:
+            self.note_prompt(text)
         self.single(n, text)
+
+    def note_prompt(self, text: str) -> None:
+        """A shell prompt: a ``kubectl describe`` of one node or pod names what follows; any other
+        command ends that."""
+        m = _PROMPT_CMD.match(text)
+        if m is None:
+            return
+        self.described = _described(m.group(1).split()[:12])
 
     def header(self, text: str) -> bool:
         pods = pods_table.header(text)
@@ -255,6 +272,9 @@ class FileReader:
                 self.end_block()
         if describe.start(text) or describe.CONDITION.match(text):
             self.block = describe.Block(None, n)
+            if self.described is not None:
+                kind, name, namespace = self.described
+                self.block.kind, self.block.name, self.block.namespace = kind, name, namespace
             self.block.feed(n, text)
             self.stats.formats["describe"] += 1
             return True
@@ -435,6 +455,34 @@ class FileReader:
         rec.kind, rec.name, rec.namespace, rec.container = b.kind, b.name, b.namespace, container
         rec.node = b.node if b.kind == "Pod" else b.name
         return rec
+
+
+def _described(words: list[str]) -> tuple[str, str, str | None] | None:
+    """``kubectl [-n NS] describe node|pod[/]NAME [-n NS]`` (also ``oc``, ``k``): (kind, name, namespace)."""
+    if not words or words[0] not in ("kubectl", "oc", "k") or "describe" not in words:
+        return None
+    namespace = None
+    rest = []
+    skip = False
+    for i, word in enumerate(words[1:], 1):
+        if skip:
+            skip = False
+            continue
+        if word in ("-n", "--namespace"):
+            namespace, skip = (words[i + 1] if i + 1 < len(words) else None), True
+        elif word.startswith(("-n=", "--namespace=")):
+            namespace = word.partition("=")[2]
+        elif not word.startswith("-"):
+            rest.append(word)
+    if rest[:1] != ["describe"] or len(rest) < 2:
+        return None
+    kind_word, _, name = rest[1].partition("/")
+    if not name and len(rest) == 3:
+        name = rest[2]
+    kind = _DESCRIBED_KINDS.get(kind_word.lower())
+    if kind is None or not name or len(rest) > 3:
+        return None
+    return kind, name, namespace if kind == "Pod" else None
 
 
 def _wrapped_json_start(text: str) -> bool:

@@ -70,7 +70,10 @@ _FIX = {
 def evicted(rec: Record, state: State) -> Result:
     text = rec.message
     node_level = rec.kind == "Node" or (rec.reason or "").startswith("EvictionThreshold")
-    if node_level:
+    if node_level and rec.kind == "Node" and rec.reason == "Evicted" and _LOW_ON.search(text):
+        # an Evicted row in a node's Events section: a pod of that node, its name not given
+        rec.node, rec.kind, rec.name = rec.node or rec.name, None, None
+    elif node_level:
         return _pressure_from_event(rec)
     low = _LOW_ON.search(text)
     had = _HAD_CONDITION.search(text)
