@@ -265,12 +265,17 @@ def replicated_workload_without_pdb(ctx: ClusterContext) -> Iterator[Hit]:
         if _covered(doc, index):
             continue
         stateful = doc.kind == "StatefulSet"
-        wait = (
-            "a StatefulSet recreates a member under the same name only after the old pod is gone, so two "
-            "members can be down at once, which loses the quorum of a 3-member cluster"
-            if stateful
-            else "two of its nodes drained in quick succession can take several replicas down together"
-        )
+        if stateful:
+            majority = replicas // 2 + 1
+            wait = (
+                "a StatefulSet recreates a member under the same name only after the old pod is gone, so "
+                f"{replicas - majority + 1} members down at once lose the quorum of {majority} of {replicas}"
+                if replicas >= 3
+                else "a StatefulSet recreates a member under the same name only after the old pod is gone, so "
+                "both members (a primary and its replica) can be down at once"
+            )
+        else:
+            wait = "two of its nodes drained in quick succession can take several replicas down together"
         yield Hit(
             message=(
                 f"No PodDisruptionBudget in the files read selects the pods of {_count(doc, replicas, index)}: "
