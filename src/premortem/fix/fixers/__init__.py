@@ -6,4 +6,6 @@ import premortem.fix.fixers.disruption
 import premortem.fix.fixers.images
 import premortem.fix.fixers.kubelet
 import premortem.fix.fixers.probes
-import premortem.fix.fixers.resources  # noqa: F401
+import premortem.fix.fixers.resources
+import premortem.fix.fixers.scheduling
+import premortem.fix.fixers.workloads  # noqa: F401
