@@ -15,8 +15,10 @@ from typing import Any
 
 from premortem.diagnose.engine import Diagnosis, Placement
 from premortem.diagnose.reader import Stats, read_path
+from premortem.diagnose.selection import Selection
 from premortem.diagnose.story import Story, build
 from premortem.findings import CATEGORIES, SEVERITIES, Finding
+from premortem.settings import DEFAULT_MAX_INPUT_BYTES
 
 
 @dataclass
@@ -37,13 +39,23 @@ def _registry() -> list[tuple[str, str, str, str]]:
         return []
 
 
-def diagnose(paths: Iterable[str], now: datetime | None = None, boot: datetime | None = None) -> Result:
+def diagnose(
+    paths: Iterable[str],
+    now: datetime | None = None,
+    boot: datetime | None = None,
+    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+    selection: Selection | None = None,
+) -> Result:
+    """Read ``paths`` (files, directories, ``-``) and diagnose them; ``selection`` keeps the findings of
+    some rules only (stories are built from what is kept)."""
     stats = Stats()
     engine = Diagnosis(now=now, boot=boot)
     seq = [0]
     for path in paths:
-        read_path(path, engine.process, stats, seq, engine.note_pod_uid)
+        read_path(path, engine, stats, seq, max_input_bytes)
     findings = engine.findings(_registry())
+    if selection is not None:
+        findings = [f for f in findings if selection.keep(f)]
     for p in engine.placements:
         p.rec.time = engine.fix_year(p.rec.time)
     stories = build(findings, engine.placements)
@@ -59,7 +71,10 @@ def diagnose(paths: Iterable[str], now: datetime | None = None, boot: datetime |
         "stories": len(stories),
         "files": stats.files,
         "files_unreadable": stats.files_unreadable,
+        "files_skipped": stats.files_skipped,
+        "files_truncated": stats.files_truncated,
         "lines": stats.lines,
+        "lines_truncated": stats.lines_truncated,
         "lines_recognised": engine.recognised,
         "lines_unknown": stats.unknown_lines,
         "unknown_samples": stats.unknown_samples,
@@ -68,4 +83,4 @@ def diagnose(paths: Iterable[str], now: datetime | None = None, boot: datetime |
     return Result(findings, stories, engine.placements, summary, stats)
 
 
-__all__ = ["Result", "diagnose"]
+__all__ = ["Result", "Selection", "diagnose"]
