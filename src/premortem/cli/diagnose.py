@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -10,7 +11,8 @@ from premortem.cli.options import (
     EXIT_USAGE,
     color_option,
     exit_code,
-    fail_on_option,
+    load_settings,
+    settings_options,
     text_or_json_option,
     usage_error,
 )
@@ -19,7 +21,7 @@ from premortem.cli.options import (
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @text_or_json_option()
-@fail_on_option
+@settings_options
 @click.option(
     "--now",
     "now_text",
@@ -38,14 +40,17 @@ from premortem.cli.options import (
 def diagnose(
     paths: tuple[str, ...],
     fmt: str,
-    fail_on: str,
     now_text: str | None,
     boot_text: str | None,
     color: bool | None,
+    **options: Any,
 ) -> None:
     """Diagnose an incident from logs, events and describe output (files, or - for stdin)."""
     from premortem.diagnose import diagnose as run
     from premortem.diagnose.timeparse import parse_rfc3339
+    from premortem.triage import selected, triage
+
+    settings = load_settings(paths, options)
 
     if not paths:
         usage_error("give the evidence to read: log files, event dumps, or - for stdin")
@@ -77,17 +82,18 @@ def diagnose(
             err=True,
         )
         raise SystemExit(EXIT_USAGE)
-    code = exit_code(result.findings, fail_on)
+    findings = triage(selected(result.findings, settings), settings).findings
+    code = exit_code(findings, settings.fail_on)
     if summary["files_unreadable"]:
         code = EXIT_USAGE
     if fmt == "json":
         from premortem.diagnose.report import to_json
         from premortem.report.json_report import write_json
 
-        write_json(to_json(result.findings, result.stories, summary))
+        write_json(to_json(findings, result.stories, summary))
     else:
         from premortem.diagnose.report import render_text
         from premortem.report.text import make_console
 
-        render_text(result.findings, result.stories, summary, make_console(sys.stdout, color))
+        render_text(findings, result.stories, summary, make_console(sys.stdout, color))
     sys.exit(code)

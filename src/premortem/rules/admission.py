@@ -617,9 +617,10 @@ def webhook_self_lockout(ctx: ClusterContext) -> Iterator[Hit]:
     Severity.MEDIUM,
     "Webhook timeout above 5 seconds (the v1 default is 10)",
     params={
+        "max_timeout_seconds": Param(MAX_TIMEOUT, "longest timeoutSeconds accepted without a finding"),
         "medium_seconds": Param(
             15, "a fail-closed webhook timing out after at least this many seconds is medium (below: low)"
-        )
+        ),
     },
 )
 def webhook_timeout_too_long(ctx: ClusterContext) -> Iterator[Hit]:
@@ -687,7 +688,7 @@ def webhook_timeout_too_long(ctx: ClusterContext) -> Iterator[Hit]:
     """
     by_config: dict[int, list[Webhook]] = {}
     for webhook in webhooks(ctx.index):
-        if webhook.timeout > MAX_TIMEOUT:
+        if webhook.timeout > webhook_timeout_too_long.param("max_timeout_seconds"):
             by_config.setdefault(id(webhook.config), []).append(webhook)
     long_wait = webhook_timeout_too_long.param("medium_seconds")
     for slow in by_config.values():
@@ -711,7 +712,7 @@ def webhook_timeout_too_long(ctx: ClusterContext) -> Iterator[Hit]:
                 f"matching API request for the full timeout and {outcome}; controllers creating objects one after "
                 "another slow to a crawl during the very outage they should repair."
             ),
-            fix="Set timeoutSeconds: 5 or less on each webhook.",
+            fix=f"Set timeoutSeconds: {webhook_timeout_too_long.param('max_timeout_seconds')} or less on each webhook.",
             path=first.field_path("timeoutSeconds"),
             severity=severity,
             doc=first.config,
