@@ -103,3 +103,11 @@ def test_process_substitution_is_read_as_a_stream(tmp_path):
 def test_jobs_above_the_cores_are_clamped_with_a_note():
     proc = run("scan", "examples", "-j", "500", "--fail-on", "never")
     assert "lowered to" in proc.stderr
+
+
+@pytest.mark.parametrize("verb", [("scan",), ("fix",), ("capacity", "--nodes", "3x4cpu/16Gi")])
+def test_max_input_bytes_option_in_every_verb(verb):
+    proc = run(*verb, "examples/payments.yaml", "--max-input-bytes", "100")
+    no_traceback(proc)
+    assert proc.returncode == 2
+    assert "100-byte cap" in proc.stderr
