@@ -21,6 +21,7 @@ from premortem.cli.options import (
     ignore_option,
     kubernetes_version_option,
     load_settings,
+    max_input_option,
     no_config_option,
     split_commas,
     text_or_json_option,
@@ -70,6 +71,7 @@ _LABELS = {"fixed": "fixed", "held": "held back", "not-fixable": "not fixable", 
     help="Talk plain http to this registry (localhost and 127.0.0.1 always may).",
 )
 @kubernetes_version_option
+@max_input_option
 def fix(
     paths: tuple[str, ...],
     write: bool,
@@ -83,6 +85,7 @@ def fix(
     resolve_digests: bool,
     insecure: tuple[str, ...],
     kubernetes_version: str | None,
+    max_input_bytes: int | None,
 ) -> None:
     """Fix what can be fixed in manifests (files, directories, - for stdin to stdout).
 
@@ -109,6 +112,7 @@ def fix(
             "ignore": ignore,
             "exclude": exclude,
             "kubernetes_version": kubernetes_version,
+            "max_input_bytes": max_input_bytes,
             "config_file": config_file,
             "no_config": no_config,
         },
