@@ -7,26 +7,76 @@ from typing import Any
 
 import click
 
-from premortem.findings import SEVERITIES, Finding, Severity
+from premortem.findings import INTERNAL_ERROR, SEVERITIES, Finding, Severity
+from premortem.settings import Settings
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 
+REPORT_FORMATS = ("text", "json", "sarif", "junit", "github", "markdown")
+
 format_option = click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "sarif"]),
+    type=click.Choice(REPORT_FORMATS),
     default="text",
     show_default=True,
-    help="Output format. JSON and SARIF are stable contracts for CI.",
+    help="Output format: text for people; json and sarif are stable contracts for CI; junit for test "
+    "reports (Jenkins, GitLab); github for Actions annotations; markdown for pull-request comments.",
 )
 fail_on_option = click.option(
     "--fail-on",
     type=click.Choice([*SEVERITIES, "never"], case_sensitive=False),
-    default="high",
-    show_default=True,
-    help="Exit 1 when any finding is at or above this severity.",
+    default=None,
+    help="Exit 1 when any finding is at or above this severity (default: high; config: fail-on).",
+)
+
+
+def split_commas(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """``--select a,b --select c`` -> (a, b, c)."""
+    return tuple(part.strip() for item in value for part in item.split(",") if part.strip())
+
+
+select_option = click.option(
+    "--select",
+    multiple=True,
+    callback=split_commas,
+    metavar="RULE,...",
+    help="Run only these rules (ids, names or categories; comma-separated or repeated). Replaces the "
+    "config file's select.",
+)
+ignore_option = click.option(
+    "--ignore",
+    multiple=True,
+    callback=split_commas,
+    metavar="RULE,...",
+    help="Skip these rules (ids, names or categories), in addition to the config file's ignore.",
+)
+exclude_option = click.option(
+    "--exclude",
+    multiple=True,
+    callback=split_commas,
+    metavar="GLOB",
+    help="Do not read files matching these gitignore-style globs (relative to the config file's "
+    "directory), in addition to the config file's exclude. Applies to files named on the command line too.",
+)
+config_option = click.option(
+    "--config",
+    "config_file",
+    default=None,
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Read settings from FILE (.premortem.yaml or pyproject.toml) instead of discovering one.",
+)
+no_config_option = click.option(
+    "--no-config", is_flag=True, help="Ignore any config file: defaults and command-line options only."
+)
+min_severity_option = click.option(
+    "--min-severity",
+    type=click.Choice(SEVERITIES, case_sensitive=False),
+    default=None,
+    help="Do not report findings below this severity (they are counted as hidden in the summary).",
 )
 
 
@@ -42,9 +92,13 @@ color_option = click.option(
 )
 
 
-def exit_code(findings: Iterable[Finding], fail_on: str) -> int:
+def exit_code(findings: Iterable[Finding], fail_on: str | None) -> int:
+    fail_on = fail_on or "high"
     if fail_on.lower() == "never":
         return EXIT_OK
+    findings = list(findings)
+    if any(f.rule == INTERNAL_ERROR for f in findings):
+        return EXIT_USAGE  # a rule failed: something was not checked
     threshold = Severity.parse(fail_on)
     return EXIT_FINDINGS if any(f.severity >= threshold for f in findings) else EXIT_OK
 
@@ -54,9 +108,11 @@ def usage_error(message: str) -> Any:
     raise SystemExit(EXIT_USAGE)
 
 
-def manifest_files(paths: Iterable[str]) -> tuple[list[str], bool]:
-    """The manifest files behind ``paths`` (default: the current directory), and whether any path
-    was missing (reported on stderr; the caller exits 2 after its work). Nothing to read: exit 2."""
+def manifest_files(paths: Iterable[str], settings: Settings | None = None) -> tuple[list[str], bool]:
+    """The manifest files behind ``paths`` (default: the current directory) minus those the settings
+    exclude, and whether any path was missing (reported on stderr; the caller exits 2 after its
+    work). Nothing to read: exit 2."""
+    from premortem.configfile.exclude import without_excluded
     from premortem.load.reader import expand_paths
 
     targets = list(paths) or ["."]
@@ -65,9 +121,56 @@ def manifest_files(paths: Iterable[str]) -> tuple[list[str], bool]:
         click.echo(f"premortem: error: {path}: no such file or directory", err=True)
     if missing and not files:
         raise SystemExit(EXIT_USAGE)
+    excluded = 0
+    if settings is not None:
+        files, excluded = without_excluded(files, settings)
     if not files:
+        if excluded:  # e.g. pre-commit passing only excluded files: nothing to do is not an error
+            click.echo(
+                f"premortem: every file given is excluded by the settings ({excluded} file(s))", err=True
+            )
+            raise SystemExit(EXIT_OK)
         usage_error(f"no *.yaml, *.yml or *.json files found in {', '.join(targets)}")
     return files, bool(missing)
+
+
+def settings_options(fn: Any) -> Any:
+    """--config, --no-config, --select, --ignore, --fail-on, --min-severity: the options every verb that
+    reports findings shares (read them back with ``load_settings``)."""
+    for option in reversed(
+        (config_option, no_config_option, select_option, ignore_option, fail_on_option, min_severity_option)
+    ):
+        fn = option(fn)
+    return fn
+
+
+_FLAGS = {
+    "select": "--select",
+    "ignore": "--ignore",
+    "exclude": "--exclude",
+    "fail_on": "--fail-on",
+    "min_severity": "--min-severity",
+    "nodes": "--nodes",
+    "jobs": "--jobs",
+    "baseline": "--baseline",
+    "kubernetes_version": "--kubernetes-version",
+}
+
+
+def load_settings(paths: Iterable[str], options: dict[str, Any], **extra: tuple[Any, str]) -> Settings:
+    """The run's settings: defaults <- config file <- the command-line ``options`` (a verb's keyword
+    arguments; those named in _FLAGS are settings) <- ``extra`` (field -> (value, flag)).
+    A bad config file or value is a usage error (exit 2) naming file, line and key."""
+    from premortem.configfile import ConfigError, build_settings
+
+    cli = {name: (options[name], flag) for name, flag in _FLAGS.items() if name in options}
+    cli.update(extra)
+    try:
+        return build_settings(
+            paths, cli, config=options.get("config_file"), use_config=not options.get("no_config", False)
+        )
+    except ConfigError as exc:
+        return usage_error(str(exc))
 
 
 def _check_kubernetes_version(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

@@ -23,6 +23,7 @@ import yaml
 
 from premortem.load import limits, split
 from premortem.load.document import Document, JsonRef, LoadProblem, LoadResult, NodeRef, NodeSource
+from premortem.load.files import InputError, read_file_text, read_stream
 from premortem.load.jsonpos import looks_like_json, parse_json
 from premortem.load.limits import InputProblem
 
@@ -251,11 +252,15 @@ _OBJECT_BODY_KEYS = frozenset({"containers", "replicas", "template", "selector",
 
 def iter_manifest_files(root: str) -> Iterator[str]:
     """Every *.yaml, *.yml and *.json below ``root``, sorted, skipping VCS and virtualenv directories."""
-    for dirpath, dirnames, filenames in os.walk(root):
+    unreadable: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root, onerror=lambda exc: unreadable.append(exc.filename)):
+        while unreadable:  # a directory os.walk could not list: loaded as a file, it says why
+            yield unreadable.pop()
         dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
         for name in sorted(filenames):
             if name.endswith(MANIFEST_SUFFIXES):
                 yield os.path.join(dirpath, name)
+    yield from unreadable
 
 
 def expand_paths(paths: Iterable[str]) -> tuple[list[str], list[str]]:
@@ -267,7 +272,7 @@ def expand_paths(paths: Iterable[str]) -> tuple[list[str], list[str]]:
             files.append(path)
         elif os.path.isdir(path):
             files.extend(iter_manifest_files(path))
-        elif os.path.exists(path):
+        elif os.path.exists(path) or os.path.islink(path):  # a dangling link is read, and reported
             files.append(path)
         else:
             missing.append(path)
@@ -283,9 +288,9 @@ def load_paths(paths: Iterable[str], stdin_text: str | None = None, jobs: int = 
     gc.disable()
     try:
         if jobs > 1:
-            from premortem.load.parallel import load_files_parallel
+            from premortem.load.parallel import clamp_jobs, load_files_parallel
 
-            return load_files_parallel(files, jobs, stdin_text)
+            return load_files_parallel(files, clamp_jobs(jobs), stdin_text)
         result = LoadResult()
         for path in files:
             result.extend(load_file(path, stdin_text))
@@ -296,20 +301,22 @@ def load_paths(paths: Iterable[str], stdin_text: str | None = None, jobs: int = 
 
 
 def load_file(path: str, stdin_text: str | None = None) -> LoadResult:
-    if path == "-":
-        text = stdin_text if stdin_text is not None else sys.stdin.read()
-        return load_text(text, STDIN_NAME)
     try:
+        if path == "-":
+            text = stdin_text if stdin_text is not None else read_stream(sys.stdin.buffer)
+            return load_text(text, STDIN_NAME)
         text = read_text(path)
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, InputError) as exc:
         result = LoadResult(files_failed=1)
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        if isinstance(exc, InputError) and str(exc) == "a directory":
+            reason = _directory_problem(path)
         result.problems.append(
             LoadProblem(
                 file=path,
                 line=1,
                 rule="INP001",
-                message=f"cannot read this file: {reason}. Nothing in it was checked.",
+                message=f"file not read ({reason}). Nothing in it was checked.",
                 fix="Make the file readable UTF-8 text, or leave it out of the scan.",
             )
         )
@@ -319,9 +326,17 @@ def load_file(path: str, stdin_text: str | None = None) -> LoadResult:
 
 
 def read_text(path: str) -> str:
-    with open(path, "rb") as handle:
-        raw = handle.read()
-    return raw.decode("utf-8-sig")
+    """The file's text, bounded (load/files.py: regular files only, the size cap, UTF-8)."""
+    return read_file_text(path)
+
+
+def _directory_problem(path: str) -> str:
+    """Why a directory met as a file was not read (the walk hands over those it cannot enter)."""
+    try:
+        os.listdir(path)
+    except OSError as exc:
+        return f"cannot list this directory: {exc.strerror or exc}"
+    return "a directory that could not be walked"
 
 
 def load_text(text: str, name: str) -> LoadResult:

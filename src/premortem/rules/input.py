@@ -7,7 +7,7 @@ from typing import Any
 
 from premortem.findings import Severity
 from premortem.load.document import Document
-from premortem.model.delivery import FRAGMENT, TOOL, Delivery, delivery_of
+from premortem.model.delivery import BUILTIN_GROUPS, FRAGMENT, TOOL, Delivery, delivery_of
 from premortem.model.podspec import POD_BEARING_KINDS, pod_spec_path
 from premortem.model.resources import resources_of
 from premortem.rules.registry import Hit, load_rule, object_rule
@@ -20,32 +20,6 @@ _POD_SPEC_FIELDS = (
     "nodeSelector",
     "tolerations",
     "serviceAccountName",
-)
-# API groups served by every Kubernetes API server: their objects must have metadata.name. Objects of
-# other groups (CRDs, tool configs such as kind's Cluster) may legitimately carry `name` at the top.
-BUILTIN_GROUPS = frozenset(
-    {
-        "",
-        "apps",
-        "batch",
-        "policy",
-        "autoscaling",
-        "networking.k8s.io",
-        "rbac.authorization.k8s.io",
-        "admissionregistration.k8s.io",
-        "storage.k8s.io",
-        "scheduling.k8s.io",
-        "coordination.k8s.io",
-        "discovery.k8s.io",
-        "node.k8s.io",
-        "certificates.k8s.io",
-        "apiextensions.k8s.io",
-        "apiregistration.k8s.io",
-        "flowcontrol.apiserver.k8s.io",
-        "events.k8s.io",
-        "extensions",
-        "resource.k8s.io",
-    }
 )
 # Kinds that legitimately have no metadata.name (kubeconfig-like or component configs).
 _NAMELESS_KINDS = frozenset(
@@ -112,6 +86,45 @@ def yaml_syntax(_: Any) -> Iterator[Hit]:
 
     ## Source
     YAML 1.1 via libyaml (PyYAML's C loader), the parser `kubectl` also rejects on.
+    """
+    return iter(())
+
+
+@load_rule(
+    "INP005", "rule-failed", "input", Severity.HIGH, "A rule failed on this object: it was not checked"
+)
+def rule_failed(_: Any) -> Iterator[Hit]:
+    """
+    ## What it checks
+    Raised by premortem itself when one of its rules fails on an object (a premortem bug, or input
+    no rule expected). The finding names the rule, the object and the file. The other objects are
+    still judged by every rule, cluster-wide rules included: a failing object is set aside and the
+    rule runs again without it. `premortem scan` exits 2 when this finding is present (unless
+    `--fail-on never`): part of the input was not checked, so a green result would be a lie.
+
+    ## Why it breaks clusters
+    A check that silently did not run looks exactly like a check that passed; the outage it would
+    have caught ships.
+
+    ## Failing example
+    ```yaml
+    # premortem raises this only when a rule fails; no manifest is known to make one fail.
+    ```
+
+    ## Passing example
+    ```yaml
+    apiVersion: v1
+    kind: ConfigMap
+    metadata:
+      name: fine
+    ```
+
+    ## Fix
+    Report it with the manifest; `PREMORTEM_STRICT=1` prints the traceback; `--ignore RULE` skips
+    the failing rule meanwhile.
+
+    ## Source
+    premortem's engine (src/premortem/engine.py).
     """
     return iter(())
 
