@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -234,8 +233,10 @@ def _not_written(file_fix: FileFix, reason: str) -> None:
 
 
 def _diff(name: str, before: str, after: str) -> list[str]:
+    from premortem.fix.diff import unified_diff
+
     lines = list(
-        difflib.unified_diff(
+        unified_diff(
             before.splitlines(keepends=True),
             after.splitlines(keepends=True),
             fromfile=name if os.path.isabs(name) else f"a/{name}",

@@ -194,6 +194,20 @@ def construct_checked(
     return data, problems
 
 
+def parse_documents(text: str) -> list[Any]:
+    """Every document of ``text`` as plain data, constructed as the scan constructs it (``fix``
+    checks that an edited file reads as intended with this); raises ``yaml.YAMLError``."""
+    loader = _Loader(text)
+    try:
+        documents: list[Any] = []
+        while loader.check_node():
+            node = loader.get_node()
+            documents.append(construct_fast(loader, node) if node is not None else None)
+        return documents
+    finally:
+        loader.dispose()
+
+
 def event_loader(text: str) -> _Loader:
     """A loader to read ``text`` as events (load/limits.py)."""
     return _Loader(text)
@@ -521,6 +535,19 @@ def compose_nodes(source: NodeSource) -> list[Any]:
             nodes.append(loader.get_node())
     except yaml.YAMLError:
         pass
+    finally:
+        loader.dispose()
+    return nodes
+
+
+def compose_untagged(text: str) -> list[Any]:
+    """The root node of every document of ``text``, with no tags resolved (positions and structure
+    only, several times faster); raises ``yaml.YAMLError``."""
+    loader = _Composer(text)
+    nodes: list[Any] = []
+    try:
+        while loader.check_node():
+            nodes.append(loader.get_node())
     finally:
         loader.dispose()
     return nodes
