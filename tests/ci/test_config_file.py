@@ -170,3 +170,15 @@ def test_parameters_are_listed_by_rules_and_explain(tmp_path):
     assert entries["NET002"]["params"]["pressure-ratio"]["default"] == 0.75
     page = premortem("explain", "ETC004", cwd=tmp_path).stdout
     assert "## Parameters" in page and "`max-quota-bytes` (default `8589934592`)" in page
+
+
+def test_every_config_key_is_documented():
+    from pathlib import Path
+
+    from premortem.configfile.schema import config_fields
+    from premortem.settings import Ignore, RenderSettings, Settings
+
+    doc = (Path(__file__).resolve().parent.parent.parent / "docs" / "configuration.md").read_text()
+    for cls in (Settings, Ignore, RenderSettings):
+        for key in config_fields(cls):
+            assert f"`{key}`" in doc, f"docs/configuration.md does not document {cls.__name__} key {key}"

@@ -105,8 +105,10 @@ def usage_error(message: str) -> Any:
     raise SystemExit(EXIT_USAGE)
 
 
-def manifest_files(paths: Iterable[str], settings: Settings | None = None) -> tuple[list[str], bool]:
-    """The manifest files behind ``paths`` (default: the current directory) minus those the settings
+def manifest_inputs(paths: Iterable[str], settings: Settings | None = None) -> tuple[list[str], bool, int]:
+    """``manifest_files`` and how many files the settings excluded.
+
+    The manifest files behind ``paths`` (default: the current directory) minus those the settings
     exclude, and whether any path was missing (reported on stderr; the caller exits 2 after its
     work). Nothing to read: exit 2."""
     from premortem.configfile.exclude import without_excluded
@@ -128,7 +130,13 @@ def manifest_files(paths: Iterable[str], settings: Settings | None = None) -> tu
             )
             raise SystemExit(EXIT_OK)
         usage_error(f"no *.yaml, *.yml or *.json files found in {', '.join(targets)}")
-    return files, bool(missing)
+    return files, bool(missing), excluded
+
+
+def manifest_files(paths: Iterable[str], settings: Settings | None = None) -> tuple[list[str], bool]:
+    """The manifest files behind ``paths`` minus the excluded ones, and whether a path was missing."""
+    files, missing, _ = manifest_inputs(paths, settings)
+    return files, missing
 
 
 def settings_options(fn: Any) -> Any:
