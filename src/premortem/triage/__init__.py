@@ -60,8 +60,13 @@ def triage(
     suppressions = [*from_annotations(docs), *from_comments(docs, texts or {}), *from_config(settings)]
     kept: list[Finding] = []
     suppressed: list[tuple[Finding, Suppression]] = []
+    by_file: dict[str | None, list[Suppression]] = {}
+    for s in suppressions:  # annotations and comments only match findings of their own file
+        by_file.setdefault(None if s.kind == "config" else s.file, []).append(s)
+    everywhere = by_file.get(None, [])
     for f in found:
-        hit = next((s for s in suppressions if s.matches(f) and s.covers_rule(f)), None)
+        candidates = [*by_file.get(f.file, ()), *everywhere] if f.file is not None else everywhere
+        hit = next((s for s in candidates if s.covers_rule(f) and s.matches(f)), None)
         if hit is None:
             kept.append(f)
         else:
