@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from premortem.findings import CATEGORIES, SEVERITIES, Finding, json_pointer
-from premortem.load.document import Document, LoadProblem, LoadResult, NodeRef, Path
+from premortem.fixtures import as_delivered
+from premortem.load.document import Document, JsonRef, LoadProblem, LoadResult, NodeRef, Path
 from premortem.model.index import ObjectIndex
 from premortem.model.limitrange import apply_limit_ranges
 from premortem.model.podspec import POD_SPEC_PATHS, pod_units, replicas_of
@@ -160,7 +161,7 @@ def _finding(
     )
     if pending is not None and hit.path:
         pending.setdefault(id(doc), (doc, []))[1].append((finding, hit.path))
-    return finding
+    return as_delivered(finding, doc)
 
 
 def _fill_lines(pending: dict[int, tuple[Document, list[tuple[Finding, Path]]]]) -> None:
@@ -169,7 +170,7 @@ def _fill_lines(pending: dict[int, tuple[Document, list[tuple[Finding, Path]]]])
     Documents of one file go together, so the file is read once."""
     by_file: dict[int, list[tuple[Document, list[tuple[Finding, Path]]]]] = {}
     for doc, waiting in pending.values():
-        key = id(doc.node.source) if isinstance(doc.node, NodeRef) else id(doc)
+        key = id(doc.node.source) if isinstance(doc.node, NodeRef | JsonRef) else id(doc)
         by_file.setdefault(key, []).append((doc, waiting))
     for group in by_file.values():
         for doc, waiting in group:

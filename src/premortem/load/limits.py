@@ -126,8 +126,9 @@ def document_events(text: str, start: int, end: int, line: int, column: int) -> 
     return events
 
 
-def duplicate_key_problems(mappings: list[Any]) -> list[InputProblem]:
-    """One INP004 per key written twice in any of ``mappings`` (composed mapping nodes)."""
+def duplicate_key_problems(mappings: list[Any], line_offset: int = 0) -> list[InputProblem]:
+    """One INP004 per key written twice in any of ``mappings`` (composed mapping nodes); lines are
+    the nodes' lines plus ``line_offset`` (a chunk recovered after a syntax error starts there)."""
     problems: list[InputProblem] = []
     seen: set[int] = set()
     for mapping in mappings:
@@ -142,14 +143,15 @@ def duplicate_key_problems(mappings: list[Any]) -> list[InputProblem]:
             if len(pairs) < 2:
                 continue
             (first_key, first_value), (last_key, last_value) = pairs[0], pairs[-1]
+            first_line = first_key.start_mark.line + 1 + line_offset
+            last_line = last_key.start_mark.line + 1 + line_offset
             times = "twice" if len(pairs) == 2 else f"{len(pairs)} times"
             problems.append(
                 InputProblem(
                     "INP004",
-                    last_key.start_mark.line + 1,
+                    last_line,
                     f"duplicate key {shorten(key, 60)!r}: written {times} in one mapping, at line "
-                    f"{first_key.start_mark.line + 1} ({preview(first_value)}) and line "
-                    f"{last_key.start_mark.line + 1} ({preview(last_value)}). kubectl 1.21+ refuses the "
+                    f"{first_line} ({preview(first_value)}) and line {last_line} ({preview(last_value)}). kubectl 1.21+ refuses the "
                     'file ("mapping key already defined"); older kubectl, Helm and PyYAML-based tools '
                     "silently keep the last value, some tools the first, so what runs depends on who "
                     "applies it. premortem judged the object with the last value.",

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from premortem.load.document import Document
-from premortem.model.index import ObjectIndex, namespace_key
+from premortem.model.index import ObjectIndex, SelectorIndex, namespace_key
 from premortem.model.podspec import ContainerView, template_labels
 from premortem.model.selectors import Selector, parse_map_selector
 
@@ -21,8 +21,8 @@ from premortem.model.selectors import Selector, parse_map_selector
 MONITORING_NAME = re.compile(r"metric|prometheus|prom\b|health|probe|liveness|readiness|pprof|debug|admin")
 _CACHE_KEY = "_premortem_services_by_scope"
 
-# (namespace, folder or None for any folder) -> (Service, selector)
-_ServiceIndex = dict[tuple[str, str | None], list[tuple[Document, Selector]]]
+# (namespace, folder or None for any folder) -> the selectors of its Services, owned by the Service
+_ServiceIndex = dict[tuple[str, str | None], SelectorIndex[Document]]
 
 
 def services_selecting(doc: Document, index: ObjectIndex) -> list[Document]:
@@ -32,15 +32,15 @@ def services_selecting(doc: Document, index: ObjectIndex) -> list[Document]:
     if not labels:
         return []
     folder = None if doc.ref.namespace else os.path.dirname(doc.file)
-    candidates = _services(index).get((namespace_key(doc), folder), [])
-    return [svc for svc, selector in candidates if selector.matches(labels)]
+    candidates = _services(index).get((namespace_key(doc), folder))
+    return candidates.matching(labels) if candidates is not None else []
 
 
 def _services(index: ObjectIndex) -> _ServiceIndex:
     cache: dict[str, Any] = vars(index)
     found: _ServiceIndex | None = cache.get(_CACHE_KEY)
     if found is None:
-        found = {}
+        entries: dict[tuple[str, str | None], list[tuple[Selector, Document]]] = {}
         for svc in index.of_kind("Service"):
             spec = svc.obj.get("spec") if isinstance(svc.obj, dict) else None
             if not isinstance(spec, dict) or spec.get("type") == "ExternalName":
@@ -48,9 +48,10 @@ def _services(index: ObjectIndex) -> _ServiceIndex:
             selector = parse_map_selector(spec.get("selector"))
             if selector.matches_nothing:
                 continue
-            entry = (svc, selector)
-            found.setdefault((namespace_key(svc), None), []).append(entry)
-            found.setdefault((namespace_key(svc), os.path.dirname(svc.file)), []).append(entry)
+            entry = (selector, svc)
+            entries.setdefault((namespace_key(svc), None), []).append(entry)
+            entries.setdefault((namespace_key(svc), os.path.dirname(svc.file)), []).append(entry)
+        found = {key: SelectorIndex(pairs) for key, pairs in entries.items()}
         cache[_CACHE_KEY] = found
     return found
 
