@@ -182,3 +182,14 @@ def test_every_config_key_is_documented():
     for cls in (Settings, Ignore, RenderSettings):
         for key in config_fields(cls):
             assert f"`{key}`" in doc, f"docs/configuration.md does not document {cls.__name__} key {key}"
+
+
+def test_explain_shows_what_this_repository_configures(tmp_path):
+    root = repo(
+        tmp_path,
+        {".premortem.yaml": "params:\n  ADM003: {max-timeout-seconds: 9}\nseverity: {ADM003: high}\n"},
+    )
+    page = premortem("explain", "ADM003", cwd=root).stdout
+    assert "set to `9` by" in page and ".premortem.yaml:1" in page
+    assert "sets its severity to high" in page
+    assert "set to" not in premortem("explain", "ADM003", "--no-config", cwd=root).stdout
