@@ -9,13 +9,13 @@ import click
 
 from premortem.cli.options import (
     EXIT_USAGE,
-    REPORT_FORMATS,
     color_option,
     exclude_option,
     exit_code,
     kubernetes_version_option,
     load_settings,
     manifest_files,
+    report_format_option,
     settings_options,
     usage_error,
 )
@@ -30,14 +30,9 @@ from premortem.cli.options import (
     help="The nodes: e.g. 3x16cpu/64Gi, 2x8cpu/32Gi,1x4cpu/16Gi, or an inventory YAML file. "
     "Default: the Node objects read.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(REPORT_FORMATS),
-    default="text",
-    show_default=True,
-    help="Output format: text (the simulation and its findings), json (see docs/capacity.md), or the "
-    "findings as sarif, junit, github or markdown, as for scan.",
+@report_format_option(
+    "Output format: text (the simulation and its findings), json (see docs/capacity.md), or the "
+    "findings as sarif, junit, github or markdown, as for scan."
 )
 @click.option(
     "--html",

@@ -16,15 +16,18 @@ EXIT_USAGE = 2
 
 REPORT_FORMATS = ("text", "json", "sarif", "junit", "github", "markdown")
 
-format_option = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(REPORT_FORMATS),
-    default="text",
-    show_default=True,
-    help="Output format: text for people; json and sarif are stable contracts for CI; junit for test "
+
+def report_format_option(
+    help: str = "Output format: text for people; json and sarif are stable contracts for CI; junit for test "
     "reports (Jenkins, GitLab); github for Actions annotations; markdown for pull-request comments.",
-)
+) -> Any:
+    """``--format`` with every report format (report/write.py)."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(REPORT_FORMATS), default="text", show_default=True, help=help
+    )
+
+
+format_option = report_format_option()
 fail_on_option = click.option(
     "--fail-on",
     type=click.Choice([*SEVERITIES, "never"], case_sensitive=False),
