@@ -29,7 +29,7 @@ ITEMS_PER_BATCH = 256
 # expression engine skip ahead instead of trying every position (five times faster on a dump).
 _ITEMS_KEY = re.compile(r"\nitems:[ \t\r]*(?:#[^\n]*)?(?=\n)")
 _ITEMS_FIRST_LINE = re.compile(r"items:[ \t\r]*(?:#[^\n]*)?(?=\n)")
-_FIRST_ENTRY = re.compile(r"(?:[ \t\r]*(?:#[^\n]*)?\n)*( *)-(?=[ \t\r\n])")
+_FIRST_ENTRY = re.compile(r"(?<=\n)(?:[ \t\r]*(?:#[^\n]*)?\n)*( *)-(?=[ \t\r\n])")
 _OTHER_DOCUMENTS = re.compile(r"\n(?:%|---|\.\.\.)")
 _ANCHOR_BEFORE = frozenset(" \t\n[{,")
 _ANCHOR_NAME_END = frozenset(" \t\r\n,[]{}")
