@@ -13,7 +13,7 @@ from premortem.cli.options import (
     format_option,
     kubernetes_version_option,
     load_settings,
-    manifest_files,
+    manifest_inputs,
     max_input_option,
     settings_options,
     usage_error,
@@ -52,7 +52,7 @@ def scan(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
     from premortem.rules import all_rules
 
     settings = load_settings(paths, options)
-    files, missing = manifest_files(paths, settings)
+    files, missing, excluded = manifest_inputs(paths, settings)
     if settings.nodes:
         from premortem.analyses.capacity.nodes import NodeSpecError, nodes_from_option
 
@@ -89,7 +89,7 @@ def scan(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
         settings=settings,
         findings=result.findings,
         rules=rules,
-        summary=result.summary,
+        summary={**result.summary, "files_excluded": excluded},
         options=options,
         documents=result.documents,
         texts=source_texts(files, result.documents),

@@ -26,7 +26,7 @@ from premortem.findings import Severity
 from premortem.load.document import Document
 from premortem.model.index import ObjectIndex
 from premortem.model.quantity import format_bytes, format_millicores
-from premortem.rules.registry import ClusterContext, Hit, Rule, cluster_rule
+from premortem.rules.registry import ClusterContext, Hit, Param, Rule, cluster_rule
 
 _CACHE = "_premortem_capacity_report"
 
@@ -250,13 +250,13 @@ def _overcommit(report: CapacityReport) -> Iterator[Hit]:
                 "nodes_source": report.source,
             },
         )
-    if on_nodes or not over.top or (over.ratio <= OVERCOMMIT_THRESHOLD and not over.nodes):
+    if on_nodes or not over.top or (over.ratio <= over.threshold and not over.nodes):
         return
     per_node = ", ".join(f"{u.node.name} {u.memory_ratio:.1f}x" for u in over.nodes)
     yield Hit(
         message=(
             f"Memory limits add up to {cluster}"
-            + (f"; per node above {OVERCOMMIT_THRESHOLD}x: {per_node}" if per_node else "")
+            + (f"; per node above {over.threshold}x: {per_node}" if per_node else "")
             + ". When pods grow toward their limits together the kernel is asked for memory the nodes do not "
             f"have; the kubelet evicts and the OOM killer kills.{_culprits(over.top)} Nodes: {report.source}."
         ),
@@ -570,6 +570,12 @@ def drain_blocked(context: ClusterContext) -> Iterator[Hit]:
     "capacity",
     Severity.MEDIUM,
     f"Memory limits exceed allocatable memory more than {OVERCOMMIT_THRESHOLD}x",
+    params={
+        "overcommit_ratio": Param(
+            OVERCOMMIT_THRESHOLD,
+            "memory limits / allocatable memory (per node or cluster) above which to report",
+        )
+    },
 )
 def memory_overcommit(context: ClusterContext) -> Iterator[Hit]:
     """
