@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|µs|us|μs|ns|m|s)")
+_DURATION_PART = re.compile(r"(\d{1,20}(?:\.\d{1,20})?)(h|ms|µs|us|μs|ns|m|s)")
 _DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:h|ms|µs|us|μs|ns|m|s))+$")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "µs": 1e-6, "μs": 1e-6, "us": 1e-6, "ns": 1e-9}
 

@@ -58,10 +58,17 @@ _JOURNAL_BANNER = re.compile(r"^-- (?:Logs begin at|Journal begins at) \w{3} (\d
 # The first characters of every single-line format read here (klog, syslog/journald, RFC 3339 and
 # capnslog stamps, dmesg, JSON, logfmt, kubectl drain, shell prompts).
 _KNOWN_START = re.compile(
-    r"(?:[a-z]*\d{4}/\d\d/\d\d \d\d:|\[(?:INFO|WARN|WARNING|ERROR|DEBUG|NOTICE)\] |[IWEF]\d{4} \d\d:|[A-Za-z]{3} [ \d]\d \d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:|\[|\{.*\}$|time=|ts=|"
+    r"(?:[a-z]{0,16}\d{4}/\d\d/\d\d \d\d:|\[(?:INFO|WARN|WARNING|ERROR|DEBUG|NOTICE)\] |[IWEF]\d{4} \d\d:|[A-Za-z]{3} [ \d]\d \d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:|\[|time=|ts=|"
     r"node/|pod/|evicting pod |error when evicting |error: unable to drain|There are pending pods|"
-    r"Warning: |WARNING: |Error from server|error: |\$ |# |[\w@.:~/-]+[$#] |-- )"
+    r"Warning: |WARNING: |Error from server|error: |\$ |# |[\w@.:~/-]{1,64}[$#] |-- )"
 )
+
+
+def _known_start(text: str) -> bool:
+    """The line begins like one of the formats read here (or is a JSON object)."""
+    return _KNOWN_START.match(text) is not None or (text[:1] == "{" and text.rstrip().endswith("}"))
+
+
 _SINGLE = (
     prompt.parse,
     klog.parse,
@@ -264,7 +271,7 @@ class FileReader:
             indented = text[:1] in (" ", "\t")
             if describe.start(text) and text.startswith("Name:"):
                 self.end_block()
-            elif indented or describe.start(text) or not _KNOWN_START.match(text):
+            elif indented or describe.start(text) or not _known_start(text):
                 self.block.feed(n, text)
                 self.stats.formats["describe"] += 1
                 return True
@@ -288,7 +295,7 @@ class FileReader:
             return
         if KEYWORDS.search(text) is None:
             # Nothing any recogniser looks for: only say whether the line is in a known format.
-            if _KNOWN_START.match(text) or "level=" in text:
+            if _known_start(text) or "level=" in text:
                 self.stats.formats["skimmed"] += 1
             else:
                 self.stats.unknown(self.name, n, text)

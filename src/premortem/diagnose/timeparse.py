@@ -21,7 +21,7 @@ _MONTHS = {
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?\s?(Z|[+-]\d{2}:?\d{2}|UTC)?"
 )
-_AGE_PART = re.compile(r"(\d+)([dhms])")
+_AGE_PART = re.compile(r"(\d{1,20})([dhms])")
 _AGE = re.compile(r"^(?:\d+[dhms])+$")
 _UNIT = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
