@@ -15,6 +15,7 @@ from premortem.cli.options import (
     kubernetes_version_option,
     load_settings,
     manifest_files,
+    max_input_option,
     settings_options,
     text_or_json_option,
     usage_error,
@@ -42,6 +43,7 @@ from premortem.cli.options import (
 @settings_options
 @exclude_option
 @kubernetes_version_option
+@max_input_option
 @color_option
 def capacity(
     paths: tuple[str, ...],
@@ -68,6 +70,8 @@ def capacity(
     files, missing = manifest_files(paths, settings)
     loaded = load_paths(files)
     if loaded.files_read == 0:
+        for problem in loaded.problems:  # say why, as scan does
+            click.echo(f"  {problem.file}: {problem.message}", err=True)
         usage_error("no input could be read")
     apply_limit_ranges(loaded.documents)  # pods a LimitRange covers get its default requests
     index = ObjectIndex.build(loaded.documents)

@@ -14,6 +14,7 @@ from premortem.cli.options import (
     kubernetes_version_option,
     load_settings,
     manifest_files,
+    max_input_option,
     settings_options,
     usage_error,
 )
@@ -41,6 +42,7 @@ from premortem.cli.report_options import report_and_exit, report_options
     "Small inputs are always read in-process. The output is the same for any N.",
 )
 @kubernetes_version_option
+@max_input_option
 @report_options
 def scan(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
     """Scan manifests (files, directories, - for stdin; default: the current directory)."""
@@ -68,7 +70,10 @@ def scan(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
         from premortem.load.parallel import default_jobs
 
         jobs = default_jobs()
-    loaded = load_paths(files, jobs=jobs)
+    from premortem.settings import use_settings
+
+    with use_settings(settings):  # the loader reads max_input_bytes from the settings
+        loaded = load_paths(files, jobs=jobs)
     if loaded.files_read == 0:
         click.echo("premortem: error: no input could be read", err=True)
         for problem in loaded.problems:
