@@ -655,25 +655,28 @@ def memory_overcommit(context: ClusterContext) -> Iterator[Hit]:
     "CAP005",
     "node-holds-every-replica",
     "capacity",
-    Severity.MEDIUM,
-    "All replicas of a workload run on one node in the simulated placement: losing it takes them all",
+    Severity.HIGH,
+    "Only one node can run a workload's replicas: losing it takes them all, with nowhere to go",
 )
 def node_holds_every_replica(context: ClusterContext) -> Iterator[Hit]:
     """
     ## What it checks
-    Deployments, StatefulSets, ReplicaSets and ReplicationControllers with 2 or more pods that the
-    simulated steady-state placement puts on a single node. High when no other node can ever run
-    them (untolerated taints, node selectors, required node affinity): the placement is forced.
-    Medium when the other nodes are merely full: the scheduler, which also places by free
-    resources, faces the same choice.
+    For every node, Deployments, StatefulSets, ReplicaSets, ReplicationControllers and Argo
+    Rollouts with 2 or more pods that the simulated steady state places all on that node because no
+    other node may run them (untolerated taints, node selectors, required node affinity) or has
+    room for even one more. CAP002 reports the node whose loss strands the most pods and names the
+    workloads it leaves down; this names them for every node, except those CAP002 already names.
+    Replicas that merely share a node in the simulation while another node has room are not
+    reported: the scheduler scores spreading (PodTopologySpread's system defaults), which the
+    packing heuristic does not model.
 
     ## Why it breaks clusters
-    Replicas exist so that one failure does not take the service down. When the cluster can only
-    place them on one node, a kernel panic, a spot reclaim, a NotReady kubelet or a drain of that
-    node removes every replica at the same moment: the workload has no running pod until the
-    replacements are scheduled on other nodes (if any can take them: see CAP002), their images
-    pulled and their readiness probes passed. The scheduler's default spreading only scores nodes
-    (SCH001); it cannot spread onto nodes the pods may not use or that have no room.
+    Replicas exist so that one failure does not take the service down. When only one node can run
+    them, a kernel panic, a spot reclaim, a NotReady kubelet or a drain of that node removes every
+    replica at the same moment, and the replacements stay Pending (`0/N nodes are available: ...
+    didn't match node selector` or `Insufficient memory`) until the node is back: an outage, not a
+    degradation. The default spreading cannot help; it only ranks nodes the pods may use and that
+    have room.
 
     ## Failing example
     ```yaml
@@ -684,7 +687,7 @@ def node_holds_every_replica(context: ClusterContext) -> Iterator[Hit]:
     ---
     apiVersion: v1
     kind: Node
-    metadata: {name: node-b, labels: {pool: batch}}
+    metadata: {name: node-b, labels: {pool: api}}
     status: {allocatable: {cpu: "4", memory: 8Gi, pods: "110"}}
     ---
     apiVersion: apps/v1
@@ -700,6 +703,23 @@ def node_holds_every_replica(context: ClusterContext) -> Iterator[Hit]:
           containers:
             - name: web
               image: registry.example.com/web:2.0.0
+              resources:
+                requests: {cpu: 500m, memory: 1Gi}
+                limits: {memory: 1Gi}
+    ---
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: api}
+    spec:
+      replicas: 2
+      selector: {matchLabels: {app: api}}
+      template:
+        metadata: {labels: {app: api}}
+        spec:
+          nodeSelector: {pool: api}
+          containers:
+            - name: api
+              image: registry.example.com/api:2.0.0
               resources:
                 requests: {cpu: 500m, memory: 1Gi}
                 limits: {memory: 1Gi}
@@ -737,8 +757,8 @@ def node_holds_every_replica(context: ClusterContext) -> Iterator[Hit]:
 
     ## Fix
     Let the pods run on at least two nodes (widen the node selector or affinity, tolerate the other
-    pool's taints, or add nodes to the pool), keep them apart with a `DoNotSchedule` topology spread
-    on `kubernetes.io/hostname`, and leave room for one replica per node.
+    pool's taints, add nodes to the pool or room on them), then keep them apart with a
+    `DoNotSchedule` topology spread on `kubernetes.io/hostname`.
 
     ## Source
     kubernetes/kubernetes pkg/scheduler/framework/plugins/nodeaffinity, tainttoleration,
