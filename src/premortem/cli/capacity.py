@@ -15,8 +15,9 @@ from premortem.cli.options import (
     kubernetes_version_option,
     load_settings,
     manifest_files,
+    max_input_option,
+    report_format_option,
     settings_options,
-    text_or_json_option,
     usage_error,
 )
 
@@ -30,7 +31,10 @@ from premortem.cli.options import (
     help="The nodes: e.g. 3x16cpu/64Gi, 2x8cpu/32Gi,1x4cpu/16Gi, or an inventory YAML file. "
     "Default: the Node objects read.",
 )
-@text_or_json_option("Output format (JSON: see docs/capacity.md).")
+@report_format_option(
+    "Output format: text (the simulation and its findings), json (see docs/capacity.md), or the "
+    "findings as sarif, junit, github or markdown, as for scan."
+)
 @click.option(
     "--html",
     "html_file",
@@ -42,6 +46,7 @@ from premortem.cli.options import (
 @settings_options
 @exclude_option
 @kubernetes_version_option
+@max_input_option
 @color_option
 def capacity(
     paths: tuple[str, ...],
@@ -68,6 +73,8 @@ def capacity(
     files, missing = manifest_files(paths, settings)
     loaded = load_paths(files)
     if loaded.files_read == 0:
+        for problem in loaded.problems:  # say why, as scan does
+            click.echo(f"  {problem.file}: {problem.message}", err=True)
         usage_error("no input could be read")
     apply_limit_ranges(loaded.documents)  # pods a LimitRange covers get its default requests
     index = ObjectIndex.build(loaded.documents)
@@ -117,6 +124,15 @@ def capacity(
         payload = report_json(report, findings)
         payload["suppressed"] = [{**f.to_json(), "suppression": s.to_json()} for f, s in triaged.suppressed]
         write_json(payload)
+    elif fmt != "text":
+        from premortem.report.model import Report
+        from premortem.report.write import write_report
+
+        totals = triaged.summary({"files": loaded.files_read, "objects": len(loaded.documents)})
+        write_report(
+            fmt,
+            Report(findings, totals, rules, triaged.suppressed, verb="simulated", fail_on=settings.fail_on),
+        )
     else:
         from premortem.analyses.capacity.render import render_text
         from premortem.report.text import make_console, render_findings

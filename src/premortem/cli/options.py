@@ -16,15 +16,18 @@ EXIT_USAGE = 2
 
 REPORT_FORMATS = ("text", "json", "sarif", "junit", "github", "markdown")
 
-format_option = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(REPORT_FORMATS),
-    default="text",
-    show_default=True,
-    help="Output format: text for people; json and sarif are stable contracts for CI; junit for test "
+
+def report_format_option(
+    help: str = "Output format: text for people; json and sarif are stable contracts for CI; junit for test "
     "reports (Jenkins, GitLab); github for Actions annotations; markdown for pull-request comments.",
-)
+) -> Any:
+    """``--format`` with every report format (report/write.py)."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(REPORT_FORMATS), default="text", show_default=True, help=help
+    )
+
+
+format_option = report_format_option()
 fail_on_option = click.option(
     "--fail-on",
     type=click.Choice([*SEVERITIES, "never"], case_sensitive=False),
@@ -108,8 +111,10 @@ def usage_error(message: str) -> Any:
     raise SystemExit(EXIT_USAGE)
 
 
-def manifest_files(paths: Iterable[str], settings: Settings | None = None) -> tuple[list[str], bool]:
-    """The manifest files behind ``paths`` (default: the current directory) minus those the settings
+def manifest_inputs(paths: Iterable[str], settings: Settings | None = None) -> tuple[list[str], bool, int]:
+    """``manifest_files`` and how many files the settings excluded.
+
+    The manifest files behind ``paths`` (default: the current directory) minus those the settings
     exclude, and whether any path was missing (reported on stderr; the caller exits 2 after its
     work). Nothing to read: exit 2."""
     from premortem.configfile.exclude import without_excluded
@@ -131,7 +136,13 @@ def manifest_files(paths: Iterable[str], settings: Settings | None = None) -> tu
             )
             raise SystemExit(EXIT_OK)
         usage_error(f"no *.yaml, *.yml or *.json files found in {', '.join(targets)}")
-    return files, bool(missing)
+    return files, bool(missing), excluded
+
+
+def manifest_files(paths: Iterable[str], settings: Settings | None = None) -> tuple[list[str], bool]:
+    """The manifest files behind ``paths`` minus the excluded ones, and whether a path was missing."""
+    files, missing, _ = manifest_inputs(paths, settings)
+    return files, missing
 
 
 def settings_options(fn: Any) -> Any:
@@ -154,7 +165,18 @@ _FLAGS = {
     "jobs": "--jobs",
     "baseline": "--baseline",
     "kubernetes_version": "--kubernetes-version",
+    "max_input_bytes": "--max-input-bytes",
 }
+
+
+max_input_option = click.option(
+    "--max-input-bytes",
+    "max_input_bytes",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="BYTES",
+    help="Refuse any single input (file, stdin, stream) larger than this (default: 256 MiB).",
+)
 
 
 def load_settings(paths: Iterable[str], options: dict[str, Any], **extra: tuple[Any, str]) -> Settings:

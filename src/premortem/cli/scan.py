@@ -13,7 +13,8 @@ from premortem.cli.options import (
     format_option,
     kubernetes_version_option,
     load_settings,
-    manifest_files,
+    manifest_inputs,
+    max_input_option,
     settings_options,
     usage_error,
 )
@@ -41,6 +42,7 @@ from premortem.cli.report_options import report_and_exit, report_options
     "Small inputs are always read in-process. The output is the same for any N.",
 )
 @kubernetes_version_option
+@max_input_option
 @report_options
 def scan(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
     """Scan manifests (files, directories, - for stdin; default: the current directory)."""
@@ -50,7 +52,7 @@ def scan(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
     from premortem.rules import all_rules
 
     settings = load_settings(paths, options)
-    files, missing = manifest_files(paths, settings)
+    files, missing, excluded = manifest_inputs(paths, settings)
     if settings.nodes:
         from premortem.analyses.capacity.nodes import NodeSpecError, nodes_from_option
 
@@ -68,7 +70,10 @@ def scan(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
         from premortem.load.parallel import default_jobs
 
         jobs = default_jobs()
-    loaded = load_paths(files, jobs=jobs)
+    from premortem.settings import use_settings
+
+    with use_settings(settings):  # the loader reads max_input_bytes from the settings
+        loaded = load_paths(files, jobs=jobs)
     if loaded.files_read == 0:
         click.echo("premortem: error: no input could be read", err=True)
         for problem in loaded.problems:
@@ -84,7 +89,7 @@ def scan(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
         settings=settings,
         findings=result.findings,
         rules=rules,
-        summary=result.summary,
+        summary={**result.summary, "files_excluded": excluded},
         options=options,
         documents=result.documents,
         texts=source_texts(files, result.documents),
