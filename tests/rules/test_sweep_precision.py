@@ -108,3 +108,63 @@ def test_a_run_to_completion_pod_is_spoken_of_as_one_pod():
     assert f.severity.label == "medium"
     assert "this pod is BestEffort: the scheduler places it as if it used nothing" in f.message
     assert " them " not in f.message
+
+
+# prometheus-operator/kube-prometheus manifests/nodeExporter-daemonset.yaml and nodeExporter-service.yaml
+# (trimmed): kube-rbac-proxy fronts the exporter's metrics on a port named https (RES005 was medium,
+# "it serves traffic (Service node-exporter)").
+NODE_EXPORTER = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: node-exporter
+  namespace: monitoring
+spec:
+  clusterIP: None
+  ports:
+  - {name: https, port: 9100, targetPort: https}
+  selector: {app.kubernetes.io/name: node-exporter}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: node-exporter
+  namespace: monitoring
+spec:
+  selector:
+    matchLabels: {app.kubernetes.io/name: node-exporter}
+  template:
+    metadata:
+      labels: {app.kubernetes.io/name: node-exporter}
+    spec:
+      containers:
+      - name: node-exporter
+        image: quay.io/prometheus/node-exporter:v1.10.2
+        args: [--web.listen-address=127.0.0.1:9101]
+        resources:
+          limits: {cpu: 250m, memory: 180Mi}
+          requests: {cpu: 102m, memory: 180Mi}
+      - name: kube-rbac-proxy
+        image: quay.io/brancz/kube-rbac-proxy:v0.22.1
+        args: ["--secure-listen-address=[$(IP)]:9100", --upstream=http://127.0.0.1:9101/]
+        ports:
+        - {containerPort: 9100, hostPort: 9100, name: https}
+        resources:
+          limits: {cpu: 20m, memory: 40Mi}
+          requests: {cpu: 10m, memory: 20Mi}
+      hostNetwork: true
+      priorityClassName: system-cluster-critical
+"""
+
+
+def test_an_exporter_is_scraped_not_served():
+    findings = found(NODE_EXPORTER, "RES005")
+    assert findings and {f.severity.label for f in findings} == {"low"}
+    assert all("serves no traffic the scan can see" in f.message for f in findings)
+    assert not found(NODE_EXPORTER, "WRK002")
+    # The same pods behind a Service named for clients serve traffic.
+    served = NODE_EXPORTER.replace(
+        "  name: node-exporter\n  namespace: monitoring\nspec:\n  clusterIP",
+        "  name: api\n  namespace: monitoring\nspec:\n  clusterIP",
+    )
+    assert "medium" in {f.severity.label for f in found(served, "RES005")}

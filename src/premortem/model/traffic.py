@@ -18,7 +18,10 @@ from premortem.model.podspec import ContainerView, template_labels
 from premortem.model.selectors import Selector, parse_map_selector
 
 # Port and Service names that say "monitoring, not client traffic".
-MONITORING_NAME = re.compile(r"metric|prometheus|prom\b|health|probe|liveness|readiness|pprof|debug|admin")
+# An "exporter" is Prometheus' word for a process that exposes metrics for scraping (node-exporter).
+MONITORING_NAME = re.compile(
+    r"metric|prometheus|prom\b|exporter|health|probe|liveness|readiness|pprof|debug|admin"
+)
 _CACHE_KEY = "_premortem_services_by_scope"
 _SERVICE_SUFFIXES = ("-service", "-svc")
 

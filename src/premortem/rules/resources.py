@@ -523,7 +523,8 @@ def cpu_limit_throttles(ctx: ClusterContext) -> Iterator[Hit]:
     ReplicaSets, ReplicationControllers, Pods) that set `limits.cpu`. The severity follows the
     numbers and what the container does:
     - it serves traffic (a `containerPort` not named for metrics or health, or a Service in the scan
-      selects its pods) and its limit is below `throttle_below_millicores` (1000m): medium;
+      selects its pods; pods that only metrics Services select, such as an exporter's, serve none)
+      and its limit is below `throttle_below_millicores` (1000m): medium;
     - it serves traffic with a larger limit, or has a limit below 1000m and serves none: low;
     - otherwise (a large limit on a worker or agent): not reported.
     Jobs and CronJobs are not reported: throttling slows a batch run down, it drops no request.
@@ -606,16 +607,17 @@ def cpu_limit_throttles(ctx: ClusterContext) -> Iterator[Hit]:
         res = resources_of(doc)
         if res is None:
             continue
-        service_names = sorted(
-            {svc.ref.name or "?" for svc in services_selecting(doc, ctx.index) if serves_traffic(svc)}
-        )
+        selecting = services_selecting(doc, ctx.index)
+        service_names = sorted({svc.ref.name or "?" for svc in selecting if serves_traffic(svc)})
+        # Pods that only metrics Services select are scraped, not served, whatever their ports are named.
+        scraped_only = bool(selecting) and not service_names
         # A Service's traffic goes to the containers that declare ports, or to any when none does.
         declared = any(c.container.data.get("ports") for c in res.containers)
         for c in res.containers:
             limit = c.limit("cpu")
             if c.container.role not in (CONTAINER, SIDECAR) or limit is None:
                 continue
-            ports = serving_ports(c.container)
+            ports = [] if scraped_only else serving_ports(c.container)
             services = service_names if c.container.data.get("ports") or not declared else []
             serving = bool(ports) or bool(services)
             small = limit < threshold
