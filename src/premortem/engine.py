@@ -13,6 +13,7 @@ from premortem.load.document import Document, LoadProblem, LoadResult, NodeRef, 
 from premortem.model.index import ObjectIndex
 from premortem.model.podspec import replicas_of
 from premortem.model.resources import resources_of
+from premortem.render.rendered import object_location, relocate
 from premortem.rules import all_rules
 from premortem.rules.registry import RULES, ClusterContext, Hit, Rule
 from premortem.settings import Settings, use_settings
@@ -128,6 +129,7 @@ def _run(rule: Rule, arg: Any) -> list[Hit]:
 def make_finding(rule: Rule, doc: Document, hit: Hit) -> Finding:
     finding = _finding(rule, doc, hit, None)
     finding.line = doc.line_of(hit.path)
+    relocate(finding, doc, hit.path)
     return finding
 
 
@@ -153,6 +155,8 @@ def _finding(
     )
     if pending is not None and hit.path:
         pending.setdefault(id(doc), (doc, []))[1].append((finding, hit.path))
+    elif pending is not None:
+        relocate(finding, doc, ())
     return finding
 
 
@@ -168,6 +172,7 @@ def _fill_lines(pending: dict[int, tuple[Document, list[tuple[Finding, Path]]]])
         for doc, waiting in group:
             for finding, path in waiting:
                 finding.line = doc.line_of(path)
+                relocate(finding, doc, path)
             doc.release_nodes(keep_text=True)
         group[-1][0].release_nodes()
 
@@ -199,6 +204,7 @@ def object_summary(doc: Document) -> dict[str, Any]:
         "file": doc.file,
         "line": doc.line,
     }
+    out.update(object_location(doc))  # a rendered object: its template or origin file
     res = resources_of(doc)
     if res is not None:
         out["qos"] = res.qos

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,10 +12,15 @@ from premortem.cli.options import (
     color_option,
     exit_code,
     fail_on_option,
-    manifest_files,
+    load_inputs,
+    manifest_inputs,
+    render_options,
     text_or_json_option,
     usage_error,
 )
+
+if TYPE_CHECKING:
+    from premortem.settings import RenderSettings
 
 
 @click.command()
@@ -37,6 +43,7 @@ from premortem.cli.options import (
     help="Also write a self-contained HTML report (charts and tables, no network needed).",
 )
 @fail_on_option
+@render_options
 @color_option
 def capacity(
     paths: tuple[str, ...],
@@ -45,17 +52,18 @@ def capacity(
     html_file: str | None,
     fail_on: str,
     color: bool | None,
+    render: RenderSettings,
 ) -> None:
     """Simulate scheduling: steady state, losing each node, draining each node, memory overcommit."""
     from premortem.analyses.capacity.nodes import NodeSpecError
     from premortem.analyses.capacity.rules import CAPACITY_RULES, hits, report_for
     from premortem.engine import make_finding, problem_finding
     from premortem.findings import SEVERITIES, Finding
-    from premortem.load.reader import load_paths
     from premortem.model.index import ObjectIndex
 
-    files, missing = manifest_files(paths)
-    loaded = load_paths(files)
+    plan, missing = manifest_inputs(paths)
+    loaded, unrendered = load_inputs(plan, render)
+    missing = missing or unrendered
     if loaded.files_read == 0:
         usage_error("no input could be read")
     index = ObjectIndex.build(loaded.documents)

@@ -59,7 +59,7 @@ def fix(
     from premortem.findings import CATEGORIES
     from premortem.fix.pipeline import STDIN_NAME, fixable_rules, read_source, run_fix
     from premortem.fix.registry import FixContext, all_fixers
-    from premortem.load.reader import expand_paths
+    from premortem.render.discover import plan_inputs, unfixable_note
     from premortem.rules import all_rules
     from premortem.rules.registry import lookup
 
@@ -86,10 +86,15 @@ def fix(
         wanted = [lookup(k).id for k in rules if lookup(k) is not None]  # type: ignore[union-attr]
         selected = select_rules(selected, [*wanted, *categories])
 
-    files, missing = expand_paths(targets)
+    plan = plan_inputs(targets)
+    files, missing = plan.files, plan.missing
     for path in missing:
         click.echo(f"premortem: error: {path}: no such file or directory", err=True)
     if missing:
+        raise SystemExit(EXIT_USAGE)
+    for unit in plan.units:  # charts and kustomizations: not edited (docs/render.md says why)
+        click.echo(f"premortem: not fixed: {unfixable_note(unit)}", err=True)
+    if not files and plan.units:
         raise SystemExit(EXIT_USAGE)
     if not files:
         usage_error(f"no *.yaml, *.yml or *.json files found in {', '.join(targets)}")

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+import functools
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from premortem.findings import SEVERITIES, Finding, Severity
+
+if TYPE_CHECKING:
+    from premortem.load.document import LoadResult
+    from premortem.render.discover import InputPlan
+    from premortem.settings import RenderSettings
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -68,3 +74,98 @@ def manifest_files(paths: Iterable[str]) -> tuple[list[str], bool]:
     if not files:
         usage_error(f"no *.yaml, *.yml or *.json files found in {', '.join(targets)}")
     return files, bool(missing)
+
+
+_RENDER_OPTIONS = (
+    click.option(
+        "-f",
+        "--values",
+        "render_values",
+        multiple=True,
+        metavar="FILE",
+        type=click.Path(exists=True, dir_okay=False),
+        help="Helm values file for the charts rendered (repeatable, applied in order).",
+    ),
+    click.option("--set", "render_set", multiple=True, metavar="KEY=VALUE", help="Helm value (repeatable)."),
+    click.option("--namespace", "render_namespace", default=None, help="Namespace to render charts into."),
+    click.option(
+        "--release-name",
+        "render_release",
+        default=None,
+        help="Helm release name (default: the chart's name).",
+    ),
+    click.option(
+        "--kube-version",
+        "render_kube_version",
+        default=None,
+        metavar="VERSION",
+        help="Kubernetes version charts render for.",
+    ),
+    click.option(
+        "--helm", "render_helm", default=None, metavar="PATH", help="The helm binary (default: helm on PATH)."
+    ),
+    click.option(
+        "--kustomize",
+        "render_kustomize",
+        default=None,
+        metavar="PATH",
+        help="kustomize or kubectl binary (default: kustomize if installed, else kubectl kustomize).",
+    ),
+)
+
+
+def render_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options for Helm charts and Kustomize trees met in the input, handed to the verb as one
+    ``render`` keyword (a ``RenderSettings``)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from premortem.settings import RenderSettings
+
+        kwargs["render"] = RenderSettings(
+            values=tuple(kwargs.pop("render_values")),
+            set_values=tuple(kwargs.pop("render_set")),
+            namespace=kwargs.pop("render_namespace"),
+            release_name=kwargs.pop("render_release"),
+            kube_version=kwargs.pop("render_kube_version"),
+            helm=kwargs.pop("render_helm"),
+            kustomize=kwargs.pop("render_kustomize"),
+        )
+        return command(*args, **kwargs)
+
+    for option in reversed(_RENDER_OPTIONS):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def manifest_inputs(paths: Iterable[str]) -> tuple[InputPlan, bool]:
+    """Like ``manifest_files``, with Helm charts and kustomizations met in ``paths`` as render units."""
+    from premortem.render.discover import plan_inputs
+
+    targets = list(paths) or ["."]
+    plan = plan_inputs(targets)
+    for path in plan.missing:
+        click.echo(f"premortem: error: {path}: no such file or directory", err=True)
+    if plan.missing and not plan.files and not plan.units:
+        raise SystemExit(EXIT_USAGE)
+    if not plan.files and not plan.units:
+        usage_error(
+            f"no *.yaml, *.yml or *.json files, charts or kustomizations found in {', '.join(targets)}"
+        )
+    return plan, bool(plan.missing)
+
+
+def load_inputs(plan: InputPlan, render: RenderSettings, jobs: int = 1) -> tuple[LoadResult, bool]:
+    """Plain files loaded and units rendered; True when a unit could not be rendered for want of its
+    tool (reported on stderr here; the caller exits 2 after its work)."""
+    from premortem.load.reader import load_paths
+    from premortem.render.stage import render_units
+
+    loaded = load_paths(plan.files, jobs=jobs)
+    if plan.units:
+        outcome = render_units(plan.units, render)
+        loaded.extend(outcome.loaded)
+        for message in outcome.tool_errors:
+            click.echo(f"premortem: error: {message}", err=True)
+        return loaded, bool(outcome.tool_errors)
+    return loaded, False

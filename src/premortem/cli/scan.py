@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,9 +14,14 @@ from premortem.cli.options import (
     exit_code,
     fail_on_option,
     format_option,
-    manifest_files,
+    load_inputs,
+    manifest_inputs,
+    render_options,
     usage_error,
 )
+
+if TYPE_CHECKING:
+    from premortem.settings import RenderSettings
 
 
 @click.command()
@@ -41,6 +47,7 @@ from premortem.cli.options import (
     help="Parse files in N worker processes (0: one per available core; 1: in this process). "
     "Small inputs are always read in-process. The output is the same for any N.",
 )
+@render_options
 @color_option
 def scan(
     paths: tuple[str, ...],
@@ -51,14 +58,18 @@ def scan(
     nodes_spec: str | None,
     jobs: int,
     color: bool | None,
+    render: RenderSettings,
 ) -> None:
-    """Scan manifests (files, directories, - for stdin; default: the current directory)."""
+    """Scan manifests (files, directories, - for stdin; default: the current directory).
+
+    Helm charts (a directory with Chart.yaml) are rendered with `helm template` and Kustomize
+    directories (kustomization.yaml) with `kubectl kustomize`; findings point at the template, values
+    file, origin file or patch to edit."""
     from premortem.engine import scan as run_scan
     from premortem.engine import select_rules
-    from premortem.load.reader import load_paths
     from premortem.rules import all_rules
 
-    files, missing = manifest_files(paths)
+    plan, missing = manifest_inputs(paths)
     if nodes_spec:
         from premortem.analyses.capacity.nodes import NodeSpecError, nodes_from_option
 
@@ -81,7 +92,8 @@ def scan(
         from premortem.load.parallel import default_jobs
 
         jobs = default_jobs()
-    loaded = load_paths(files, jobs=jobs)
+    loaded, unrendered = load_inputs(plan, render, jobs=jobs)
+    missing = missing or unrendered
     if loaded.files_read == 0:
         click.echo("premortem: error: no input could be read", err=True)
         for problem in loaded.problems:

@@ -1,0 +1,125 @@
+"""The render stage in front of loading: render each unit, load its output as one stream, and give
+every document its origin (template or origin file) for locations."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from premortem.load.document import Document, LoadProblem, LoadResult
+from premortem.load.reader import load_text
+from premortem.render.discover import RenderUnit
+from premortem.render.helm import HelmOrigin, render_chart
+from premortem.render.kustomize import KustomizeOrigin, render_kustomization, strip_annotations
+from premortem.render.rendered import RenderedDocument, RenderFailure, Unit
+from premortem.render.tools import ToolMissing
+from premortem.settings import RenderSettings
+
+_INSTALL_HELM = (
+    "install Helm 3 (https://helm.sh/docs/intro/install/, or your package manager) or pass --helm PATH; "
+    "or render it yourself: helm template NAME {path} | premortem scan -"
+)
+_INSTALL_KUSTOMIZE = (
+    "install kubectl or kustomize, or pass --kustomize PATH; or render it yourself: "
+    "kubectl kustomize {path} | premortem scan -"
+)
+
+
+@dataclass
+class RenderOutcome:
+    loaded: LoadResult = field(default_factory=LoadResult)
+    # One message per unit whose renderer is not installed (the command exits 2 after scanning the rest).
+    tool_errors: list[str] = field(default_factory=list)
+
+
+def stream_name(unit: RenderUnit) -> str:
+    """The one file name every document of the unit shares while rules run (see rendered.py)."""
+    label = "helm template" if unit.tool == "helm" else "kustomize build"
+    return f"{unit.path.rstrip(os.sep) or os.sep}{os.sep}({label})"
+
+
+def render_units(
+    units: list[RenderUnit], settings: RenderSettings, kube_version: str | None = None
+) -> RenderOutcome:
+    outcome = RenderOutcome()
+    for unit in units:
+        try:
+            if unit.tool == "helm":
+                outcome.loaded.extend(_helm(unit, settings, kube_version))
+            else:
+                outcome.loaded.extend(_kustomize(unit, settings))
+        except ToolMissing as exc:
+            advice = _INSTALL_HELM if unit.tool == "helm" else _INSTALL_KUSTOMIZE
+            kind = "a Helm chart" if unit.tool == "helm" else "a kustomization"
+            outcome.tool_errors.append(
+                f"{unit.path}: is {kind} and was not scanned: {exc}; {advice.format(path=unit.path)}"
+            )
+    return outcome
+
+
+def _helm(unit: RenderUnit, settings: RenderSettings, kube_version: str | None) -> LoadResult:
+    rendered = render_chart(unit, settings, kube_version)
+    if rendered.failure is not None:
+        return _failed("helm template", rendered.failure)
+    if rendered.chart is None:  # a library chart: nothing to render
+        result = LoadResult(files_read=1)
+        result.skipped.append((unit.path, 1, "Helm library chart: renders no objects of its own"))
+        return result
+    chart = rendered.chart
+    name = stream_name(unit)
+    loaded = load_text(rendered.stream, name)
+    group = Unit(name)
+    documents: list[Document] = []
+    for doc in loaded.documents:
+        source, occurrence = chart.source_at(doc.line)
+        if source is None:
+            documents.append(doc)
+            continue
+        documents.append(RenderedDocument.of(doc, HelmOrigin(chart, source, occurrence, doc.line), group))
+    loaded.documents = documents
+    for problem in loaded.problems:
+        source, _ = chart.source_at(problem.line)
+        _move_problem(
+            problem,
+            chart.file_of(source) if source else unit.path,
+            f"helm template output line {problem.line}",
+        )
+    loaded.skipped = [
+        (chart.file_of(s) if (s := chart.source_at(line)[0]) else unit.path, line, why)
+        for _, line, why in loaded.skipped
+    ]
+    return loaded
+
+
+def _kustomize(unit: RenderUnit, settings: RenderSettings) -> LoadResult:
+    rendered = render_kustomization(unit, settings)
+    if rendered.failure is not None:
+        return _failed("kustomize", rendered.failure)
+    build = rendered.build
+    assert build is not None
+    name = stream_name(unit)
+    loaded = load_text(rendered.stream, name)
+    group = Unit(name)
+    documents: list[Document] = []
+    for doc in loaded.documents:
+        origin, transformations = strip_annotations(doc, build)
+        documents.append(RenderedDocument.of(doc, KustomizeOrigin(build, origin, transformations), group))
+    loaded.documents = documents
+    for problem in loaded.problems:
+        _move_problem(problem, unit.path, f"kustomize output line {problem.line}")
+    return loaded
+
+
+def _move_problem(problem: LoadProblem, file: str, where: str) -> None:
+    """A problem in the rendered stream: at the template or kustomization (the stream's line is in
+    the message: nothing on disk has it)."""
+    problem.file = file
+    problem.line = 1
+    problem.message = f"{problem.message} (in the rendered output: {where})"
+
+
+def _failed(tool: str, failure: RenderFailure) -> LoadResult:
+    result = LoadResult(files_read=1)
+    message = f"{tool} failed: {failure.message}. Nothing it would render was checked."
+    result.problems.append(LoadProblem(failure.file, failure.line, message, failure.fix, rule="INP001"))
+    return result
