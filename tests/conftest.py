@@ -19,6 +19,11 @@ def rule_ids(result: ScanResult) -> list[str]:
     return [f.rule for f in result.findings]
 
 
+def raised_ids(result: ScanResult) -> list[str]:
+    """Rules that fired, counting those folded into another rule's finding (one root cause)."""
+    return [*rule_ids(result), *(a["rule"] for f in result.findings for a in f.extra.get("absorbed", ()))]
+
+
 @pytest.fixture
 def scan_text():
     return scan_yaml

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import rule_ids, scan_yaml
+from conftest import raised_ids, scan_yaml
 from premortem.findings import CATEGORIES
 from premortem.rules import all_rules
 
@@ -33,14 +33,14 @@ def test_documentation_is_complete(rule):
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
 def test_failing_example_fires(rule):
     for example in rule.examples()[0]:
-        assert rule.id in rule_ids(scan_yaml(example)), f"{rule.id}: failing example did not fire"
+        assert rule.id in raised_ids(scan_yaml(example)), f"{rule.id}: failing example did not fire"
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
 def test_passing_example_is_clean_for_the_rule(rule):
     for example in rule.examples()[1]:
         result = scan_yaml(example)
-        assert rule.id not in rule_ids(result), f"{rule.id}: passing example fired: {result.findings}"
+        assert rule.id not in raised_ids(result), f"{rule.id}: passing example fired: {result.findings}"
 
 
 def test_rule_ids_and_names_are_unique():

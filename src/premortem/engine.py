@@ -13,7 +13,8 @@ from premortem.load.document import Document, LoadProblem, LoadResult, NodeRef, 
 from premortem.model.index import ObjectIndex
 from premortem.model.podspec import replicas_of
 from premortem.model.resources import resources_of
-from premortem.render.rendered import object_location, relocate
+from premortem.render.rendered import RenderedDocument, object_location, relocate
+from premortem.rootcause import fold_root_causes
 from premortem.rules import all_rules
 from premortem.rules.registry import RULES, ClusterContext, Hit, Rule
 from premortem.settings import Settings, use_settings
@@ -98,6 +99,7 @@ def _scan(
                     raise ValueError(f"cluster rule {rule.id} returned a hit without a document")
                 findings.append(_finding(rule, hit.doc, hit, pending))
 
+    findings = fold_root_causes(findings, active)
     _fill_lines(pending)
     findings.sort(key=Finding.sort_key)
     objects = [object_summary(doc) for doc in documents]
@@ -153,10 +155,10 @@ def _finding(
         path=json_pointer(hit.path),
         extra=hit.extra,
     )
-    if pending is not None and hit.path:
+    if pending is not None and (hit.path or isinstance(doc, RenderedDocument)):
+        # A rendered document's findings all wait: they move to their template or origin file once
+        # every rule has run (rules and root-cause folding see the rendered stream, as from a pipe).
         pending.setdefault(id(doc), (doc, []))[1].append((finding, hit.path))
-    elif pending is not None:
-        relocate(finding, doc, ())
     return finding
 
 

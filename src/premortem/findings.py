@@ -43,6 +43,10 @@ CATEGORIES = (
     "network",
     "capacity",
     "input",
+    "workloads",
+    "dns",
+    "scheduling",
+    "api-versions",
 )
 
 
@@ -64,10 +68,13 @@ class ObjectRef:
         }
 
     def display(self) -> str:
+        """For people: control characters in names are escaped (they would reach the terminal raw)."""
+        from premortem.redact import terminal_safe
+
         name = self.name or "<unnamed>"
         if self.namespace:
             name = f"{self.namespace}/{name}"
-        return f"{self.kind or '<no kind>'} {name}"
+        return terminal_safe(f"{self.kind or '<no kind>'} {name}", keep_newlines=False)
 
 
 @dataclass(slots=True)
@@ -84,6 +91,18 @@ class Finding:
     path: str = ""
     # Extra, rule-specific data (numbers behind the message, evidence lines...). Serialised as-is.
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # The one place every finding's text passes (scan, capacity, etcd, diagnose): credentials are
+        # masked and control characters escaped here, so no report can print them.
+        from premortem.redact import clean, redact_data, terminal_safe
+
+        self.message = clean(self.message)
+        self.fix = clean(self.fix)
+        if self.container is not None:
+            self.container = terminal_safe(self.container, keep_newlines=False)
+        if self.extra:
+            self.extra = redact_data(self.extra)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

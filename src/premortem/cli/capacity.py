@@ -12,6 +12,8 @@ from premortem.cli.options import (
     color_option,
     exit_code,
     fail_on_option,
+    kubernetes_version_option,
+    kubernetes_version_settings,
     load_inputs,
     manifest_inputs,
     render_options,
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     help="Also write a self-contained HTML report (charts and tables, no network needed).",
 )
 @fail_on_option
+@kubernetes_version_option
 @render_options
 @color_option
 def capacity(
@@ -51,6 +54,7 @@ def capacity(
     fmt: str,
     html_file: str | None,
     fail_on: str,
+    kubernetes_version: str | None,
     color: bool | None,
     render: RenderSettings,
 ) -> None:
@@ -61,6 +65,7 @@ def capacity(
     from premortem.findings import SEVERITIES, Finding
     from premortem.model.index import ObjectIndex
 
+    click.get_current_context().with_resource(kubernetes_version_settings(kubernetes_version))
     plan, missing = manifest_inputs(paths)
     loaded, unrendered = load_inputs(plan, render)
     missing = missing or unrendered

@@ -10,9 +10,17 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from premortem.fix.pipeline import FixRun
+    from premortem.fix.pipeline import FileFix, FixRun
 
-from premortem.cli.options import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, usage_error
+from premortem.cli.options import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_USAGE,
+    kubernetes_version_option,
+    kubernetes_version_settings,
+    usage_error,
+)
+from premortem.redact import MASK, clean, redact
 
 _LABELS = {"fixed": "fixed", "held": "held back", "not-fixable": "not fixable", "failed": "FAILED"}
 
@@ -39,6 +47,7 @@ _LABELS = {"fixed": "fixed", "held": "held back", "not-fixable": "not fixable", 
     metavar="HOST[:PORT]",
     help="Talk plain http to this registry (localhost and 127.0.0.1 always may).",
 )
+@kubernetes_version_option
 def fix(
     paths: tuple[str, ...],
     write: bool,
@@ -47,6 +56,7 @@ def fix(
     unsafe_fixes: bool,
     resolve_digests: bool,
     insecure: tuple[str, ...],
+    kubernetes_version: str | None,
 ) -> None:
     """Fix what can be fixed in manifests (files, directories, - for stdin to stdout).
 
@@ -63,6 +73,7 @@ def fix(
     from premortem.rules import all_rules
     from premortem.rules.registry import lookup
 
+    click.get_current_context().with_resource(kubernetes_version_settings(kubernetes_version))
     targets = list(paths) or ["."]
     stdin_mode = "-" in targets
     if stdin_mode and len(targets) > 1:
@@ -118,38 +129,70 @@ def fix(
 
         ctx.resolver = DigestResolver(insecure=frozenset(insecure))
     run = run_fix(sources, selected, ctx)
+    interrupted = False
 
     changed = [f for f in run.files if f.changed]
     if stdin_mode:
         sys.stdout.write(run.files[0].fixed)
         sys.stdout.flush()
     elif write:
-        for file_fix in changed:
-            _write(file_fix.name, file_fix.fixed)
+        interrupted = _write_all(run)
+        changed = [f for f in run.files if f.changed]
     else:
+        masked = 0
         for file_fix in changed:
-            sys.stdout.writelines(_diff(file_fix.name, file_fix.original, file_fix.fixed))
+            lines = _diff(file_fix.name, file_fix.original, file_fix.fixed)
+            safe = [redact(line) for line in lines]
+            masked += sum(1 for a, b in zip(lines, safe, strict=True) if a != b)
+            sys.stdout.writelines(safe)
         sys.stdout.flush()
+        if masked:
+            click.echo(
+                f"premortem: {masked} diff line(s) carry credentials and were printed masked ({MASK}); "
+                "such a diff does not apply as is: use --write to apply the fixes",
+                err=True,
+            )
 
     _report(run, write or stdin_mode)
     from premortem.findings import Severity
 
     failed = any(o.status == "failed" for o in run.outcomes) or unreadable
     failed = failed or any(f.severity >= Severity.HIGH for f in run.introduced)
+    if write and interrupted:
+        raise SystemExit(130)
     if failed or (changed and not write and not stdin_mode):
         raise SystemExit(EXIT_FINDINGS)
     raise SystemExit(EXIT_OK)
 
 
-def _write(path: str, text: str) -> None:
-    """Replace the file atomically, keeping its permissions (through a symlink: the target is written)."""
-    path = os.path.realpath(path)
-    mode = os.stat(path).st_mode
-    tmp = f"{path}.premortem-fix.tmp"
-    with open(tmp, "wb") as handle:
-        handle.write(text.encode("utf-8"))
-    os.chmod(tmp, mode & 0o7777)
-    os.replace(tmp, path)
+def _write_all(run: FixRun) -> bool:
+    """Write every changed file (fix/write.py: atomic, checked, nothing lost). A file that cannot be
+    written keeps its text and its fixes are reported FAILED with the reason; on an interrupt the
+    files not reached are named. Returns whether the run was interrupted."""
+    from premortem.fix.write import write_fixed
+
+    pending = [f for f in run.files if f.changed]
+    done = 0
+    try:
+        for file_fix in pending:
+            outcome = write_fixed(file_fix.name, file_fix.original, file_fix.fixed)
+            done += 1
+            if not outcome.written:
+                _not_written(file_fix, f"not written: {outcome.message}")
+    except KeyboardInterrupt:
+        for file_fix in pending[done:]:
+            _not_written(file_fix, "not written: interrupted before this file was reached")
+        return True
+    return False
+
+
+def _not_written(file_fix: FileFix, reason: str) -> None:
+    file_fix.error = reason
+    file_fix.fixed = file_fix.original
+    for outcome in file_fix.outcomes:
+        if outcome.status == "fixed":
+            outcome.status = "failed"
+            outcome.message = f"{reason} (the fix would have: {outcome.message})"
 
 
 def _diff(name: str, before: str, after: str) -> list[str]:
@@ -181,11 +224,11 @@ def _report(run: FixRun, written: bool) -> None:
         if f.container:
             subject += f" (container {f.container})"
         label = _LABELS[o.status] if written or o.status != "fixed" else "fixable"
-        err.write(f"{label:<12}{f.rule}  {where}  {subject}\n")
-        err.write(f"            {o.message}\n")
+        err.write(f"{label:<12}{f.rule}  {clean(where)}  {subject}\n")
+        err.write(f"            {clean(o.message)}\n")
     for file_fix in run.files:
         if file_fix.error and not file_fix.outcomes:
-            err.write(f"FAILED      {file_fix.name}: {file_fix.error}\n")
+            err.write(f"FAILED      {clean(file_fix.name)}: {clean(file_fix.error)}\n")
     for f in run.introduced:
         subject = f.object.display() if f.object else ""
         err.write(f"{'NEW':<12}{f.rule}  {f.file}:{f.line}  {subject}\n")

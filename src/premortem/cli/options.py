@@ -169,3 +169,38 @@ def load_inputs(plan: InputPlan, render: RenderSettings, jobs: int = 1) -> tuple
             click.echo(f"premortem: error: {message}", err=True)
         return loaded, bool(outcome.tool_errors)
     return loaded, False
+
+
+def _check_kubernetes_version(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from premortem.model.kubeversion import KubeVersion
+
+    try:
+        KubeVersion.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+kubernetes_version_option = click.option(
+    "--kubernetes-version",
+    "kubernetes_version",
+    default=None,
+    metavar="X.Y",
+    callback=_check_kubernetes_version,
+    help="The Kubernetes release to judge against (removed API versions, version-specific defaults); "
+    "default: the newest release premortem knows.",
+)
+
+
+def kubernetes_version_settings(kubernetes_version: str | None) -> Any:
+    """A context in which rules see ``--kubernetes-version`` on top of the settings already in use."""
+    import contextlib
+    import dataclasses
+
+    from premortem.settings import current, use_settings
+
+    if kubernetes_version is None:
+        return contextlib.nullcontext()
+    return use_settings(dataclasses.replace(current(), kubernetes_version=kubernetes_version))

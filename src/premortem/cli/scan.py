@@ -14,6 +14,8 @@ from premortem.cli.options import (
     exit_code,
     fail_on_option,
     format_option,
+    kubernetes_version_option,
+    kubernetes_version_settings,
     load_inputs,
     manifest_inputs,
     render_options,
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
     help="Parse files in N worker processes (0: one per available core; 1: in this process). "
     "Small inputs are always read in-process. The output is the same for any N.",
 )
+@kubernetes_version_option
 @render_options
 @color_option
 def scan(
@@ -57,6 +60,7 @@ def scan(
     ignore: tuple[str, ...],
     nodes_spec: str | None,
     jobs: int,
+    kubernetes_version: str | None,
     color: bool | None,
     render: RenderSettings,
 ) -> None:
@@ -69,6 +73,7 @@ def scan(
     from premortem.engine import select_rules
     from premortem.rules import all_rules
 
+    click.get_current_context().with_resource(kubernetes_version_settings(kubernetes_version))
     plan, missing = manifest_inputs(paths)
     if nodes_spec:
         from premortem.analyses.capacity.nodes import NodeSpecError, nodes_from_option

@@ -109,7 +109,7 @@ def run_fix(
             target = files[file_fix.name]
             for outcome in file_fix.outcomes:
                 f = outcome.finding
-                key = (f.rule, f.object, f.container, f.path, outcome.status, outcome.message)
+                key = (f.rule, _identity(f), f.container, f.path, outcome.status, outcome.message)
                 if outcome.status == "fixed" or key not in reported:
                     target.outcomes.append(outcome)
                     reported.add(key)
@@ -127,6 +127,12 @@ def run_fix(
     return run
 
 
+def _identity(f: Finding) -> tuple[str | None, ...] | None:
+    """The object a finding is about, whatever its apiVersion (API001's fix rewrites it)."""
+    ref = f.object
+    return (ref.kind, ref.namespace, ref.name) if ref is not None else None
+
+
 def _scan_all(sources: dict[str, str]) -> list[Finding]:
     loaded = LoadResult()
     for name, text in sources.items():
@@ -138,7 +144,7 @@ def introduced_findings(before: dict[str, str], after: dict[str, str]) -> list[F
     """Findings (any rule) of ``after`` that ``before`` did not have, by rule, object and container."""
 
     def key(f: Finding) -> tuple[Any, ...]:
-        return (f.rule, f.file, f.object, f.container)
+        return (f.rule, f.file, _identity(f), f.container)
 
     had = Counter(key(f) for f in _scan_all(before))
     out = []

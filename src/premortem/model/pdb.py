@@ -16,7 +16,7 @@ at its ``minReplicas`` (the worst case):
   matched nothing).
 
 PDBs without a namespace are matched only with namespace-less workloads in the same directory tree
-(see ``related_files``); a PDB that matches nothing in its namespace also matches workloads of
+(the same input unit, see model/units.py); a PDB that matches nothing in its namespace also matches workloads of
 related files that omit the namespace the other one states (``kubectl apply -n`` joins them). Pods of DaemonSets, Jobs and CronJobs cannot be counted from manifests
 (one per eligible node, or ``parallelism`` pods that finish); such workloads are listed in
 ``uncounted`` and callers should not draw count-based conclusions when it is not empty.
@@ -25,7 +25,6 @@ related files that omit the namespace the other one states (``kubectl apply -n``
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,6 +34,8 @@ from premortem.load.document import Document, Path
 from premortem.model.index import ObjectIndex, namespace_key
 from premortem.model.podspec import SCALABLE_KINDS, replicas_of, template_labels
 from premortem.model.selectors import NOTHING, Selector, SelectorError, parse_selector
+from premortem.model.units import proximity
+from premortem.model.units import same_unit as related_files
 
 PDB_KIND = "PodDisruptionBudget"
 HPA_KIND = "HorizontalPodAutoscaler"
@@ -193,15 +194,6 @@ def hpa_for(workload: Document, index: ObjectIndex) -> Document | None:
     return min(candidates, key=lambda hpa: proximity(workload.file, hpa.file))
 
 
-def proximity(a: str, b: str) -> int:
-    """0 same file, 1 same directory, 2 one directory inside the other, 3 unrelated."""
-    if a == b:
-        return 0
-    if os.path.dirname(a) == os.path.dirname(b):
-        return 1
-    return 2 if related_files(a, b) else 3
-
-
 def _intorstr(value: Any) -> int | str | None:
     if value is None:
         return None
@@ -242,19 +234,6 @@ def _top_level(workloads: Iterable[Document], index: ObjectIndex, near: str) -> 
             seen.add(key)
         out.append(doc)
     return out
-
-
-def related_files(a: str, b: str) -> bool:
-    """Files that plausibly belong to one deployment: same directory, or one directory inside the other.
-
-    Objects without a namespace land wherever ``kubectl apply -n`` puts them; when unrelated projects
-    are scanned together (a corpus, a monorepo of examples), lumping all of them into one namespace
-    would invent overlaps and wrong replica counts, so they are only matched within a directory tree.
-    """
-    da, db = os.path.dirname(a), os.path.dirname(b)
-    if da == db:
-        return True
-    return da.startswith(db + os.sep) or db.startswith(da + os.sep) or not da or not db
 
 
 def _across_namespace_omission(doc: Document, selector: Selector, index: ObjectIndex) -> list[Document]:

@@ -31,6 +31,9 @@ LONG_RUNNING_KINDS = frozenset(
     {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "PodTemplate"}
 )
 SCALABLE_KINDS = frozenset({"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"})
+# Kinds whose pods run to completion: a pod lost is retried by the Job controller (a delayed or failed
+# run), not a serving outage. Rules lower their severity for them where the consequence is smaller.
+ONE_SHOT_KINDS = frozenset({"Job", "CronJob"})
 
 CONTAINER = "container"
 INIT = "init"

@@ -35,8 +35,12 @@ def make_console(stream: TextIO | None = None, color: bool | None = None) -> Any
 def render_findings(findings: Iterable[Finding], console: Any) -> None:
     from rich.markup import escape
 
+    from premortem.redact import terminal_safe
+
     ordered = sorted(findings, key=lambda f: (f.file or "", f.line or 0))
-    for file, in_file in groupby(ordered, key=lambda f: f.file or "<no file>"):
+    for file, in_file in groupby(
+        ordered, key=lambda f: terminal_safe(f.file or "<no file>", keep_newlines=False)
+    ):
         console.print(f"[bold underline]{escape(file)}[/]")
         by_object = sorted(in_file, key=lambda f: (f.object.display() if f.object else "", f.line or 0))
         for obj, group in groupby(by_object, key=lambda f: f.object.display() if f.object else ""):

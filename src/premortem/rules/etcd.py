@@ -18,6 +18,7 @@ from typing import Any
 
 from premortem.findings import Severity
 from premortem.load.document import Document, Path
+from premortem.model.criticality import NODE_CRITICAL, criticality_of, is_static_pod
 from premortem.model.image import parse_image
 from premortem.model.index import ObjectIndex
 from premortem.model.podspec import CONTAINER, SIDECAR, ContainerView, pod_spec_of
@@ -35,7 +36,6 @@ MAX_QUOTA = 8 * 2**30  # etcd's suggested maximum (server/etcdserver/quota.go Ma
 DEFAULT_HEARTBEAT_MS = 100
 DEFAULT_ELECTION_MS = 1000
 MAX_ELECTION_MS = 50000
-NODE_CRITICAL = "system-node-critical"
 TYPICAL_NODE_MEMORY = 16 * 2**30
 
 
@@ -112,22 +112,16 @@ def _flag_sources(doc: Document) -> list[EtcdServer | KubeadmEtcd]:
 
 
 def is_static_control_plane(doc: Document) -> bool:
-    """A static-pod style control-plane pod (kubeadm, minikube, rke2, kops manifests)."""
+    """A control-plane pod: a static pod (model/criticality.py), or a Pod in kube-system or labelled
+    ``component: etcd`` (kubeadm, minikube, rke2, kops manifests)."""
     if doc.kind != "Pod" or not isinstance(doc.obj, dict):
         return False
+    if is_static_pod(doc):
+        return True
     meta = doc.obj.get("metadata")
     labels = meta.get("labels") if isinstance(meta, dict) else None
     labels = labels if isinstance(labels, dict) else {}
-    spec = doc.obj.get("spec")
-    host_network = isinstance(spec, dict) and spec.get("hostNetwork") is True
-    return (
-        doc.ref.namespace == "kube-system"
-        or labels.get("tier") == "control-plane"
-        or labels.get("component") == "etcd"
-        or (
-            host_network and doc.ref.namespace is None
-        )  # a bare static manifest; an app's pod names its namespace
-    )
+    return doc.ref.namespace == "kube-system" or labels.get("component") == "etcd"
 
 
 def _basename(text: str) -> str:
@@ -361,8 +355,7 @@ def etcd_without_requests(doc: Document) -> Iterator[Hit]:
     if res is None:
         return
     by_path = {c.container.path: c for c in res.containers}
-    spec = pod_spec_of(doc)
-    critical = spec is not None and spec.spec.get("priorityClassName") == NODE_CRITICAL
+    critical = criticality_of(doc).node_critical
     for server in servers:
         c = by_path.get(server.container.path)
         if c is None:

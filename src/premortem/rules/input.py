@@ -7,6 +7,7 @@ from typing import Any
 
 from premortem.findings import Severity
 from premortem.load.document import Document
+from premortem.model.delivery import FRAGMENT, TOOL, Delivery, delivery_of
 from premortem.model.podspec import POD_BEARING_KINDS, pod_spec_path
 from premortem.model.resources import resources_of
 from premortem.rules.registry import Hit, load_rule, object_rule
@@ -129,6 +130,13 @@ def not_a_kubernetes_object(doc: Document) -> Iterator[Hit]:
     `metadata` empty while `name` sits at the top level, metadata fields or pod-spec fields at the
     wrong level. This is what a copy-paste that lost its indentation produces.
 
+    Documents that never reach the API server as written are judged by who reads them (see
+    model/delivery.py): the input of a tool (`istioctl install -f` reads an `IstioOperator`
+    without a name, kubeadm, kind, kops, component configuration files) and fragments a program
+    completes (an explicitly empty `metadata: {}`, a `name:` left empty to be filled in) are not
+    reported for their metadata, only for pod fields at the wrong level; a static pod is refused
+    by the kubelet, and the message says so.
+
     ## Why it breaks clusters
     The API server rejects the object, or worse, accepts it with the misplaced fields silently
     dropped (strict field validation is only a warning by default for `kubectl apply` before v1.27):
@@ -184,6 +192,13 @@ def not_a_kubernetes_object(doc: Document) -> Iterator[Hit]:
             message=f"this {kind} has no `apiVersion`; kubectl and the API server will reject it.",
             fix="Add `apiVersion:` (e.g. `apps/v1` for a Deployment, `v1` for a Pod).",
         )
+    delivery = delivery_of(doc)
+    if delivery.target in (TOOL, FRAGMENT):
+        # Read by a tool that needs no name (istioctl), or completed by a program (kops, cilium-cli):
+        # its metadata is not what an API server would see. Misplaced pod fields still matter.
+        yield from _pod_fields_misplaced(doc, kind, delivery)
+        return
+    who = delivery.consumer
     meta = obj.get("metadata")
     builtin = doc.api_group in BUILTIN_GROUPS
     misplaced = [f for f in _METADATA_FIELDS if f in obj] if builtin or "metadata" in obj else []
@@ -191,7 +206,7 @@ def not_a_kubernetes_object(doc: Document) -> Iterator[Hit]:
         yield Hit(
             message=(
                 f"`metadata` is empty while {', '.join(f'`{f}`' for f in misplaced)} sit at the top level: the "
-                "indentation was lost. The API server will reject this object (no name)."
+                f"indentation was lost. {who[0].upper()}{who[1:]} will reject this object (no name)."
             ),
             fix=f"Indent {', '.join(misplaced)} under `metadata:`.",
             path=("metadata",) if "metadata" in obj else (misplaced[0],),
@@ -209,14 +224,14 @@ def not_a_kubernetes_object(doc: Document) -> Iterator[Hit]:
         kind not in _NAMELESS_KINDS and not kind.endswith(("Configuration", "Config")) and "metadata" in obj
     ):
         yield Hit(
-            message=f"this {kind} has no metadata.name; the API server will reject it.",
+            message=f"this {kind} has no metadata.name; {who} will reject it.",
             fix="Set metadata.name.",
             path=("metadata",),
         )
-    yield from _pod_fields_misplaced(doc, kind)
+    yield from _pod_fields_misplaced(doc, kind, delivery)
 
 
-def _pod_fields_misplaced(doc: Document, kind: str) -> Iterator[Hit]:
+def _pod_fields_misplaced(doc: Document, kind: str, delivery: Delivery) -> Iterator[Hit]:
     path = pod_spec_path(doc)
     if path is None:
         return
@@ -240,13 +255,13 @@ def _pod_fields_misplaced(doc: Document, kind: str) -> Iterator[Hit]:
         value = value.get(key)
     if not isinstance(value, dict):
         yield Hit(
-            message=f"this {kind} has no pod spec at {where}; the API server will reject it.",
+            message=f"this {kind} has no pod spec at {where}; {delivery.consumer} will reject it.",
             fix=f"Add the pod template (with its containers) at {where}.",
             path=path,
         )
     elif "containers" not in value:
         yield Hit(
-            message=f"this {kind} has no containers at {where}; the API server will reject it.",
+            message=f"this {kind} has no containers at {where}; {delivery.consumer} will reject it.",
             fix=f"Add the containers list under {where}.",
             path=path,
         )

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from premortem.findings import Severity
 from premortem.load.document import Document
+from premortem.model.delivery import delivery_of
 from premortem.model.index import namespace_key
 from premortem.model.podspec import (
     CONTAINER,
@@ -66,11 +67,21 @@ def probed_containers(
     spec = pod_spec_of(doc)
     if spec is None:
         return
-    if not fragments and any(not isinstance(c.data.get("image"), str) for c in spec.containers()):
+    if not fragments and is_fragment(doc):
         return
     for container in spec.containers():
         if container.role in (CONTAINER, SIDECAR):
             yield container, probes_of(container)
+
+
+def is_fragment(doc: Document) -> bool:
+    """A pod spec completed elsewhere: a kustomize patch (a container without an image) or a document
+    a program completes (model/delivery.py). Pod-level fields it omits (hostNetwork, ports, other
+    probes) are not final."""
+    spec = pod_spec_of(doc)
+    if spec is None or not delivery_of(doc).complete:
+        return True
+    return any(not isinstance(c.data.get("image"), str) for c in spec.containers())
 
 
 def _describe(probe: Probe) -> str:
@@ -631,7 +642,9 @@ def probe_host_is_the_node(doc: Document) -> Iterator[Hit]:
     """
     ## What it checks
     `httpGet.host` or `tcpSocket.host` set to `localhost`, `127.0.0.1` or `::1` in a pod without
-    `hostNetwork: true`.
+    `hostNetwork: true`. Fragments that leave `hostNetwork` to what they are merged into (a
+    kustomize patch, or a pod a program completes, such as the kops healthcheck container copied
+    into the kube-apiserver static pod) are not judged: the final pod decides.
 
     ## Why it breaks clusters
     The kubelet runs httpGet and tcpSocket probes itself, from the node's network namespace; `host`
@@ -683,6 +696,8 @@ def probe_host_is_the_node(doc: Document) -> Iterator[Hit]:
     spec = pod_spec_of(doc)
     if spec is None or spec.spec.get("hostNetwork") is True:
         return
+    if is_fragment(doc) and "hostNetwork" not in spec.spec:
+        return  # the pod it is merged into decides (kops runs its healthcheck in a hostNetwork pod)
     for container, probes in probed_containers(doc, fragments=True):
         for name, probe in probes.items():
             host = probe.handler.get("host") if probe.handler_type in ("httpGet", "tcpSocket") else None

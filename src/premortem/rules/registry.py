@@ -10,6 +10,9 @@ pages: ``## What it checks``, ``## Why it breaks clusters``, ``## Failing exampl
 example``, ``## Fix``, ``## Source``. The YAML blocks under the two example headings are executed by
 the test suite: the failing one must raise the rule, the passing one must not.
 
+A rule that describes the same root cause as others on the same object, more usefully, declares
+``absorbs=("ID", ...)``: the scan then reports one finding with their facts folded into it.
+
 A rule's tunable thresholds are declared with ``params={"name": Param(default, "what it means")}``
 and read inside the rule with ``RULE.param("name")``: the value set in the settings of the scan in
 progress (config file ``params``), else the default. ``premortem explain`` lists them.
@@ -69,6 +72,9 @@ class Rule:
     scope: str  # "object", "cluster" or "load" (raised by the loader itself)
     kinds: frozenset[str] | None = None
     params: dict[str, Param] = field(default_factory=dict)
+    # Rules whose findings on the same object describe the same root cause: when both fire, this
+    # rule's finding carries their facts and theirs are dropped (premortem.rootcause).
+    absorbs: frozenset[str] = frozenset()
 
     def param(self, name: str) -> Any:
         """The effective value of parameter ``name``: the scan's settings, else the default."""
@@ -105,6 +111,7 @@ def _decorator(
     title: str,
     kinds: Iterable[str] | None = None,
     params: dict[str, Param] | None = None,
+    absorbs: Iterable[str] = (),
 ) -> Callable[[Callable[..., Iterable[Hit]]], Rule]:
     def wrap(fn: Callable[..., Iterable[Hit]]) -> Rule:
         doc = inspect.cleandoc(fn.__doc__ or "")
@@ -120,6 +127,7 @@ def _decorator(
                 scope=scope,
                 kinds=frozenset(kinds) if kinds is not None else None,
                 params=dict(params or {}),
+                absorbs=frozenset(absorbs),
             )
         )
 

@@ -6,14 +6,12 @@ from collections.abc import Iterator
 
 from premortem.findings import Severity
 from premortem.load.document import Document
-from premortem.model.podspec import CONTAINER, POD_BEARING_KINDS, SIDECAR, pod_spec_of, pod_spec_path
+from premortem.model.criticality import criticality_of
+from premortem.model.podspec import CONTAINER, ONE_SHOT_KINDS, POD_BEARING_KINDS, SIDECAR, pod_spec_path
 from premortem.model.quantity import format_bytes
 from premortem.model.resources import BEST_EFFORT, GUARANTEED, ContainerResources, oom_score_adj, resources_of
 from premortem.rules.registry import Hit, object_rule
 
-# Built-in priority classes of the control plane (pkg/apis/scheduling: system-node-critical,
-# system-cluster-critical); node-critical pods get oom_score_adj -997 regardless of QoS.
-CRITICAL_PRIORITY_CLASSES = frozenset({"system-node-critical", "system-cluster-critical"})
 # The node size used to give oom_score_adj as a number in messages.
 TYPICAL_NODE_MEMORY = 16 * 2**30
 
@@ -25,6 +23,7 @@ TYPICAL_NODE_MEMORY = 16 * 2**30
     Severity.HIGH,
     "Pod is BestEffort: no cpu or memory requests or limits anywhere",
     kinds=POD_BEARING_KINDS,
+    absorbs=("ETC001", "ETC002"),
 )
 def best_effort_pod(doc: Document) -> Iterator[Hit]:
     """
@@ -32,7 +31,20 @@ def best_effort_pod(doc: Document) -> Iterator[Hit]:
     Pods in which no container, init container or sidecar sets a non-zero cpu or memory request or
     limit. Kubernetes gives them the QoS class `BestEffort`. A request or limit of `"0"` counts as
     unset, and ephemeral-storage, hugepages or GPUs do not count: a pod that only asks for a GPU is
-    still BestEffort.
+    still BestEffort. Defaults a `LimitRange` of the same namespace and input unit gives the
+    containers count (see `premortem explain RES002`): pods it covers are not BestEffort.
+
+    On an etcd pod this is the root cause ETC001 (no requests) and ETC002 (no node-critical
+    priority) describe: their facts are folded into this finding instead of three findings.
+
+    Severity follows what the cluster does with the pod:
+    - `high` for serving workloads and bare pods (a bare pod evicted is not recreated);
+    - `medium` for Jobs and CronJobs: a run killed by eviction or OOM fails and is retried by the
+      Job controller (against `backoffLimit`), which delays work but drops no requests;
+    - critical pods (`system-cluster-critical`, `system-node-critical`, static pods) are never
+      evicted by the kubelet, and the message says so. `system-node-critical` pods also get
+      `oom_score_adj` -997 whatever their QoS: for them the finding is `medium` (no cpu weight, no
+      reservation); the others still get 1000 from the OOM killer and stay `high`.
 
     ## Why it breaks clusters
     - The scheduler sees the pod as needing nothing (fit only needs a free pod slot), so it is packed
@@ -81,20 +93,57 @@ def best_effort_pod(doc: Document) -> Iterator[Hit]:
 
     ## Source
     kubernetes/kubernetes pkg/apis/core/helper/qos/qos.go (QoS), pkg/kubelet/qos/policy.go
-    (oom_score_adj 1000), pkg/kubelet/eviction/helpers.go (eviction ranking), K8s docs
+    (oom_score_adj 1000, -997 for node-critical pods), pkg/kubelet/eviction/helpers.go (eviction
+    ranking), pkg/kubelet/eviction/eviction_manager.go `evictPod` (critical pods are never evicted),
+    pkg/kubelet/types/pod_update.go `IsCriticalPod` (static, mirror, priority >= 2e9), K8s docs
     concepts/workloads/pods/pod-qos.md and concepts/scheduling-eviction/node-pressure-eviction.md.
     """
     res = resources_of(doc)
     if res is None or res.qos != BEST_EFFORT or not res.containers:
         return
-    yield Hit(
-        message=(
+    crit = criticality_of(doc)
+    placed = (
+        "the kubelet runs this static pod with no reservation, so the node's allocatable overstates its room by "
+        "whatever it uses"
+        if crit.static
+        else "the scheduler places it as if it used nothing"
+    )
+    severity: Severity | None = None
+    if crit.node_critical:
+        severity = Severity.MEDIUM
+        message = (
+            f"No container sets a cpu or memory request or limit, so this pod is BestEffort. It is {crit.reason()}: "
+            "the kubelet never evicts it and gives it oom_score_adj -997, so it is not the first to die. What "
+            f"remains: {placed}, and with no cpu request it gets the minimum cpu weight, so busy neighbours "
+            "starve it."
+        )
+    elif crit.critical:
+        message = (
+            f"No container sets a cpu or memory request or limit, so this pod is BestEffort. As {crit.reason()} "
+            "the kubelet never evicts it, but only system-node-critical pods get oom_score_adj -997: the kernel "
+            f"OOM killer still picks it first (oom_score_adj 1000). Also, {placed}, and with no cpu request it "
+            "gets the minimum cpu weight."
+        )
+    elif doc.kind in ONE_SHOT_KINDS:
+        severity = Severity.MEDIUM
+        message = (
+            f"No container sets a cpu or memory request or limit, so this {doc.kind}'s pods are BestEffort: the "
+            "scheduler places them as if they used nothing, the kubelet evicts them first under memory pressure "
+            "and the kernel OOM killer picks them first (oom_score_adj 1000). A run killed that way fails and is "
+            "retried against backoffLimit: work is delayed or lost, not a serving outage."
+        )
+    else:
+        message = (
             "No container sets a cpu or memory request or limit, so this pod is BestEffort: the scheduler "
             "places it as if it used nothing, the kubelet evicts it first under memory pressure, and the "
             "kernel OOM killer picks it first (oom_score_adj 1000)."
-        ),
+        )
+    yield Hit(
+        message=message,
         fix="Set resources.requests (cpu and memory) and limits.memory = requests.memory on every container.",
         path=pod_spec_path(doc) or (),
+        severity=severity,
+        extra={"oom_score_adj": -997 if crit.node_critical else 1000},
     )
 
 
@@ -197,10 +246,11 @@ def no_memory_limit(doc: Document) -> Iterator[Hit]:
     """
     ## What it checks
     App containers and sidecars without a memory limit in a pod that is not BestEffort (BestEffort
-    pods are reported by RES001). Pods with `priorityClassName: system-node-critical` or
-    `system-cluster-critical` are exempt: the kubelet gives node-critical pods `oom_score_adj` -997
-    whatever their QoS, and control-plane components (kubeadm's etcd and API server) deliberately run
-    without a memory limit, because a cgroup OOM kill of etcd is worse than the leak. There is deliberately no rule for a missing *cpu* limit: cpu is
+    pods are reported by RES001). Critical pods are exempt (`priorityClassName:
+    system-node-critical` or `system-cluster-critical`, and static pods): the kubelet never evicts
+    them and gives node-critical pods `oom_score_adj` -997 whatever their QoS, and control-plane
+    components (kubeadm's etcd and API server) deliberately run without a memory limit, because a
+    cgroup OOM kill of etcd is worse than the leak. There is deliberately no rule for a missing *cpu* limit: cpu is
     compressible (a container over its share is throttled, never killed), and cpu limits cause CFS
     throttling of latency-sensitive services even on idle nodes, so many teams set cpu requests only.
 
@@ -247,7 +297,7 @@ def no_memory_limit(doc: Document) -> Iterator[Hit]:
     (torvalds/linux Documentation/filesystems/proc.rst).
     """
     res = resources_of(doc)
-    if res is None or res.qos == BEST_EFFORT or _is_critical(doc):
+    if res is None or res.qos == BEST_EFFORT or criticality_of(doc).critical:
         return
     for c in res.containers:
         if c.container.role not in (CONTAINER, SIDECAR) or c.limit("memory") is not None:
@@ -350,8 +400,3 @@ def init_breaks_guaranteed(doc: Document) -> Iterator[Hit]:
             path=(*c.container.path, "resources"),
             container=c.container.name,
         )
-
-
-def _is_critical(doc: Document) -> bool:
-    pod = pod_spec_of(doc)
-    return pod is not None and pod.spec.get("priorityClassName") in CRITICAL_PRIORITY_CLASSES

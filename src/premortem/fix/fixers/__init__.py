@@ -1,6 +1,7 @@
 """One module per rule family; importing this package registers every fixer."""
 
 import premortem.fix.fixers.admission
+import premortem.fix.fixers.apiversions
 import premortem.fix.fixers.disruption
 import premortem.fix.fixers.images
 import premortem.fix.fixers.kubelet

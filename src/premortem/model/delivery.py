@@ -1,0 +1,106 @@
+"""Where a document goes: the API server, the kubelet's manifest directory, a tool, or a program.
+
+Not every YAML document shaped like a Kubernetes object is sent to an API server as written, and a
+rule must not say "the API server will reject it" about one that never reaches it. ``delivery_of``
+tells, for every document:
+
+- ``API_SERVER``: applied as is (``kubectl apply``, GitOps, Helm): the default;
+- ``KUBELET``: a static pod the kubelet reads from its manifest directory (model/criticality.py);
+  the kubelet validates it and publishes a mirror pod;
+- ``TOOL``: the input of a command-line tool or the configuration file of a component, which reads
+  it itself: ``istioctl install -f`` (IstioOperator), kubeadm, kind, kops, kustomize, skaffold,
+  the kyverno CLI, component configs (``*.config.k8s.io``: kubelet, kube-proxy, scheduler,
+  API server), kubeconfig files;
+- ``FRAGMENT``: a piece a program completes before use, so fields it omits are not final: an
+  explicitly empty ``metadata: {}`` (what Go writes for an empty ObjectMeta; kops copies the
+  containers of such a Pod into its kube-apiserver static pod, where ``hostNetwork`` is true), or a
+  ``metadata.name:`` key left empty for the program to fill (cilium-cli's connectivity manifests).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from premortem.load.document import Document
+from premortem.model.criticality import is_static_pod
+
+API_SERVER = "api-server"
+KUBELET = "kubelet"
+TOOL = "tool"
+FRAGMENT = "fragment"
+
+# API group -> the tool or component that reads documents of that group itself.
+TOOL_GROUPS = {
+    "install.istio.io": "istioctl (istioctl install -f)",
+    "kubeadm.k8s.io": "kubeadm",
+    "kind.x-k8s.io": "kind (kind create cluster --config)",
+    "kops.k8s.io": "kops (kops create -f)",
+    "kustomize.config.k8s.io": "kustomize",
+    "cli.kyverno.io": "the kyverno CLI (kyverno test / apply)",
+    "k3d.io": "k3d",
+    "eksctl.io": "eksctl",
+    "ctlptl.dev": "ctlptl",
+    "audit.k8s.io": "kube-apiserver (--audit-policy-file)",
+    "apiserver.k8s.io": "kube-apiserver (a configuration file)",
+    "clientauthentication.k8s.io": "kubectl (a credential plugin)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    target: str  # API_SERVER, KUBELET, TOOL or FRAGMENT
+    consumer: str  # who reads it, in words ("the API server", "istioctl (istioctl install -f)")
+    reason: str = ""  # why premortem thinks so ('' for the API server default)
+
+    @property
+    def reaches_api_server(self) -> bool:
+        return self.target == API_SERVER
+
+    @property
+    def complete(self) -> bool:
+        """False for fragments: pod-level and metadata fields they omit are set by someone else."""
+        return self.target != FRAGMENT
+
+
+_API_SERVER = Delivery(API_SERVER, "the API server")
+
+
+def delivery_of(doc: Document) -> Delivery:
+    """Where ``doc`` goes (computed once per document)."""
+    cached = doc.cache.get("delivery")
+    if isinstance(cached, Delivery):
+        return cached
+    result = _delivery(doc)
+    doc.cache["delivery"] = result
+    return result
+
+
+def _delivery(doc: Document) -> Delivery:
+    obj = doc.obj if isinstance(doc.obj, dict) else {}
+    group = doc.api_group
+    api_version = doc.ref.api_version or ""
+    kind = doc.kind or ""
+    if group in TOOL_GROUPS:
+        return Delivery(TOOL, TOOL_GROUPS[group], f"{api_version} is read by {TOOL_GROUPS[group]}")
+    if ".config." in f".{group}." and not group.startswith("config."):
+        return Delivery(
+            TOOL, "the component it configures", f"{api_version} is a component configuration file"
+        )
+    if api_version.startswith("skaffold/"):
+        return Delivery(TOOL, "skaffold", "a skaffold configuration")
+    if api_version == "v1" and kind == "Config":
+        return Delivery(TOOL, "kubectl (a kubeconfig)", "a kubeconfig file")
+    meta = obj.get("metadata")
+    if meta == {} and "metadata" in obj:
+        return Delivery(
+            FRAGMENT,
+            "the program that completes it",
+            "its metadata is an explicitly empty mapping, as a program writes an object it completes later",
+        )
+    if isinstance(meta, dict) and "name" in meta and meta["name"] is None and not meta.get("generateName"):
+        return Delivery(
+            FRAGMENT, "the program that fills it in", "metadata.name is left empty to be filled in"
+        )
+    if is_static_pod(doc):
+        return Delivery(KUBELET, "the kubelet", "a static pod manifest")
+    return _API_SERVER

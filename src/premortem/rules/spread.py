@@ -1,0 +1,291 @@
+"""Replicas and failure domains: can one node loss or one drain take every replica of a workload?"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from premortem.findings import Severity
+from premortem.load.document import Document
+from premortem.model.index import ObjectIndex
+from premortem.model.pdb import effective_replicas, hpa_for, pdbs_covering
+from premortem.model.podspec import template_labels
+from premortem.model.spread import HOSTNAME, spreads_of
+from premortem.rules.registry import ClusterContext, Hit, Param, cluster_rule
+
+REPLICATED_KINDS = ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController")
+_DEFAULTS = (
+    "the scheduler's default spreading (PodTopologySpread system defaults: maxSkew 3 per node and 5 per "
+    "zone, ScheduleAnyway) only scores nodes"
+)
+
+
+def replicated_workloads(index: ObjectIndex) -> Iterator[tuple[Document, int]]:
+    """Workloads that run 2+ interchangeable replicas at normal scale (an HPA's minReplicas as the
+    worst case), skipping objects owned by a controller (a dump's ReplicaSets of a Deployment)."""
+    for doc in index.of_kind(*REPLICATED_KINDS):
+        if doc.api_group not in ("", "apps", "extensions") or not template_labels(doc):
+            continue
+        meta = doc.obj.get("metadata") if isinstance(doc.obj, dict) else None
+        if isinstance(meta, dict) and meta.get("ownerReferences"):
+            continue
+        replicas = effective_replicas(doc, index)
+        if replicas is not None and replicas >= 2:
+            yield doc, replicas
+
+
+def _count(doc: Document, replicas: int, index: ObjectIndex) -> str:
+    hpa = hpa_for(doc, index)
+    scale = f"HPA minReplicas {replicas}" if hpa is not None else f"{replicas} replicas"
+    return f"{doc.kind} {doc.ref.name or '<unnamed>'} ({scale})"
+
+
+def _covered(doc: Document, index: ObjectIndex) -> bool:
+    return any(v.problem is None for v in pdbs_covering(doc, index))
+
+
+@cluster_rule(
+    "SCH001",
+    "replicas-may-share-a-node",
+    "scheduling",
+    Severity.MEDIUM,
+    "All replicas may land on one node: nothing hard spreads them, so one node loss takes them all",
+    params={
+        "few_replicas": Param(
+            3,
+            "up to this many replicas the finding is medium (a few replicas share a node easily), above it low",
+        )
+    },
+)
+def replicas_may_share_a_node(ctx: ClusterContext) -> Iterator[Hit]:
+    """
+    ## What it checks
+    Deployments, StatefulSets, ReplicaSets and ReplicationControllers with 2 or more replicas (an
+    HPA's `minReplicas` counts as the worst case) whose pod template has no *hard* constraint that
+    keeps its own replicas apart:
+    - a required `podAntiAffinity` term selecting the pods' own labels (any topology key);
+    - a `topologySpreadConstraint` with `whenUnsatisfiable: DoNotSchedule` selecting them, with a
+      `maxSkew` below the replica count (with `maxSkew` 3, three replicas may still share a node);
+    - a `hostPort` (two pods cannot bind the same port of one node).
+    Medium up to `few_replicas` (3) replicas, low above: the more replicas, the less likely the
+    scheduler ever has room for all of them on one node only.
+
+    ## Why it breaks clusters
+    Soft constraints only rank nodes. Preferred anti-affinity, `ScheduleAnyway` constraints and the
+    scheduler's system default spreading (hostname maxSkew 3, zone maxSkew 5, `ScheduleAnyway`, used
+    only when the pod sets no constraint of its own) add score points; they lose to resource fit
+    and are ignored when only one node has room. That is exactly the situation of a drain, a node
+    pool upgrade or a cluster just scaled up: the replacements of evicted pods go wherever there is
+    space, often all to the same fresh node. From then on every replica shares that node's fate: a
+    kernel panic, a spot reclaim, a full disk or a NotReady kubelet takes the whole workload down,
+    and `kubectl drain` of that node (which evicts everything on it at once unless a
+    PodDisruptionBudget refuses) does the same on a normal working day.
+
+    ## Failing example
+    ```yaml
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: checkout, namespace: shop}
+    spec:
+      replicas: 3
+      selector: {matchLabels: {app: checkout}}
+      template:
+        metadata: {labels: {app: checkout}}
+        spec:
+          containers:
+            - name: checkout
+              image: registry.example.com/checkout:4.2.0
+    ```
+
+    ## Passing example
+    ```yaml
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: checkout, namespace: shop}
+    spec:
+      replicas: 3
+      selector: {matchLabels: {app: checkout}}
+      template:
+        metadata: {labels: {app: checkout}}
+        spec:
+          topologySpreadConstraints:
+            - maxSkew: 1
+              topologyKey: kubernetes.io/hostname
+              whenUnsatisfiable: DoNotSchedule
+              nodeTaintsPolicy: Honor
+              labelSelector: {matchLabels: {app: checkout}}
+          containers:
+            - name: checkout
+              image: registry.example.com/checkout:4.2.0
+    ```
+
+    ## Fix
+    Add a `topologySpreadConstraint` on `kubernetes.io/hostname` with `maxSkew: 1`,
+    `whenUnsatisfiable: DoNotSchedule` and a `labelSelector` matching the pod labels (add a second
+    one on `topology.kubernetes.io/zone` for zone failures). `nodeTaintsPolicy: Honor` (beta, on by
+    default from v1.26) keeps cordoned and tainted nodes out of the skew count, so a drain does not
+    leave replacements Pending. Required anti-affinity works too, but leaves replicas beyond the
+    node count Pending. And cover the pods with a PodDisruptionBudget (`maxUnavailable: 1`).
+
+    ## Source
+    kubernetes/kubernetes pkg/scheduler/framework/plugins/podtopologyspread/plugin.go
+    (`systemDefaultConstraints`), filtering.go and scoring.go, plugins/interpodaffinity/filtering.go,
+    plugins/nodeports; K8s docs concepts/scheduling-eviction/topology-spread-constraints.md
+    ("Cluster-level default constraints", "Known limitations") and assign-pod-node.md
+    (inter-pod anti-affinity); kubernetes/kubectl pkg/drain/drain.go (evictions are sent in parallel).
+    """
+    index = ctx.index
+    for doc, replicas in replicated_workloads(index):
+        spreads = spreads_of(doc)
+        if any(s.keeps_apart(replicas) for s in spreads):
+            continue
+        covered = _covered(doc, index)
+        few = replicas <= replicas_may_share_a_node.param("few_replicas")
+        soft = [s for s in spreads if not s.keeps_apart(replicas)]
+        if soft:
+            present = (
+                "; "
+                + ", ".join(s.describe() for s in soft[:3])
+                + (" only scores nodes" if all(not s.hard for s in soft) else " still lets them share a node")
+            )
+        else:
+            present = ""
+        consequence = (
+            "A PodDisruptionBudget covers them, so a drain evicts them one at a time, but a node failure still "
+            "takes the whole workload down."
+            if covered
+            else "No PodDisruptionBudget covers them either, so `kubectl drain` of that node evicts them all at once."
+        )
+        yield Hit(
+            message=(
+                f"{_count(doc, replicas, index)} has no hard constraint that keeps its replicas apart{present}; "
+                f"{_DEFAULTS}, so when other nodes are full, cordoned or tainted (a drain, a node-pool upgrade) "
+                f"all {replicas} can land on one node, and losing that node takes every replica. {consequence}"
+            ),
+            fix=(
+                f"Add topologySpreadConstraints: [{{maxSkew: 1, topologyKey: {HOSTNAME}, whenUnsatisfiable: "
+                f"DoNotSchedule, nodeTaintsPolicy: Honor, labelSelector: {{matchLabels: {_labels(doc)}}}}}]"
+                + ("" if covered else " and a PodDisruptionBudget with maxUnavailable: 1")
+                + "."
+            ),
+            path=("spec", "template", "spec"),
+            severity=None if few else Severity.LOW,
+            doc=doc,
+            extra={"replicas": replicas, "pdb": covered},
+        )
+
+
+@cluster_rule(
+    "SCH002",
+    "replicated-workload-without-pdb",
+    "scheduling",
+    Severity.MEDIUM,
+    "Replicated workload without a PodDisruptionBudget: drains and node upgrades do not wait for it",
+)
+def replicated_workload_without_pdb(ctx: ClusterContext) -> Iterator[Hit]:
+    """
+    ## What it checks
+    Deployments, StatefulSets, ReplicaSets and ReplicationControllers with 2 or more replicas (an
+    HPA's `minReplicas` as the worst case) whose pods no PodDisruptionBudget in the files read
+    selects. Medium for StatefulSets (members of a quorum or a primary/replica pair), low for the
+    others.
+
+    ## Why it breaks clusters
+    A drain only waits for the pods it evicts to be deleted, never for their replacements to be
+    Ready. A node pool upgrade or a cluster-autoscaler scale-down drains node after node, so without
+    a budget the second node can be emptied while the first node's evicted replica is still being
+    scheduled, pulling its image, attaching its volume or joining its cluster. For a StatefulSet the
+    replacement keeps its name and volume and is recreated only after the old pod is gone, which
+    takes longest; two members of a three-member quorum (etcd, ZooKeeper, Kafka controllers, a
+    database with its replicas) down at once is an outage. A PodDisruptionBudget makes the
+    eviction API refuse (HTTP 429, retried by the drain) until enough pods are Ready again.
+    Node-pressure evictions and the pod's own rollouts are not constrained by a budget either way.
+
+    ## Failing example
+    ```yaml
+    apiVersion: apps/v1
+    kind: StatefulSet
+    metadata: {name: zk, namespace: data}
+    spec:
+      replicas: 3
+      serviceName: zk
+      selector: {matchLabels: {app: zk}}
+      template:
+        metadata: {labels: {app: zk}}
+        spec:
+          containers:
+            - name: zk
+              image: registry.example.com/zookeeper:3.9.2
+    ```
+
+    ## Passing example
+    ```yaml
+    apiVersion: apps/v1
+    kind: StatefulSet
+    metadata: {name: zk, namespace: data}
+    spec:
+      replicas: 3
+      serviceName: zk
+      selector: {matchLabels: {app: zk}}
+      template:
+        metadata: {labels: {app: zk}}
+        spec:
+          containers:
+            - name: zk
+              image: registry.example.com/zookeeper:3.9.2
+    ---
+    apiVersion: policy/v1
+    kind: PodDisruptionBudget
+    metadata: {name: zk, namespace: data}
+    spec:
+      maxUnavailable: 1
+      unhealthyPodEvictionPolicy: AlwaysAllow
+      selector: {matchLabels: {app: zk}}
+    ```
+
+    ## Fix
+    Add a PodDisruptionBudget selecting the pod labels with `maxUnavailable: 1` (and
+    `unhealthyPodEvictionPolicy: AlwaysAllow`, so a crash-looping pod does not block drains). If the
+    budget lives in other files, scan them together.
+
+    ## Source
+    kubernetes/kubectl pkg/drain/drain.go (waits for deletion, not for replacements);
+    kubernetes/kubernetes pkg/registry/core/pod/storage/eviction.go; K8s docs
+    concepts/workloads/pods/disruptions.md ("How disruption budgets work", node pool upgrade
+    example) and tasks/run-application/configure-pdb.md.
+    """
+    index = ctx.index
+    for doc, replicas in replicated_workloads(index):
+        if _covered(doc, index):
+            continue
+        stateful = doc.kind == "StatefulSet"
+        wait = (
+            "a StatefulSet recreates a member under the same name only after the old pod is gone, so two "
+            "members can be down at once, which loses the quorum of a 3-member cluster"
+            if stateful
+            else "two of its nodes drained in quick succession can take several replicas down together"
+        )
+        yield Hit(
+            message=(
+                f"No PodDisruptionBudget in the files read selects the pods of {_count(doc, replicas, index)}: "
+                "a drain waits only for evicted pods to be deleted, not for their replacements to be Ready, so "
+                f"a node-pool upgrade or autoscaler scale-down that drains node after node does not wait for it; "
+                f"{wait}."
+            ),
+            fix=(
+                f"Add a PodDisruptionBudget with maxUnavailable: 1 and selector matchLabels {_labels(doc)} "
+                "(unhealthyPodEvictionPolicy: AlwaysAllow)."
+            ),
+            path=("metadata", "name"),
+            severity=None if stateful else Severity.LOW,
+            doc=doc,
+            extra={"replicas": replicas},
+        )
+
+
+def _labels(doc: Document) -> str:
+    spec = doc.obj.get("spec") if isinstance(doc.obj, dict) else None
+    selector = spec.get("selector") if isinstance(spec, dict) else None
+    labels = selector.get("matchLabels") if isinstance(selector, dict) else None
+    if not isinstance(labels, dict) or not labels:
+        labels = template_labels(doc)
+    return "{" + ", ".join(f"{k}: {v}" for k, v in labels.items()) + "}"
