@@ -67,8 +67,9 @@ def capacity(
 
     click.get_current_context().with_resource(kubernetes_version_settings(kubernetes_version))
     plan, missing = manifest_inputs(paths)
-    loaded, unrendered = load_inputs(plan, render)
-    missing = missing or unrendered
+    inputs = load_inputs(plan, render)
+    loaded = inputs.loaded
+    missing = missing or inputs.unrendered
     if loaded.files_read == 0:
         usage_error("no input could be read")
     index = ObjectIndex.build(loaded.documents)

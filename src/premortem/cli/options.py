@@ -11,8 +11,8 @@ import click
 from premortem.findings import SEVERITIES, Finding, Severity
 
 if TYPE_CHECKING:
-    from premortem.load.document import LoadResult
     from premortem.render.discover import InputPlan
+    from premortem.render.stage import LoadedInputs
     from premortem.settings import RenderSettings
 
 EXIT_OK = 0
@@ -155,20 +155,20 @@ def manifest_inputs(paths: Iterable[str]) -> tuple[InputPlan, bool]:
     return plan, bool(plan.missing)
 
 
-def load_inputs(plan: InputPlan, render: RenderSettings, jobs: int = 1) -> tuple[LoadResult, bool]:
-    """Plain files loaded and units rendered; True when a unit could not be rendered for want of its
-    tool (reported on stderr here; the caller exits 2 after its work)."""
+def load_inputs(plan: InputPlan, render: RenderSettings, jobs: int = 1) -> LoadedInputs:
+    """Plain files loaded and units rendered. A unit whose tool is missing is reported on stderr here
+    (``unrendered``: the caller exits 2 after its work)."""
     from premortem.load.reader import load_paths
-    from premortem.render.stage import render_units
+    from premortem.render.stage import LoadedInputs, render_units
+    from premortem.settings import current
 
-    loaded = load_paths(plan.files, jobs=jobs)
-    if plan.units:
-        outcome = render_units(plan.units, render)
-        loaded.extend(outcome.loaded)
-        for message in outcome.tool_errors:
-            click.echo(f"premortem: error: {message}", err=True)
-        return loaded, bool(outcome.tool_errors)
-    return loaded, False
+    plain = load_paths(plan.files, jobs=jobs)
+    if not plan.units:
+        return LoadedInputs(plain)
+    outcome = render_units(plan.units, render, current().kubernetes_version)
+    for message in outcome.tool_errors:
+        click.echo(f"premortem: error: {message}", err=True)
+    return LoadedInputs(plain, outcome.units, bool(outcome.tool_errors))
 
 
 def _check_kubernetes_version(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

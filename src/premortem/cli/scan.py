@@ -69,8 +69,8 @@ def scan(
     Helm charts (a directory with Chart.yaml) are rendered with `helm template` and Kustomize
     directories (kustomization.yaml) with `kubectl kustomize`; findings point at the template, values
     file, origin file or patch to edit."""
-    from premortem.engine import scan as run_scan
     from premortem.engine import select_rules
+    from premortem.render.stage import scan_apart
     from premortem.rules import all_rules
 
     click.get_current_context().with_resource(kubernetes_version_settings(kubernetes_version))
@@ -97,8 +97,9 @@ def scan(
         from premortem.load.parallel import default_jobs
 
         jobs = default_jobs()
-    loaded, unrendered = load_inputs(plan, render, jobs=jobs)
-    missing = missing or unrendered
+    inputs = load_inputs(plan, render, jobs=jobs)
+    loaded = inputs.loaded
+    missing = missing or inputs.unrendered
     if loaded.files_read == 0:
         click.echo("premortem: error: no input could be read", err=True)
         for problem in loaded.problems:
@@ -106,7 +107,7 @@ def scan(
         raise SystemExit(EXIT_USAGE)
 
     options = {"nodes": nodes_spec} if nodes_spec else {}
-    result = run_scan(loaded, rules, options)
+    result = scan_apart(inputs, rules, options)  # each chart or kustomization on its own
     code = exit_code(result.findings, fail_on)
     if missing:
         code = EXIT_USAGE

@@ -19,7 +19,7 @@ from premortem.load.document import Document, Path
 from premortem.render.chartfiles import chart_metadata, read_chart_file
 from premortem.render.discover import RenderUnit
 from premortem.render.rendered import Location, RenderFailure
-from premortem.render.template_index import Segment, index_template, values_refs
+from premortem.render.template_index import KeyLine, Segment, index_template, values_refs
 from premortem.render.tools import find_helm, run
 from premortem.render.values import locate_value, values_sources
 from premortem.settings import RenderSettings
@@ -165,7 +165,7 @@ class HelmOrigin:
             info["line"] = 1
             return Location(file, 1, info)
         strings = tuple(p for p in path if isinstance(p, str))
-        line, column, matched, candidates = _match(segment, strings, doc.kind)
+        line, column, matched, candidates = _match(segment, path, doc.obj, doc.kind)
         info["line"] = line
         info["line_is_guess"] = matched < len(strings) or candidates != 1
         info["matched_path"] = ".".join(strings[:matched])
@@ -190,9 +190,12 @@ def _pick_segment(segments: tuple[Segment, ...], kind: str | None, occurrence: i
     return with_keys[min(occurrence, len(with_keys) - 1)]
 
 
-def _match(segment: Segment, strings: tuple[str, ...], kind: str | None) -> tuple[int, int, int, int]:
-    """(line, column, parts matched, candidate lines) of the key line deepest along ``strings``."""
-    best: list[tuple[int, int]] = []
+def _match(segment: Segment, path: Path, obj: Any, kind: str | None) -> tuple[int, int, int, int]:
+    """(line, column, parts matched, candidates) of the key line deepest along ``path``'s keys; among
+    lines of equal depth, the one in the list item named like the rendered item (a container's name
+    written literally), else in the item at the rendered position."""
+    strings = tuple(p for p in path if isinstance(p, str))
+    best: list[KeyLine] = []
     depth = 0
     for key in segment.keys:
         keys = key.keys
@@ -200,13 +203,49 @@ def _match(segment: Segment, strings: tuple[str, ...], kind: str | None) -> tupl
             continue
         if all(k == "*" or k == s for k, s in zip(keys, strings, strict=False)):
             if len(keys) > depth:
-                depth, best = len(keys), [(key.line, key.column)]
+                depth, best = len(keys), [key]
             elif len(keys) == depth:
-                best.append((key.line, key.column))
+                best.append(key)
     if depth == 0 or not best:
         line = segment.kind_line(kind) or (segment.keys[0].line if segment.keys else segment.start)
-        return line, 0, 0, 1 if strings == () else 0
-    return best[0][0], best[0][1], depth, len(best)
+        return line, 0, 0, 1 if not strings else 0
+    if len(best) == 1:
+        return best[0].line, best[0].column, depth, 1
+    indexes = tuple(p for p in path if isinstance(p, int))
+    names = _item_names(obj, path)
+
+    def score(key: KeyLine) -> tuple[int, int]:
+        named = sum(
+            1
+            for line, name in zip(key.item_lines, names, strict=False)
+            if name and re.search(rf"name:\s*[\"']?{re.escape(name)}[\"']?\s*$", segment.text_of(line))
+        )
+        placed = 0
+        for mine, theirs in zip(key.items, indexes, strict=False):
+            if mine != theirs:
+                break
+            placed += 1
+        return named, placed
+
+    ranked = sorted(best, key=score, reverse=True)
+    top = score(ranked[0])
+    ties = sum(1 for key in ranked if score(key) == top)
+    return ranked[0].line, ranked[0].column, depth, ties
+
+
+def _item_names(obj: Any, path: Path) -> list[str | None]:
+    """The ``name`` of each list item the rendered path passes through (None where it has none)."""
+    names: list[str | None] = []
+    node = obj
+    for part in path:
+        if isinstance(part, int):
+            item = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
+            name = item.get("name") if isinstance(item, dict) else None
+            names.append(name if isinstance(name, str) else None)
+            node = item
+        else:
+            node = node.get(part) if isinstance(node, dict) else None
+    return names
 
 
 def _add_values(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from premortem.load.document import Document, LoadProblem, LoadResult
 from premortem.load.reader import load_text
@@ -14,6 +15,10 @@ from premortem.render.kustomize import KustomizeOrigin, render_kustomization, st
 from premortem.render.rendered import RenderedDocument, RenderFailure, Unit
 from premortem.render.tools import ToolMissing
 from premortem.settings import RenderSettings
+
+if TYPE_CHECKING:
+    from premortem.engine import ScanResult
+    from premortem.rules.registry import Rule
 
 _INSTALL_HELM = (
     "install Helm 3 (https://helm.sh/docs/intro/install/, or your package manager) or pass --helm PATH; "
@@ -27,9 +32,47 @@ _INSTALL_KUSTOMIZE = (
 
 @dataclass
 class RenderOutcome:
-    loaded: LoadResult = field(default_factory=LoadResult)
+    units: list[LoadResult] = field(default_factory=list)  # one per unit rendered (or failed)
     # One message per unit whose renderer is not installed (the command exits 2 after scanning the rest).
     tool_errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LoadedInputs:
+    """The plain files and each rendered unit, loaded. ``loaded`` is all of it as one input (capacity
+    packs everything onto the nodes); ``scan_apart`` scans each part on its own."""
+
+    plain: LoadResult
+    units: list[LoadResult] = field(default_factory=list)
+    unrendered: bool = False
+
+    @property
+    def loaded(self) -> LoadResult:
+        if not self.units:
+            return self.plain
+        merged = LoadResult()
+        for part in (self.plain, *self.units):
+            merged.extend(part)
+        return merged
+
+
+def scan_apart(inputs: LoadedInputs, rules: list[Rule], options: dict[str, Any] | None) -> ScanResult:
+    """Scan the plain files together and each rendered unit on its own, then merge.
+
+    Each chart or kustomization is one deployment: two overlays of one base are alternatives (dev,
+    prod), never neighbours, so no rule may relate an object of one to an object of another (a PDB of
+    one overlay "selecting" the pods of the other). Each unit's findings are then those of a scan of
+    that unit's rendered output alone."""
+    from premortem.engine import ScanResult, scan, summarize
+    from premortem.findings import Finding
+
+    if not inputs.units:
+        return scan(inputs.plain, rules, options)
+    parts = [scan(part, rules, options) for part in (inputs.plain, *inputs.units)]
+    findings = sorted((f for part in parts for f in part.findings), key=Finding.sort_key)
+    objects = [o for part in parts for o in part.objects]
+    documents = [d for part in parts for d in part.documents]
+    return ScanResult(findings, objects, summarize(findings, inputs.loaded), documents)
 
 
 def stream_name(unit: RenderUnit) -> str:
@@ -45,9 +88,9 @@ def render_units(
     for unit in units:
         try:
             if unit.tool == "helm":
-                outcome.loaded.extend(_helm(unit, settings, kube_version))
+                outcome.units.append(_helm(unit, settings, kube_version))
             else:
-                outcome.loaded.extend(_kustomize(unit, settings))
+                outcome.units.append(_kustomize(unit, settings))
         except ToolMissing as exc:
             advice = _INSTALL_HELM if unit.tool == "helm" else _INSTALL_KUSTOMIZE
             kind = "a Helm chart" if unit.tool == "helm" else "a kustomization"

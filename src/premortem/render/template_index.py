@@ -27,6 +27,10 @@ class KeyLine:
     line: int  # 1-based line in the template file
     column: int
     keys: tuple[str, ...]  # key path from the document root, "*" for a templated key
+    # For each sequence on the way: the position of the item in the template's list, and the line
+    # that starts that item (``- name: web``), to match the rendered list index or item name.
+    items: tuple[int, ...] = ()
+    item_lines: tuple[int, ...] = ()
 
 
 @dataclass
@@ -49,7 +53,8 @@ class Segment:
 
 def index_template(text: str) -> list[Segment]:
     segments = [Segment(start=1)]
-    stack: list[tuple[int, str]] = []  # (column, key)
+    stack: list[_Entry] = []
+    items_under: dict[int, int] = {}  # line of a key holding a sequence -> items seen so far
     block_column: int | None = None  # inside a block scalar whose key is at this column
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.rstrip()
@@ -79,14 +84,43 @@ def index_template(text: str) -> list[Segment]:
             key = key[1:-1]
         elif "{{" in key:
             key = "*"
-        while stack and stack[-1][0] >= key_column:
-            stack.pop()
-        stack.append((key_column, key))
-        segment.keys.append(KeyLine(number, key_column, tuple(k for _, k in stack)))
+        sibling: _Entry | None = None
+        while stack and stack[-1].column >= key_column:
+            popped = stack.pop()
+            if popped.column == key_column:
+                sibling = popped
+        entry = _Entry(key_column, key, number)
+        if match.group("dashes"):  # a new item of the sequence held by the key above
+            parent = stack[-1].line if stack else 0
+            entry.item = items_under.get(parent, 0)
+            entry.item_line = number
+            items_under[parent] = entry.item + 1
+        elif sibling is not None:  # another key of the same list item
+            entry.item, entry.item_line = sibling.item, sibling.item_line
+        stack.append(entry)
+        starts = [(e.item, e.item_line) for e in stack if e.item is not None]
+        segment.keys.append(
+            KeyLine(
+                number,
+                key_column,
+                tuple(e.key for e in stack),
+                tuple(i for i, _ in starts),
+                tuple(n for _, n in starts),
+            )
+        )
         value = (match.group("value") or "").strip()
         if value[:1] in ("|", ">"):
             block_column = key_column
     return segments
+
+
+@dataclass
+class _Entry:
+    column: int
+    key: str
+    line: int
+    item: int | None = None  # position in its sequence when the key belongs to a list item
+    item_line: int = 0  # the line that starts that item
 
 
 @dataclass(frozen=True)
