@@ -99,7 +99,9 @@ _RENDER_OPTIONS = (
         "render_kube_version",
         default=None,
         metavar="VERSION",
-        help="Kubernetes version charts render for.",
+        callback=lambda ctx, param, value: _check_kubernetes_version(ctx, param, value),
+        help="Kubernetes version charts render for (.Capabilities.KubeVersion; default: "
+        "--kubernetes-version, else Helm's own).",
     ),
     click.option(
         "--helm", "render_helm", default=None, metavar="PATH", help="The helm binary (default: helm on PATH)."

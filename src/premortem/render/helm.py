@@ -127,13 +127,18 @@ def _release_name(meta: dict[str, Any], path: str) -> str:
 def _helm_message(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     lines = [line for line in lines if not line.startswith(("walk.go:", "WARNING:"))] or lines
-    message = " ".join(lines)
-    return message.removeprefix("Error: ")
+    message = " ".join(lines).removeprefix("Error: ")
+    return message.replace(" Use --debug flag to render out invalid YAML", "")
 
 
 def _fix_for(message: str, chart: str) -> str:
     if "helm dependency build" in message or "missing in charts/" in message:
         return f"Run `helm dependency build {chart}` (it fetches the dependencies into charts/), then scan again."
+    if "required" in message or "nil pointer evaluating" in message:
+        return (
+            "Give the chart the values it needs (-f FILE or --set KEY=VALUE, as you would to helm install); "
+            f"`helm template {chart}` shows the same error."
+        )
     return f"Fix what Helm reports; `helm template {chart}` shows the same error."
 
 

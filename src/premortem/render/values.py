@@ -66,7 +66,7 @@ def locate_value(sources: list[ValuesSource], key: Key, set_values: tuple[str, .
             hit = ValuesHit(source.label, line, _dotted(full), True)
             if not _is_empty(node):
                 return hit
-            # {} or null merges with what a lower-precedence file sets: that one decides.
+            # {} merges with what a lower-precedence file sets: that one decides.
             empty = empty or hit
         elif depth >= 1 and (best is None or depth > best[0]):
             best = (depth, source, line)
@@ -83,9 +83,9 @@ def _dotted(key: Key) -> str:
 
 
 def _is_empty(node: Any) -> bool:
-    if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
-        return not node.value
-    return isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")
+    """An empty mapping: Helm merges it with the mappings below it (null would delete the default,
+    and a list replaces it, so those decide themselves)."""
+    return isinstance(node, yaml.MappingNode) and not node.value
 
 
 @lru_cache(maxsize=128)
