@@ -33,6 +33,14 @@ def test_base_problem_only_for_the_overlay_that_keeps_it():
     assert "api" not in names
 
 
+def test_files_no_build_uses_are_listed_as_skipped_not_scanned():
+    _, report, _ = scan_json(TREE)
+    unused = f"{TREE}/overlays/prod/debug-patch.yaml"
+    assert all(f["file"] != unused for f in report["findings"])
+    (skipped,) = [s for s in report["summary"]["skipped"] if s["file"] == unused]
+    assert "none of its builds uses it" in skipped["reason"]
+
+
 def test_finding_points_at_the_patch_that_sets_the_field():
     _, report, _ = scan_json(f"{TREE}/overlays/prod")
     (res002,) = findings(report, "RES002")

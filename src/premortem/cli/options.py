@@ -165,6 +165,8 @@ def load_inputs(plan: InputPlan, render: RenderSettings, jobs: int = 1) -> Loade
     from premortem.settings import current
 
     plain = load_paths(plan.files, jobs=jobs)
+    for path, owner in plan.unused:
+        plain.skipped.append((path, 1, f"lies in the kustomization {owner} but none of its builds uses it"))
     if not plan.units:
         return LoadedInputs(plain)
     outcome = render_units(plan.units, render, current().kubernetes_version)

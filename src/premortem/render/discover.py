@@ -43,6 +43,10 @@ class InputPlan:
     units: list[RenderUnit] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     consumed: list[str] = field(default_factory=list)
+    # Files under a kustomization's directory that none of the tree's builds uses (patches left out
+    # of the kustomization, disabled resources): not what the cluster receives, so not scanned;
+    # listed in the summary's skipped documents.
+    unused: list[tuple[str, str]] = field(default_factory=list)  # (file, kustomization directory)
 
 
 def kustomization_file(directory: str) -> str | None:
@@ -129,12 +133,29 @@ def _walk(root: str, plan: InputPlan) -> None:
     for chart in charts:
         if _norm(chart) not in included:
             plan.units.append(RenderUnit("helm", chart))
+    kustomization_dirs = {_norm(d): d for d in kustomizations}
     for path in files:
         key = _norm(path)
         if key in consumed or os.path.basename(path) in KUSTOMIZATION_FILES:
             plan.consumed.append(path)
+            continue
+        owner = _owning_kustomization(key, kustomization_dirs)
+        if owner is not None:
+            plan.unused.append((path, owner))
         else:
             plan.files.append(path)
+
+
+def _owning_kustomization(path: str, kustomizations: dict[str, str]) -> str | None:
+    """The kustomization directory (as met) that ``path`` lies in or below, if any."""
+    directory = os.path.dirname(path)
+    while True:
+        if directory in kustomizations:
+            return kustomizations[directory]
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
 
 
 def _norm(path: str) -> str:

@@ -230,7 +230,10 @@ class KustomizeOrigin:
         note = f"in the build of {build.unit}"
         for kustomization in reversed(self.patched_in):
             patch = find_patch(kustomization, doc, original_name, path)
-            if patch is not None:
+            # A patch that merges fields into a block the origin already has (a pod spec, a container)
+            # is not where a finding about that block belongs; one that sets the value, or adds the
+            # block, is.
+            if patch is not None and (patch[2] or not complete):
                 info.update(patch_file=patch[0], patch_line=patch[1], line_is_guess=False)
                 return Location(patch[0], patch[1], info, note)
         if path and path[-1] == "image":

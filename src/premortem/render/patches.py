@@ -81,19 +81,23 @@ def _same_item(item: Any, items: list[Any]) -> int | None:
 # --- patches ---------------------------------------------------------------------------------------
 
 
-def find_patch(kustomization: str, doc: Document, original_name: str, path: Path) -> tuple[str, int] | None:
-    """(file, line) of the last patch of ``kustomization`` that targets ``doc`` and sets ``path``."""
+def find_patch(
+    kustomization: str, doc: Document, original_name: str, path: Path
+) -> tuple[str, int, bool] | None:
+    """(file, line, whole) of the last patch of ``kustomization`` that targets ``doc`` and reaches
+    ``path``; ``whole``: the patch sets its value outright (a scalar, or a JSON 6902 operation), rather
+    than merging some fields into a mapping or list the object already had."""
     if not path:
         return None
     data, root = _kustomization(kustomization)
     if not isinstance(data, dict):
         return None
     directory = os.path.dirname(kustomization)
-    found: tuple[str, int] | None = None
+    found: tuple[str, int, bool] | None = None
     for text, file, offset, target in _patch_texts(data, root, kustomization, directory):
         hit = _in_patch(text, target, doc, original_name, path)
         if hit is not None:
-            found = (file, hit + offset)
+            found = (file, hit[0] + offset, hit[1])
     return found
 
 
@@ -167,8 +171,9 @@ def _inline_offset(node: Any) -> int:
 
 def _in_patch(
     text: str, target: dict[str, Any] | None, doc: Document, original_name: str, path: Path
-) -> int | None:
-    """The 1-based line (in ``text``) where this patch sets ``path`` of ``doc``, if it does."""
+) -> tuple[int, bool] | None:
+    """The 1-based line (in ``text``) where this patch reaches ``path`` of ``doc``, if it does, and
+    whether it sets the value outright."""
     try:
         roots = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.YAMLError:
@@ -189,15 +194,15 @@ def _in_patch(
                 if parts and parts == pointer[: len(parts)]:
                     line = op.start_mark.line + 1
             if line is not None:
-                return line
+                return line, True
             continue
         if not isinstance(root, yaml.MappingNode):
             continue
         if target is None and not _names(root, doc, original_name):
             continue
-        line = _set_by(root, doc.obj, path)
-        if line is not None:
-            return line
+        found = _set_by(root, doc.obj, path)
+        if found is not None:
+            return found
     return None
 
 
@@ -228,9 +233,10 @@ def _names(root: Any, doc: Document, original_name: str) -> bool:
     return not isinstance(name, yaml.ScalarNode) or name.value in (original_name, doc.ref.name)
 
 
-def _set_by(node: Any, rendered: Any, path: Path) -> int | None:
-    """Line where the strategic-merge patch ``node`` sets the whole of ``path`` (list items matched
-    by merge key); None when it does not reach that far, or only names a list item."""
+def _set_by(node: Any, rendered: Any, path: Path) -> tuple[int, bool] | None:
+    """Line where the strategic-merge patch ``node`` reaches the whole of ``path`` (list items matched
+    by merge key), and whether the value there is a scalar; None when it does not reach that far, or
+    only names a list item."""
     line = None
     last = None
     for part in path:
@@ -265,7 +271,7 @@ def _set_by(node: Any, rendered: Any, path: Path) -> int | None:
         line = match.start_mark.line + 1
     if last is not None and {k.value for k, _ in last.value} <= set(_MERGE_KEYS):
         return None  # the patch only names the item (to reach something else in it)
-    return line
+    return (line, isinstance(node, yaml.ScalarNode)) if line is not None else None
 
 
 def find_image_override(kustomizations: list[str], doc: Document, path: Path) -> tuple[str, int] | None:
