@@ -1,19 +1,34 @@
-"""Synthetic corpus for the scaling benchmark: N realistic objects in multi-document files.
+"""Synthetic corpus for the scaling benchmark: N realistic objects, packaged in one of several shapes.
 
-Each "app" is one file holding what a team usually ships together: a Deployment or StatefulSet
-(sometimes a DaemonSet or CronJob), its Service, ConfigMap, ServiceAccount, often a PDB, an HPA, an
-Ingress and RBAC. Values vary (with and without requests/limits, probes, digests, several containers)
-so every rule family has something to look at. The output is deterministic for a given N and seed.
+Each "app" is what a team usually ships together: a Deployment or StatefulSet (sometimes a DaemonSet
+or CronJob), its Service, ConfigMap, ServiceAccount, often a PDB, an HPA, an Ingress and RBAC. Values
+vary (with and without requests/limits, probes, digests, several containers) so every rule family
+has something to look at. The output is deterministic for a given N, seed and shape.
 
-    python bench/synth.py OUTDIR N [--seed 7]
+Shapes (the same objects, packaged the ways users feed them):
+
+- ``files``: one multi-document file per app, apps spread over 37 namespaces (a GitOps repository);
+- ``multidoc``: every object in one multi-document YAML file (``helm template`` of a big chart);
+- ``list-yaml``: one ``kind: List`` in YAML, as ``kubectl get ... -A -o yaml`` prints it;
+- ``list-json``: the same List as ``kubectl get ... -A -o json`` prints it (4-space indent);
+- ``dense``: one namespace holding thousands of apps, each a Deployment, its Service, its PDB and its
+  HPA, all selecting each other by label (one file per app).
+
+    python bench/synth.py OUTDIR N [--seed 7] [--shape files]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
+
+import yaml
+
+SHAPES = ("files", "multidoc", "list-yaml", "list-json", "dense")
+DENSE_NAMESPACE = "shop"
 
 _IMAGES = (
     "nginx:1.25.3",
@@ -117,10 +132,47 @@ def _pod_template(rng: random.Random, app: str) -> str:
             name: {app}-config"""
 
 
-def app_documents(rng: random.Random, index: int) -> list[str]:
-    """The objects of one app (a list of YAML documents)."""
+def _pdb(app: str, ns: str, rng: random.Random) -> str:
+    budget = rng.choice(("minAvailable: 1", "maxUnavailable: 1", 'minAvailable: "50%"', "maxUnavailable: 0"))
+    return f"""apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {app}
+  namespace: {ns}
+spec:
+  {budget}
+  selector:
+    matchLabels:
+      app: {app}"""
+
+
+def _hpa(app: str, ns: str, replicas: int) -> str:
+    return f"""apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: {app}
+  namespace: {ns}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {app}
+  minReplicas: {replicas}
+  maxReplicas: {replicas * 4}
+  metrics:
+    - type: Resource
+      resource:
+        name: cpu
+        target:
+          type: Utilization
+          averageUtilization: 70"""
+
+
+def app_documents(rng: random.Random, index: int, dense: bool = False) -> list[str]:
+    """The objects of one app (a list of YAML documents). ``dense``: a Deployment with its Service,
+    PDB and HPA, in the one namespace every dense app shares."""
     app = f"app-{index:06d}"
-    ns = f"team-{index % 37:02d}"
+    ns = DENSE_NAMESPACE if dense else f"team-{index % 37:02d}"
     meta = f"""metadata:
   name: {app}
   namespace: {ns}
@@ -129,6 +181,8 @@ def app_documents(rng: random.Random, index: int) -> list[str]:
     app.kubernetes.io/part-of: shop"""
     replicas = rng.choice((1, 2, 3, 5))
     workload_kind = rng.choices(("Deployment", "StatefulSet", "DaemonSet", "CronJob"), (8, 2, 1, 1))[0]
+    if dense:
+        workload_kind = "Deployment"
     docs = []
     if workload_kind == "CronJob":
         template = _pod_template(rng, app).replace(
@@ -171,6 +225,10 @@ spec:
       port: 80
       targetPort: http"""
     )
+    if dense:
+        docs.append(_pdb(app, ns, rng))
+        docs.append(_hpa(app, ns, replicas))
+        return docs
     docs.append(
         f"""apiVersion: v1
 kind: ConfigMap
@@ -192,43 +250,9 @@ metadata:
   namespace: {ns}"""
     )
     if workload_kind in ("Deployment", "StatefulSet") and rng.random() < 0.6:
-        budget = rng.choice(
-            ("minAvailable: 1", "maxUnavailable: 1", 'minAvailable: "50%"', "maxUnavailable: 0")
-        )
-        docs.append(
-            f"""apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata:
-  name: {app}
-  namespace: {ns}
-spec:
-  {budget}
-  selector:
-    matchLabels:
-      app: {app}"""
-        )
+        docs.append(_pdb(app, ns, rng))
     if workload_kind == "Deployment" and rng.random() < 0.4:
-        docs.append(
-            f"""apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata:
-  name: {app}
-  namespace: {ns}
-spec:
-  scaleTargetRef:
-    apiVersion: apps/v1
-    kind: Deployment
-    name: {app}
-  minReplicas: {replicas}
-  maxReplicas: {replicas * 4}
-  metrics:
-    - type: Resource
-      resource:
-        name: cpu
-        target:
-          type: Utilization
-          averageUtilization: 70"""
-        )
+        docs.append(_hpa(app, ns, replicas))
     if rng.random() < 0.3:
         docs.append(
             f"""apiVersion: networking.k8s.io/v1
@@ -265,22 +289,72 @@ rules:
     return docs
 
 
-def generate(outdir: str, objects: int, seed: int = 7) -> int:
-    """Write about ``objects`` objects below ``outdir`` (replacing it); returns the exact count."""
+def generate(outdir: str, objects: int, seed: int = 7, shape: str = "files") -> int:
+    """Write ``objects`` objects below ``outdir`` (replacing it) in ``shape``; returns the count."""
+    if shape not in SHAPES:
+        raise ValueError(f"unknown shape {shape!r} (one of {', '.join(SHAPES)})")
     if os.path.isdir(outdir):
         shutil.rmtree(outdir)
+    os.makedirs(outdir)
+    apps = _apps(objects, seed, dense=shape == "dense")
+    if shape in ("files", "dense"):
+        for index, docs in apps:
+            team = "shop" if shape == "dense" else f"team-{index % 37:02d}"
+            folder = os.path.join(outdir, team, f"group-{index // 500:04d}")
+            os.makedirs(folder, exist_ok=True)
+            with open(os.path.join(folder, f"app-{index:06d}.yaml"), "w", encoding="utf-8") as handle:
+                handle.write(_multidoc(docs))
+    elif shape == "multidoc":
+        with open(os.path.join(outdir, "all.yaml"), "w", encoding="utf-8") as handle:
+            for _index, docs in apps:
+                handle.write("---\n" + _multidoc(docs))
+    elif shape == "list-yaml":
+        with open(os.path.join(outdir, "dump.yaml"), "w", encoding="utf-8") as handle:
+            handle.write("apiVersion: v1\nitems:\n")
+            for _index, docs in apps:
+                for doc in docs:
+                    handle.write(_list_item(doc))
+            handle.write('kind: List\nmetadata:\n  resourceVersion: ""\n')
+    else:  # list-json
+        _write_json_list(os.path.join(outdir, "dump.json"), (doc for _index, docs in apps for doc in docs))
+    return objects
+
+
+def _apps(objects: int, seed: int, dense: bool) -> list[tuple[int, list[str]]]:
+    """(index, documents) of the apps holding exactly ``objects`` objects."""
     rng = random.Random(seed)
+    apps: list[tuple[int, list[str]]] = []
     written = 0
     index = 0
     while written < objects:
-        docs = app_documents(rng, index)[: objects - written]
-        folder = os.path.join(outdir, f"team-{index % 37:02d}", f"group-{index // 500:04d}")
-        os.makedirs(folder, exist_ok=True)
-        with open(os.path.join(folder, f"app-{index:06d}.yaml"), "w", encoding="utf-8") as handle:
-            handle.write("---\n".join(doc.strip("\n") + "\n" for doc in docs))
+        docs = app_documents(rng, index, dense)[: objects - written]
+        apps.append((index, docs))
         written += len(docs)
         index += 1
-    return written
+    return apps
+
+
+def _multidoc(docs: list[str]) -> str:
+    return "---\n".join(doc.strip("\n") + "\n" for doc in docs)
+
+
+def _list_item(doc: str) -> str:
+    """One document as an item of a List, indented the way kubectl prints it ('- ' then 2 spaces)."""
+    lines = doc.strip("\n").split("\n")
+    return "- " + lines[0] + "\n" + "".join("  " + line + "\n" for line in lines[1:])
+
+
+def _write_json_list(path: str, docs: object) -> None:
+    """A List as ``kubectl get -o json`` prints it: 4-space indentation, items between header keys."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write('{\n    "apiVersion": "v1",\n    "items": [')
+        first = True
+        for doc in docs:  # type: ignore[attr-defined]
+            item = json.dumps(yaml.load(doc, Loader=loader), indent=4)
+            handle.write(("\n" if first else ",\n") + "        " + item.replace("\n", "\n        "))
+            first = False
+        handle.write('\n    ],\n    "kind": "List",\n    "metadata": {\n        "resourceVersion": ""\n    }\n}\n')
 
 
 def main() -> None:
@@ -288,9 +362,10 @@ def main() -> None:
     parser.add_argument("outdir")
     parser.add_argument("objects", type=int)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--shape", choices=SHAPES, default="files")
     args = parser.parse_args()
-    count = generate(args.outdir, args.objects, args.seed)
-    print(f"{count} objects written below {args.outdir}")
+    count = generate(args.outdir, args.objects, args.seed, args.shape)
+    print(f"{count} objects written below {args.outdir} ({args.shape})")
 
 
 if __name__ == "__main__":

@@ -161,3 +161,13 @@ def test_yaml_value_scalar_reads_as_string():
 def test_crd_config_with_top_level_name_is_not_flagged():
     text = "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nname: dev\nnodes:\n- role: control-plane\n"
     assert "INP002" not in rule_ids(scan_yaml(text))
+
+
+def test_duplicate_key_lines_in_a_chunk_recovered_after_a_syntax_error() -> None:
+    # The chunk after the broken document is parsed on its own: its lines are the file's lines.
+    text = "a: [\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers:\n  - name: c\n"
+    text += "    image: nginx:1.0\n    image: nginx:1.1\n"
+    loaded = load_text(text, "dup.yaml")
+    duplicates = [p for p in loaded.problems if p.rule == "INP004"]
+    assert [p.line for p in duplicates] == [10]
+    assert "line 9 (nginx:1.0) and line 10 (nginx:1.1)" in duplicates[0].message

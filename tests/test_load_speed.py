@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from premortem.engine import scan
-from premortem.load.document import Document, NodeRef
+from premortem.load.document import Document, NodeRef, NodeSource
 from premortem.load.parallel import _batches, load_files_parallel
 from premortem.load.reader import expand_paths, load_paths, load_text
 from premortem.rules import all_rules
@@ -92,7 +92,9 @@ def _whole_stream_lines(doc: Document) -> list[int]:
     """line_of for every path, with nodes from composing the whole stream (the reference)."""
     ref = doc.node
     assert isinstance(ref, NodeRef)
-    reference = Document(doc.obj, doc.file, doc.line, NodeRef(ref.source, ref.index, ref.item, ref.in_items))
+    # A source of its own (nothing cached) and no spans: the whole stream is composed.
+    source = NodeSource(ref.source.name, ref.source.text, ref.source.line_offset)
+    reference = Document(doc.obj, doc.file, doc.line, NodeRef(source, ref.index, ref.item, ref.in_items))
     return [reference.line_of(p) for p in _paths(doc.obj)]
 
 
@@ -116,6 +118,24 @@ def test_tricky_lines_are_the_lines_of_the_text():
     assert docs["flow"].line_of(("stringData", "a")) == 22
     assert docs["item1"].line_of(("metadata", "name")) == 34
     assert docs["seq1"].line_of(("metadata", "labels", "a")) == 44
+
+
+def test_list_items_compose_their_own_span_not_the_whole_list():
+    items = "".join(f"- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: c{i}\n" for i in range(40))
+    docs = load_text("apiVersion: v1\nkind: List\nitems:\n" + items, "l.yaml").documents
+    assert [d.line_of(("metadata", "name")) for d in docs] == [7 + 4 * i for i in range(40)]
+    source = docs[0].node.source
+    assert source._nodes is None and (0, None) not in source._located
+
+
+def test_item_lines_with_aliases_across_items_fall_back_to_the_document():
+    text = (
+        "kind: List\nitems:\n- kind: ConfigMap\n  metadata: &m\n    name: a\n"
+        "- kind: ConfigMap\n  data:\n    k: v\n  metadata: *m\n"
+    )
+    assert _assert_spans_agree(text) == 2
+    docs = load_text(text, "a.yaml").documents
+    assert docs[1].line_of(("data", "k")) == 8
 
 
 def test_lines_after_a_syntax_error_use_the_chunk():

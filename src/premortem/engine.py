@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from premortem.findings import CATEGORIES, SEVERITIES, Finding, json_pointer
-from premortem.load.document import Document, LoadProblem, LoadResult, NodeRef, Path
+from premortem.load.document import Document, JsonRef, LoadProblem, LoadResult, NodeRef, Path
 from premortem.model.index import ObjectIndex
-from premortem.model.podspec import replicas_of
+from premortem.model.limitrange import apply_limit_ranges
+from premortem.model.podspec import POD_SPEC_PATHS, pod_units, replicas_of
 from premortem.model.resources import resources_of
 from premortem.render.rendered import RenderedDocument, object_location, relocate
 from premortem.rootcause import fold_root_causes
@@ -67,6 +68,7 @@ def _scan(
 ) -> ScanResult:
     active = list(rules) if rules is not None else all_rules()
     documents = loaded.documents
+    apply_limit_ranges(documents)
     findings: list[Finding] = [problem_finding(p) for p in loaded.problems]
     active_ids = {r.id for r in active}
     findings = [f for f in findings if f.rule in active_ids or f.rule not in RULES]
@@ -77,6 +79,8 @@ def _scan(
     by_kind: dict[str | None, list[Document]] = {}
     for doc in documents:
         by_kind.setdefault(doc.kind, []).append(doc)
+    # Pod rules see each pod template of a custom resource as its own document (model/podspec.py).
+    units_by_kind = {kind: [u for d in docs for u in pod_units(d)] for kind, docs in by_kind.items()}
 
     for rule in active:
         if rule.scope != "object":
@@ -85,7 +89,8 @@ def _scan(
         if rule.kinds is None:
             targets = documents
         else:
-            targets = [d for kind in rule.kinds for d in by_kind.get(kind, ())]
+            source = units_by_kind if rule.kinds & POD_SPEC_PATHS.keys() else by_kind
+            targets = [d for kind in rule.kinds for d in source.get(kind, ())]
         for doc in targets:
             for hit in _run(rule, doc):
                 findings.append(_finding(rule, hit.doc or doc, hit, pending))
@@ -168,7 +173,7 @@ def _fill_lines(pending: dict[int, tuple[Document, list[tuple[Finding, Path]]]])
     Documents of one file go together, so the file is read once."""
     by_file: dict[int, list[tuple[Document, list[tuple[Finding, Path]]]]] = {}
     for doc, waiting in pending.values():
-        key = id(doc.node.source) if isinstance(doc.node, NodeRef) else id(doc)
+        key = id(doc.node.source) if isinstance(doc.node, NodeRef | JsonRef) else id(doc)
         by_file.setdefault(key, []).append((doc, waiting))
     for group in by_file.values():
         for doc, waiting in group:

@@ -9,7 +9,7 @@ draw. ``tests/diagnose/real/NAME.log`` is the evidence as pasted (markdown quoti
     expect:                                   # conclusions the tool must draw
       - rule: DIAG-EVICT-DISK                 # or a list: any of them
         objects: {pod: x, namespace: y}       # the finding names these (subset)
-        says: [ephemeral-storage]             # its message or title contains these (any case)
+        says: [ephemeral-storage]             # its title, message or fix contains these (any case and spacing)
         count: 5                              # occurrences aggregated
         time: "2021-02-16"                    # its first time starts with this
         severity: high                        # at least this severe
@@ -37,7 +37,7 @@ REAL = Path(__file__).parent / "real"
 EXPECT_KEYS = {"rule", "objects", "says", "count", "time", "severity", "prevented_by", "story"}
 SIDECAR_KEYS = {"source", "format", "summary", "expect", "forbid"}
 # Text that means a number or a name could not be read and was printed anyway.
-PLACEHOLDERS = ("?/?", "/?)", " ?/", "late by ?", "0 MiB", "took ?", " ? ")
+PLACEHOLDERS = ("?/?", "/?)", " ?/", "late by ?", " 0 MiB", "took ?", " ? ")
 
 
 @dataclass
@@ -93,8 +93,12 @@ def problems(snippet: Snippet) -> list[str]:
     return found
 
 
+def _squeeze(text: str) -> str:
+    return "".join(text.lower().split())
+
+
 def _text(f: Finding) -> str:
-    return f"{f.extra.get('title', '')} {f.message}".lower()
+    return _squeeze(f"{f.extra.get('title', '')} {f.message} {f.fix}")
 
 
 def _as_list(value: Any) -> list[str]:
@@ -110,7 +114,7 @@ def matches(f: Finding, item: dict[str, Any]) -> bool:
         if str(objects.get(key)) != str(value):
             return False
     text = _text(f)
-    if any(s.lower() not in text for s in _as_list(item.get("says", []))):
+    if any(_squeeze(s) not in text for s in _as_list(item.get("says", []))):
         return False
     if "count" in item and f.extra.get("count") != item["count"]:
         return False

@@ -237,9 +237,11 @@ def test_bad_input_exits_2_with_a_clear_error(tmp_path: Path) -> None:
     empty.write_text("")
     binary = tmp_path / "core.bin"
     binary.write_bytes(b"\x7fELF\x00\x00\x01" * 100)
+    nothing = tmp_path / "nothing"
+    nothing.mkdir()
     for args, words in (
         ([str(tmp_path / "missing.log")], "No such file"),
-        ([str(tmp_path)], "is a directory"),
+        ([str(nothing)], "no readable file"),
         ([str(binary)], "binary"),
         ([str(empty)], "empty"),
         ([], "give the evidence"),
@@ -329,7 +331,7 @@ shop        old-1                        0/1     Evicted            0           
 
 def test_get_pods_table(run) -> None:
     result = run(PODS_TABLE)
-    assert rules(result) == ["DIAG-CRASHLOOP", "DIAG-OOMKILLED", "DIAG-IMAGE-PULL"]
+    assert rules(result) == ["DIAG-CRASHLOOP", "DIAG-OOMKILLED", "DIAG-IMAGE-PULL", "DIAG-EVICT-UNKNOWN"]
     crash = result.findings[0]
     assert crash.extra["objects"] == {"pod": "api-7d9f8c-x2k4q", "namespace": "payments", "node": "worker-2"}
     assert "after 7 restarts" in crash.message

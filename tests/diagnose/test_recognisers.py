@@ -47,7 +47,7 @@ CASES = [
     ),
     (
         'I1125 19:30:05.118345    1187 eviction_manager.go:616] "Eviction manager: pod is evicted successfully" pod="shop/web-5d8f-abcde"',
-        "DIAG-EVICT-MEMORY",
+        "DIAG-EVICT-UNKNOWN",  # the line does not name the resource: no "attempting to reclaim" before it
     ),
     (
         'I1125 19:31:40.003118    1187 setters.go:552] "Node became not ready" node="worker-1" condition={"type":"Ready","status":"False"}',

@@ -4,6 +4,7 @@ CRLF and untouched documents keep their bytes."""
 from __future__ import annotations
 
 from fix.helpers import changed_lines, fix_run, fix_text, rules_found
+from premortem.settings import Settings, use_settings
 
 RES002 = """\
 # top comment
@@ -42,8 +43,8 @@ def test_only_the_fixed_line_changes_and_comments_survive():
     fixed = fix_text(RES002)
     removed, added = changed_lines(RES002, fixed)
     assert removed == ["        requests: {cpu: 500m, memory: 256Mi}  # beside requests\n"]
-    # a plain scalar stays plain where YAML reads it back as the same string; "1" needs quotes
-    assert added == ['        requests: {cpu: "1", memory: 2Gi}  # beside requests\n']
+    # only what RES002 names (memory); raising cpu too is the opt-in fix_cpu (below)
+    assert added == ["        requests: {cpu: 500m, memory: 2Gi}  # beside requests\n"]
     for comment in ("# top comment", "# beside", "# above the container", "# inside the block"):
         assert comment in fixed
     assert "RES002" not in rules_found(fixed)
@@ -52,7 +53,10 @@ def test_only_the_fixed_line_changes_and_comments_survive():
 def test_quoted_scalars_stay_quoted():
     text = RES002.replace("memory: 256Mi}", 'memory: "256Mi"}')
     fixed = fix_text(text)
-    assert 'requests: {cpu: "1", memory: "2Gi"}  # beside requests' in fixed
+    assert 'requests: {cpu: 500m, memory: "2Gi"}  # beside requests' in fixed
+    # a plain scalar stays plain where YAML reads it back as the same string; "1" needs quotes
+    with use_settings(Settings(params={"RES002": {"fix_cpu": True}})):
+        assert 'requests: {cpu: "1", memory: "2Gi"}  # beside requests' in fix_text(text)
     single = fix_text(RES002.replace("memory: 256Mi}", "memory: '256Mi'}"))
     assert "memory: '2Gi'}  # beside requests" in single
 

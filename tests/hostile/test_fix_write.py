@@ -34,7 +34,7 @@ spec:
             requests: {cpu: 250m, memory: 256Mi}
             limits: {cpu: "1", memory: 2Gi}
 """
-FIXED = FIXABLE.replace("{cpu: 250m, memory: 256Mi}", '{cpu: "1", memory: 2Gi}')
+FIXED = FIXABLE.replace("{cpu: 250m, memory: 256Mi}", "{cpu: 250m, memory: 2Gi}")  # RES002 fixes memory only
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
 

@@ -123,3 +123,191 @@ def test_one_shot_job_is_medium_and_says_the_run_is_retried():
     finding = res001(FINETUNE_JOB)
     assert finding.severity.label == "medium"
     assert "retried" in finding.message
+
+
+# --- RES002: severity from what the nodes could be short of ------------------------------------------
+
+# prometheus-operator/kube-prometheus manifests/kubeStateMetrics-deployment.yaml (trimmed): 20 MiB gap
+KUBE_RBAC_PROXY = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: kube-state-metrics, namespace: monitoring}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app.kubernetes.io/name: kube-state-metrics}}
+  template:
+    metadata: {labels: {app.kubernetes.io/name: kube-state-metrics}}
+    spec:
+      containers:
+      - name: kube-rbac-proxy-main
+        image: quay.io/brancz/kube-rbac-proxy:v0.20.0
+        resources:
+          limits: {cpu: 40m, memory: 40Mi}
+          requests: {cpu: 20m, memory: 20Mi}
+"""
+
+# knative/serving config/core/deployments/activator.yaml + activator-hpa.yaml (trimmed)
+ACTIVATOR = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: activator, namespace: knative-serving}
+spec:
+  selector: {matchLabels: {app: activator}}
+  template:
+    metadata: {labels: {app: activator}}
+    spec:
+      containers:
+      - name: activator
+        image: gcr.io/knative-releases/activator:v1.0.0
+        resources:
+          requests: {cpu: 300m, memory: 60Mi}
+          limits: {cpu: 1000m, memory: 600Mi}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: activator, namespace: knative-serving}
+spec:
+  minReplicas: 1
+  maxReplicas: 20
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: activator}
+"""
+
+
+def res002(text: str):
+    return [f for f in scan_yaml(text).findings if f.rule == "RES002"]
+
+
+def test_small_gap_on_one_replica_is_low():
+    [finding] = res002(KUBE_RBAC_PROXY)
+    assert finding.severity.label == "low"
+    assert finding.extra["overcommit_bytes"] == 20 * 2**20
+    assert "20Mi x1 replicas" in finding.message
+
+
+def test_gap_times_hpa_max_decides_and_is_said():
+    [finding] = res002(ACTIVATOR)
+    assert finding.severity.label == "medium"
+    assert finding.extra["replicas_at_peak"] == 20
+    assert finding.extra["overcommit_bytes"] == 540 * 2**20 * 20
+    assert "HPA activator maxReplicas" in finding.message
+    # Without the HPA: one replica, 540Mi short at most: low.
+    [alone] = res002(ACTIVATOR[: ACTIVATOR.index("---")])
+    assert alone.severity.label == "low"
+
+
+def test_medium_cut_off_is_a_rule_parameter():
+    from premortem.settings import Settings, use_settings
+
+    with use_settings(Settings(params={"RES002": {"medium_bytes": 16 * 2**20}})):
+        assert res002(KUBE_RBAC_PROXY)[0].severity.label == "medium"
+
+
+# --- LimitRange defaults in the QoS model -----------------------------------------------------------
+
+# tektoncd/pipeline examples/v1/taskruns/no-ci/limitrange.yaml: its Task's step runs in a pod that
+# sets no resources (here written as the Pod the TaskRun creates).
+TEKTON_LIMIT_RANGE = """\
+apiVersion: v1
+kind: LimitRange
+metadata:
+  name: limit-mem-cpu-per-container
+spec:
+  limits:
+  - max: {cpu: "800m", memory: "1Gi"}
+    min: {cpu: "100m", memory: "99Mi"}
+    default: {cpu: "700m", memory: "900Mi"}
+    defaultRequest: {cpu: "110m", memory: "111Mi"}
+    type: Container
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: echo-hello-world-run-pod}
+spec:
+  containers:
+  - name: step-echo
+    image: mirror.gcr.io/ubuntu@sha256:0d39fcc8335d6d74d5502f6df2d30119ff4790ebbb60b364818d5112d9e3e932
+    command: [echo]
+"""
+
+
+def objects(text: str, name: str = "test.yaml"):
+    return {o["kind"]: o for o in scan(load_text(text, name), all_rules()).objects}
+
+
+def test_limit_range_defaults_make_the_pod_burstable_not_best_effort():
+    result = scan_yaml(TEKTON_LIMIT_RANGE)
+    pod = next(o for o in result.objects if o["kind"] == "Pod")
+    assert pod["qos"] == "Burstable"
+    assert pod["requests"] == {"cpu": 110, "memory": 111 * 2**20}
+    assert pod["limits"] == {"cpu": 700, "memory": 900 * 2**20}
+    ids = [f.rule for f in result.findings]
+    assert "RES001" not in ids and "RES003" not in ids
+    [finding] = [f for f in result.findings if f.rule == "RES002"]
+    assert "request from LimitRange limit-mem-cpu-per-container" in finding.message
+
+
+def test_limit_range_applies_only_in_its_namespace_and_input_unit():
+    other_ns = TEKTON_LIMIT_RANGE.replace(
+        "metadata: {name: echo-hello-world-run-pod}",
+        "metadata: {name: echo-hello-world-run-pod, namespace: ci}",
+    )
+    assert objects(other_ns)["Pod"]["qos"] == "BestEffort"
+    limit_range, pod = TEKTON_LIMIT_RANGE.split("---\n")
+    from premortem.load.document import LoadResult
+
+    loaded = LoadResult()
+    loaded.extend(load_text(limit_range, "tekton/examples/limitrange.yaml"))
+    loaded.extend(load_text(pod, "other-project/pod.yaml"))
+    assert next(o for o in scan(loaded, all_rules()).objects if o["kind"] == "Pod")["qos"] == "BestEffort"
+
+
+def test_request_copied_from_the_containers_own_limit_wins_over_default_request():
+    # K8s docs tasks/administer-cluster/manage-resources/memory-default-namespace.md: a container with
+    # limit 1Gi and no request, in a namespace whose LimitRange has defaultRequest 256Mi, gets 1Gi.
+    text = """\
+apiVersion: v1
+kind: LimitRange
+metadata: {name: mem-limit-range}
+spec:
+  limits:
+  - default: {memory: 512Mi}
+    defaultRequest: {memory: 256Mi}
+    type: Container
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: default-mem-demo-2}
+spec:
+  containers:
+  - name: default-mem-demo-2-ctr
+    image: registry.example.com/nginx:1.27.0
+    resources:
+      limits: {memory: 1Gi}
+"""
+    pod = objects(text)["Pod"]
+    assert pod["requests"]["memory"] == 2**30 and pod["limits"]["memory"] == 2**30
+
+
+def test_limit_range_max_becomes_the_default_limit():
+    # kubernetes/kops additionalobjects limit-range addon sets only defaultRequest cpu 100m.
+    kops = """\
+apiVersion: v1
+kind: LimitRange
+metadata: {name: limits, namespace: default}
+spec:
+  limits:
+  - defaultRequest: {cpu: 100m}
+    type: Container
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: default}
+spec:
+  containers:
+  - {name: web, image: registry.example.com/web:1.0.0}
+"""
+    pod = objects(kops)["Pod"]
+    assert pod["qos"] == "Burstable" and pod["requests"]["cpu"] == 100
+    only_max = kops.replace("defaultRequest: {cpu: 100m}", "max: {memory: 1Gi}")
+    pod = objects(only_max)["Pod"]
+    assert pod["limits"]["memory"] == 2**30 and pod["requests"]["memory"] == 2**30

@@ -64,6 +64,7 @@ def capacity(
     from premortem.engine import make_finding, problem_finding
     from premortem.findings import SEVERITIES, Finding
     from premortem.model.index import ObjectIndex
+    from premortem.model.limitrange import apply_limit_ranges
 
     click.get_current_context().with_resource(kubernetes_version_settings(kubernetes_version))
     plan, missing = manifest_inputs(paths)
@@ -72,6 +73,7 @@ def capacity(
     missing = missing or inputs.unrendered
     if loaded.files_read == 0:
         usage_error("no input could be read")
+    apply_limit_ranges(loaded.documents)  # pods a LimitRange covers get its default requests
     index = ObjectIndex.build(loaded.documents)
     try:
         report = report_for(index, nodes_spec)

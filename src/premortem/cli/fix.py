@@ -156,7 +156,7 @@ def fix(
     _report(run, write or stdin_mode)
     from premortem.findings import Severity
 
-    failed = any(o.status == "failed" for o in run.outcomes) or unreadable
+    failed = any(o.status == "failed" for o in run.outcomes) or unreadable or run.problems
     failed = failed or any(f.severity >= Severity.HIGH for f in run.introduced)
     if write and interrupted:
         raise SystemExit(130)
@@ -229,6 +229,10 @@ def _report(run: FixRun, written: bool) -> None:
     for file_fix in run.files:
         if file_fix.error and not file_fix.outcomes:
             err.write(f"FAILED      {clean(file_fix.name)}: {clean(file_fix.error)}\n")
+    for f in run.problems:
+        subject = f.object.display() if f.object else ""
+        err.write(f"{'INPUT':<12}{f.rule}  {clean(f.file or '')}:{f.line}  {subject}\n")
+        err.write(f"            {f.message}\n")
     for f in run.introduced:
         subject = f.object.display() if f.object else ""
         err.write(f"{'NEW':<12}{f.rule}  {f.file}:{f.line}  {subject}\n")
@@ -247,6 +251,8 @@ def _report(run: FixRun, written: bool) -> None:
         parts.append(f"{counts['not-fixable']} not fixable in YAML")
     if counts["failed"]:
         parts.append(f"{counts['failed']} failed")
+    if run.problems:
+        parts.append(f"{len(run.problems)} input problem(s) (INPUT above)")
     if run.introduced:
         parts.append(f"{len(run.introduced)} new finding(s) caused by the fixes (NEW above)")
     files = sum(1 for f in run.files if f.changed)

@@ -17,6 +17,7 @@ from premortem.diagnose.engine import Diagnosis, Placement
 from premortem.diagnose.reader import Stats, read_path
 from premortem.diagnose.story import Story, build
 from premortem.findings import CATEGORIES, SEVERITIES, Finding
+from premortem.settings import DEFAULT_MAX_INPUT_BYTES
 
 
 @dataclass
@@ -37,12 +38,17 @@ def _registry() -> list[tuple[str, str, str, str]]:
         return []
 
 
-def diagnose(paths: Iterable[str], now: datetime | None = None, boot: datetime | None = None) -> Result:
+def diagnose(
+    paths: Iterable[str],
+    now: datetime | None = None,
+    boot: datetime | None = None,
+    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+) -> Result:
     stats = Stats()
     engine = Diagnosis(now=now, boot=boot)
     seq = [0]
     for path in paths:
-        read_path(path, engine.process, stats, seq, engine.note_pod_uid)
+        read_path(path, engine, stats, seq, max_input_bytes)
     findings = engine.findings(_registry())
     for p in engine.placements:
         p.rec.time = engine.fix_year(p.rec.time)
@@ -59,7 +65,10 @@ def diagnose(paths: Iterable[str], now: datetime | None = None, boot: datetime |
         "stories": len(stories),
         "files": stats.files,
         "files_unreadable": stats.files_unreadable,
+        "files_skipped": stats.files_skipped,
+        "files_truncated": stats.files_truncated,
         "lines": stats.lines,
+        "lines_truncated": stats.lines_truncated,
         "lines_recognised": engine.recognised,
         "lines_unknown": stats.unknown_lines,
         "unknown_samples": stats.unknown_samples,

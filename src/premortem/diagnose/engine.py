@@ -20,8 +20,9 @@ from premortem.diagnose.rules import DIAG_RULES
 from premortem.diagnose.timeparse import PLACEHOLDER_YEAR, resolve_year
 from premortem.findings import Finding, ObjectRef, Severity
 
+_INLINE_DATE = re.compile(r"\b((?:19|20)\d\d)-[01]\d-[0-3]\d[ T]\d\d:")
 _POD_AND_UID = re.compile(
-    r'pod="([^"/]+/[^"]+)".*?(?:podUID="|"ID":")([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'
+    r'pod="([^"/]{1,63}/[^"]{1,253})"[^\n]{0,400}?(?:podUID="|"ID":")([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'
 )
 
 
@@ -40,6 +41,7 @@ class Aggregate:
     context: list[tuple[int, str]] = field(default_factory=list)
     times: list[datetime] = field(default_factory=list)
     seq: int = 0
+    decided: bool = False  # a decisive sighting set the message and severity
 
 
 @dataclass
@@ -64,15 +66,38 @@ class Diagnosis:
         self.pod_uids: dict[str, str] = {}  # pod UID -> "namespace/name"
 
     # ------------------------------------------------------------------ per record
-    def note_pod_uid(self, text: str) -> None:
+    def note_text(self, text: str) -> None:
         """Kubelet lines name a pod with its UID (``pod="ns/name" podUID="..."``): kernel OOM lines
         name only the UID (in the cgroup path), so this map puts a name on them."""
         m = _POD_AND_UID.search(text)
         if m and len(self.pod_uids) < 100_000:
             self.pod_uids[m.group(2)] = m.group(1)
 
+    def note_year(self, year: int) -> None:
+        if 1970 <= year <= 9999 and len(self.years) < 1000:
+            self.years.append(year)
+
+    def end_file(self, name: str) -> None:
+        """What recognisers kept for later (an OOM report without its kill line) becomes findings."""
+        state = self.file_state.pop(name, None)
+        if not state:
+            return
+        for finish in recognisers.FINISHERS:
+            for sighting, rec in finish(state):
+                self.recognised += 1
+                self._add(sighting, rec)
+
     def process(self, rec: Record) -> bool:
-        if rec.time is not None and not rec.year_guessed and len(self.years) < 1000:
+        if rec.year_guessed and len(self.years) < 1000:
+            stated = _INLINE_DATE.search(rec.text)
+            if stated:
+                self.note_year(int(stated.group(1)))
+        if (
+            rec.time is not None
+            and not rec.year_guessed
+            and rec.time.year != PLACEHOLDER_YEAR
+            and len(self.years) < 1000
+        ):
             self.years.append(rec.time.year)
         if rec.time is None and rec.age is not None and self.now is not None:
             rec.time = self.now - timedelta(seconds=rec.age)
@@ -110,11 +135,17 @@ class Diagnosis:
         if agg is None:
             agg = self.aggs[key] = Aggregate(s.rule, s.key, s, rec, rec, seq=rec.seq)
             agg.severity = severity
-        else:
-            agg.severity = max(agg.severity, severity)
+        elif s.decisive or not agg.decided:
+            agg.severity = severity if s.decisive and not agg.decided else max(agg.severity, severity)
         agg.count += max(rec.count, 1)
         agg.last_rec = rec
-        if s.worst is not None and (agg.worst is None or (agg.worst.worst or 0) < s.worst):
+        if s.decisive:
+            agg.decided, agg.worst = True, s
+        elif (
+            not agg.decided
+            and s.worst is not None
+            and (agg.worst is None or (agg.worst.worst or 0) < s.worst)
+        ):
             agg.worst = s
         for k, v in s.objects.items():
             agg.objects.setdefault(k, v)
@@ -165,6 +196,7 @@ class Diagnosis:
             if uid and uid in self.pod_uids and "pod" not in agg.objects:
                 ns, _, name = self.pod_uids[uid].rpartition("/")
                 agg.objects["pod"], agg.objects["namespace"] = name, ns
+        self._merge_evictions()
         by_pod: dict[tuple[str, str], set[str]] = {}
         for agg in self.aggs.values():
             pod = (agg.objects.get("namespace", ""), agg.objects.get("pod", ""))
@@ -180,6 +212,32 @@ class Diagnosis:
                     agg.prevented_by.extend(p for p in ("RES002", "RES003") if p not in agg.prevented_by)
                 if rules & {"DIAG-PROBE-LIVENESS", "DIAG-PROBE-RESTART"}:
                     agg.prevented_by.append("@probes:liveness")
+
+    def _merge_evictions(self) -> None:
+        """An eviction reported twice, once with its resource (an event, describe) and once without
+        (``pod is evicted successfully``, a pods table), is one eviction: keep the named resource."""
+        known: dict[str, Aggregate] = {}
+        for agg in self.aggs.values():
+            if (
+                agg.rule.startswith("DIAG-EVICT-")
+                and agg.rule != "DIAG-EVICT-UNKNOWN"
+                and agg.objects.get("pod")
+            ):
+                known.setdefault(agg.objects["pod"], agg)
+        for key, agg in list(self.aggs.items()):
+            if agg.rule != "DIAG-EVICT-UNKNOWN" or not agg.objects.get("pod"):
+                continue
+            target = known.get(agg.objects["pod"])
+            namespaces = (
+                {target.objects.get("namespace"), agg.objects.get("namespace")} - {None} if target else set()
+            )
+            if target is None or len(namespaces) > 1:
+                continue
+            for k, v in agg.objects.items():
+                target.objects.setdefault(k, v)
+            if len(target.context) < 6:
+                target.context.append((agg.first_rec.line, agg.first_rec.text))
+            del self.aggs[key]
 
     def _finding(self, agg: Aggregate, registry: list[tuple[str, str, str, str]]) -> Finding:
         meta = DIAG_RULES[agg.rule]

@@ -1,22 +1,31 @@
-"""Read incident evidence line by line (a 100 MB log streams; only event documents are held whole)
-and hand every record to a sink. Block formats (event tables, JSON/YAML event lists, describe
-output) are recognised from their first line; everything else is a single line, stripped of its
-envelope (CRI, journald) and offered to the single-line parsers in turn."""
+"""Read incident evidence line by line and hand every record to a sink. Memory stays bounded: a log
+streams (lines longer than ``MAX_LINE_BYTES`` are read up to that length), every input stops at the
+size cap (``max_input_bytes``, decompressed bytes for gzip), and only an event document (JSON/YAML)
+is held whole. Block formats (event and pod tables, describe output, documents) are recognised from
+their first line; every other line is a single line, stripped of its envelope (CRI, journald) and
+offered to the single-line parsers in turn. A JSON log line wrapped by the terminal it was copied
+from is joined back before it is read.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import stat
 import sys
+import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, Protocol, cast
 
 from premortem.diagnose.parsers import (
     describe,
     drain,
     envelope,
     etcd_text,
+    event_row,
     events_doc,
     events_table,
     golog,
@@ -24,23 +33,27 @@ from premortem.diagnose.parsers import (
     kernel,
     klog,
     logfmt,
+    pod_doc,
     pods_table,
     prompt,
+    resource_rows,
 )
 from premortem.diagnose.recognisers import KEYWORDS
 from premortem.diagnose.records import Record
-from premortem.diagnose.timeparse import describe_time
+from premortem.settings import DEFAULT_MAX_INPUT_BYTES
 
 STDIN_NAME = "<stdin>"
-Sink = Callable[[Record], bool]  # True when a recogniser claimed the record
-_YAML_TOP = re.compile(r"^(?:apiVersion|items|kind|metadata):(?: |$)")
+MAX_LINE_BYTES = 64 * 1024
+_JOIN_LINES = 8  # a wrapped JSON line is joined from at most this many pieces
+_YAML_TOP = re.compile(r"^(?:apiVersion|items|kind|metadata|status):(?: |$)")
 _YAML_CONT = re.compile(r'^(?:[ -]|[A-Za-z_"][\w"]*:(?: |$)|---|\.\.\.)')
+_JOURNAL_BANNER = re.compile(r"^-- (?:Logs begin at|Journal begins at) \w{3} (\d{4})-\d\d-\d\d")
 # The first characters of every single-line format read here (klog, syslog/journald, RFC 3339 and
 # capnslog stamps, dmesg, JSON, logfmt, kubectl drain, shell prompts).
 _KNOWN_START = re.compile(
-    r"(?:[a-z]*\d{4}/\d\d/\d\d \d\d:|\[(?:INFO|WARN|WARNING|ERROR|DEBUG|NOTICE)\] |[IWEF]\d{4} \d\d:|[A-Z][a-z]{2} [ \d]\d \d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:|\[|\{.*\}$|time=|ts=|"
+    r"(?:[a-z]*\d{4}/\d\d/\d\d \d\d:|\[(?:INFO|WARN|WARNING|ERROR|DEBUG|NOTICE)\] |[IWEF]\d{4} \d\d:|[A-Za-z]{3} [ \d]\d \d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:|\[|\{.*\}$|time=|ts=|"
     r"node/|pod/|evicting pod |error when evicting |error: unable to drain|There are pending pods|"
-    r"Warning: |WARNING: |\$ |# |[\w@.:~/-]+[$#] )"
+    r"Warning: |WARNING: |\$ |# |[\w@.:~/-]+[$#] |-- )"
 )
 _SINGLE = (
     prompt.parse,
@@ -51,14 +64,33 @@ _SINGLE = (
     jsonlog.parse,
     logfmt.parse,
     drain.parse,
+    resource_rows.parse,
+    event_row.parse,
 )
+
+
+class Sink(Protocol):
+    def process(self, rec: Record) -> bool:
+        """Recognise one record; True when a recogniser claimed it."""
+
+    def note_text(self, text: str) -> None:
+        """See a raw line (the pod UIDs kubelet lines name)."""
+
+    def note_year(self, year: int) -> None:
+        """A year the evidence states (journald's banner)."""
+
+    def end_file(self, name: str) -> None:
+        """The end of one input: what recognisers kept for later becomes findings."""
 
 
 @dataclass
 class Stats:
     files: int = 0
     files_unreadable: list[dict[str, str]] = field(default_factory=list)
+    files_skipped: list[dict[str, str]] = field(default_factory=list)  # inside directories: binary, special
+    files_truncated: list[dict[str, str]] = field(default_factory=list)  # stopped at the size cap
     lines: int = 0
+    lines_truncated: int = 0
     formats: Counter[str] = field(default_factory=Counter)
     unknown_lines: int = 0
     unknown_samples: list[dict[str, object]] = field(default_factory=list)
@@ -70,16 +102,15 @@ class Stats:
 
 
 class FileReader:
-    def __init__(
-        self, name: str, sink: Sink, stats: Stats, seq: list[int], hint: Callable[[str], None] | None = None
-    ) -> None:
-        self.name, self.sink, self.stats, self.seq, self.hint = name, sink, stats, seq, hint
+    def __init__(self, name: str, sink: Sink, stats: Stats, seq: list[int]) -> None:
+        self.name, self.sink, self.stats, self.seq = name, sink, stats, seq
         self.table: events_table.Table | None = None
         self.pods: pods_table.Table | None = None
         self.block: describe.Block | None = None
         self.doc: list[str] | None = None
         self.doc_json = False
         self.doc_start = 0
+        self.partial: list[tuple[int, str]] | None = None  # the pieces of a JSON line the paste wrapped
 
     # ------------------------------------------------------------------ records
     def record(self, line: int, text: str) -> Record:
@@ -88,26 +119,33 @@ class FileReader:
 
     def emit(self, rec: Record) -> bool:
         self.stats.formats[rec.source] += 1
-        return self.sink(rec)
+        return self.sink.process(rec)
 
     # ------------------------------------------------------------------ driving
     def feed(self, lines: Iterable[str]) -> None:
         n = 0
         for n, raw in enumerate(lines, 1):
             self.line(n, raw.rstrip("\r\n"))
-        self.close(n + 1)
+        self.close()
 
-    def close(self, n: int) -> None:
+    def close(self) -> None:
+        self.flush_partial()
         if self.doc is not None:
             self.end_doc()
         self.end_block()
+        self.sink.end_file(self.name)
 
     def line(self, n: int, text: str) -> None:
         self.stats.lines += 1
+        if self.partial is not None and self.join(n, text):
+            return
+        self.dispatch(n, text)
+
+    def dispatch(self, n: int, text: str) -> None:
         if self.doc is not None:
             if self.doc_json:
                 self.doc.append(text)
-                if text == "}" or text == "]":
+                if text in ("}", "]"):
                     self.end_doc()
                 return
             if text and _YAML_CONT.match(text):
@@ -121,63 +159,94 @@ class FileReader:
         if "\x00" in text:
             self.stats.unknown(self.name, n, text)
             return
-        if self.table is not None:
-            if events_table.is_separator(text):
-                return
-            rec = self.record(n, text)
-            if events_table.row(self.table, text, rec):
-                if self.table.describe and self.block is not None:
-                    b = self.block
-                    rec.kind, rec.name, rec.namespace = b.kind, b.name, b.namespace
-                    rec.node = b.node if b.kind == "Pod" else b.name
-                self.emit(rec)
-                return
-            self.table = None
+        if self.table is not None and self.table_row(n, text):
+            return
         if self.pods is not None:
             rec = self.record(n, text)
             if pods_table.row(self.pods, text, rec):
                 self.emit(rec)
                 return
             self.pods = None
-        pods = pods_table.header(text)
-        if pods is not None:
-            self.pods = pods
-            self.stats.formats["pods-header"] += 1
+        if self.header(text):
             return
-        table = events_table.header(text)
-        if table is not None:
-            self.table = table
-            self.stats.formats["events-header"] += 1
+        if self.describe_line(n, text):
             return
-        if self.block is not None:
-            if text.startswith(" ") or re.match(r"^[A-Z][\w ]*:", text):
-                name = describe.start(text)
-                if name is not None:
-                    self.end_block()
-                    self.block = describe.Block(name, n)
-                else:
-                    self.block.feed(n, text)
-                self.stats.formats["describe"] += 1
-                return
-            self.end_block()
-        name = describe.start(text)
-        if name is not None:
-            self.block = describe.Block(name, n)
-            self.stats.formats["describe"] += 1
-            return
-        if text in ("{", "[") or (
-            text.startswith("{") and not text.rstrip().endswith("}") and text.count('"') < 2
+        if text.strip() in ("{", "[") or (
+            text.startswith(('{"', '{ "')) and not text.rstrip().endswith("}") and text.count('"') <= 4
         ):
             self.doc, self.doc_json, self.doc_start = [text], True, n
             return
         if _YAML_TOP.match(text):
             self.doc, self.doc_json, self.doc_start = [text], False, n
             return
+        if text.startswith("-- "):
+            banner = _JOURNAL_BANNER.match(text)
+            if banner:
+                self.sink.note_year(int(banner.group(1)))
+                self.stats.formats["journal-banner"] += 1
+                return
         self.single(n, text)
 
-    def single(self, n: int, text: str) -> None:
-        if self.hint is not None and "pod=" in text:
-            self.hint(text)
+    def header(self, text: str) -> bool:
+        pods = pods_table.header(text)
+        if pods is not None:
+            self.pods = pods
+            self.stats.formats["pods-header"] += 1
+            return True
+        table = events_table.header(text)
+        if table is not None:
+            self.table = table
+            self.stats.formats["events-header"] += 1
+            return True
+        return False
+
+    def table_row(self, n: int, text: str) -> bool:
+        """One row of the open events table: sliced by the header, or read from its words when the
+        paste lost the padding; False ends the table."""
+        table = self.table
+        assert table is not None
+        if events_table.is_separator(text):
+            return True
+        rec = self.record(n, text)
+        if not events_table.row(table, text, rec):
+            rec = self.record(n, text)
+            if not event_row.parse(text, rec):
+                self.table = None
+                return False
+        if table.describe and self.block is not None and self.block.name:
+            b = self.block
+            rec.kind, rec.name, rec.namespace = b.kind, b.name, b.namespace
+            rec.node = (b.node if b.kind == "Pod" else b.name) or rec.node
+        self.emit(rec)
+        return True
+
+    def describe_line(self, n: int, text: str) -> bool:
+        if self.block is not None and self.block.section == "Events":
+            self.end_block()  # an Events table whose header was not recognised: its rows are single lines
+            return False
+        if self.block is not None:
+            indented = text[:1] in (" ", "\t")
+            if describe.start(text) and text.startswith("Name:"):
+                self.end_block()
+            elif indented or describe.start(text) or not _KNOWN_START.match(text):
+                self.block.feed(n, text)
+                self.stats.formats["describe"] += 1
+                return True
+            else:
+                self.end_block()
+        if describe.start(text) or describe.CONDITION.match(text):
+            self.block = describe.Block(None, n)
+            self.block.feed(n, text)
+            self.stats.formats["describe"] += 1
+            return True
+        return False
+
+    def single(self, n: int, text: str, hold: bool = True) -> None:
+        if "pod=" in text:
+            self.sink.note_text(text)
+        if hold and _wrapped_json_start(text):
+            self.partial = [(n, text)]
+            return
         if KEYWORDS.search(text) is None:
             # Nothing any recogniser looks for: only say whether the line is in a known format.
             if _KNOWN_START.match(text) or "level=" in text:
@@ -186,7 +255,7 @@ class FileReader:
                 self.stats.unknown(self.name, n, text)
             return
         rec = self.record(n, text)
-        inner = envelope.strip(text, rec)
+        inner = envelope.strip(text, rec).lstrip()
         rec.message = inner
         parsed = False
         for parse in _SINGLE:
@@ -206,6 +275,34 @@ class FileReader:
             self.stats.formats["text"] -= 1
             self.stats.unknown(self.name, n, text)
 
+    # ------------------------------------------------------------------ wrapped JSON
+    def join(self, n: int, text: str) -> bool:
+        """Add a piece to a JSON line the paste wrapped; True when the line was taken."""
+        assert self.partial is not None
+        pieces = [*self.partial, (n, text)]
+        joined = "".join(t for _, t in pieces)
+        if not text.strip():
+            self.flush_partial()
+            return False
+        if joined.rstrip().endswith("}") and _is_json(joined[joined.find('{"') :]):
+            self.partial = None
+            self.single(pieces[0][0], joined, hold=False)
+            return True
+        if len(pieces) < _JOIN_LINES and len(joined) < MAX_LINE_BYTES:
+            self.partial = pieces
+            return True
+        self.flush_partial()
+        return False
+
+    def flush_partial(self) -> None:
+        """Pieces that never became one JSON line are read one by one, as they are."""
+        pieces, self.partial = self.partial or [], None
+        for i, (n, text) in enumerate(pieces):
+            if i == 0:
+                self.single(n, text, hold=False)
+            else:
+                self.dispatch(n, text)
+
     # ------------------------------------------------------------------ blocks
     def end_doc(self) -> None:
         lines, start, is_json = self.doc or [], self.doc_start, self.doc_json
@@ -213,9 +310,24 @@ class FileReader:
         doc = events_doc.load("\n".join(lines), is_json)
         items = events_doc.events(doc)
         if items is None:
-            for i, text in enumerate(lines):
-                if text.strip():
-                    self.stats.unknown(self.name, start + i, text)
+            pod_facts = pod_doc.facts(doc)
+            if pod_facts is None:
+                for i, text in enumerate(lines):
+                    if text.strip():
+                        self.stats.unknown(self.name, start + i, text)
+                return
+            self.stats.formats["pod-doc-lines"] += len(lines)
+            for fact in pod_facts:
+                at = events_doc.locate(lines, fact.reason, 0)
+                rec = self.record(start + at, lines[at].strip())
+                rec.source, rec.reason, rec.message = "pod-doc", fact.reason, fact.message
+                rec.kind, rec.name, rec.namespace, rec.node = "Pod", fact.pod, fact.namespace, fact.node
+                rec.container = fact.container
+                if fact.exit_code is not None:
+                    rec.fields["exit_code"] = fact.exit_code
+                if fact.restarts:
+                    rec.fields["restarts"] = fact.restarts
+                self.emit(rec)
             return
         self.stats.formats["events-doc-lines"] += len(lines)
         cursor = 0
@@ -232,19 +344,32 @@ class FileReader:
         self.block = None
         if b is None:
             return
+        if b.reason == "Evicted" or (b.status == "Failed" and "low on resource" in b.message):
+            rec = self._describe_rec(
+                b, b.message_line or b.line, f"Reason: {b.reason}, Message: {b.message}", "Evicted", None
+            )
+            rec.message = b.message
+            self.emit(rec)
         for c in b.containers:
             text = "\n".join(t for _, t in c.lines)
             line = c.lines[0][0] if c.lines else c.line
-            base = {"restarts": c.restarts}
+            base: dict[str, object] = {"restarts": c.restarts}
+            if c.exit_code:
+                base["exit_code"] = c.exit_code
             if c.last_reason == "OOMKilled" or c.state_reason == "OOMKilled":
                 rec = self._describe_rec(b, line, text, "OOMKilled", c.name)
-                rec.message = f"Last State: Terminated, Reason: OOMKilled, Exit Code: {c.exit_code or '137'}"
-                rec.time = c.finished  # type: ignore[assignment]
+                rec.message = "Terminated, Reason: OOMKilled" + (
+                    f", Exit Code: {c.exit_code}" if c.exit_code else ""
+                )
+                rec.time = c.finished
                 rec.fields.update(base)
                 self.emit(rec)
-            if c.state_reason == "CrashLoopBackOff":
-                rec = self._describe_rec(b, line, text, "CrashLoopBackOff", c.name)
-                rec.message = f"State: Waiting, Reason: CrashLoopBackOff, Restart Count: {c.restarts}"
+            if c.state_reason in ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull"):
+                rec = self._describe_rec(b, line, text, c.state_reason, c.name)
+                rec.message = f"State: Waiting, Reason: {c.state_reason}, Restart Count: {c.restarts}"
+                if c.state_reason != "CrashLoopBackOff":
+                    rec.reason = f"Status{c.state_reason}"
+                    rec.message = f"State: Waiting, Reason: {c.state_reason}"
                 rec.fields.update(base)
                 self.emit(rec)
         for cond in b.conditions:
@@ -255,8 +380,15 @@ class FileReader:
                 continue
             reason = "NodeNotReady" if cond.type == "Ready" else f"Condition{cond.type}"
             rec = self._describe_rec(b, cond.line, cond.text.strip(), reason, None)
-            rec.message = f"{cond.type} {cond.status} {cond.reason}"
-            rec.time = cond.since if cond.since else None  # type: ignore[assignment]
+            rec.kind, rec.name = "Node", b.name if b.kind == "Node" else b.node
+            rec.message = f"{cond.type} {cond.status} {cond.reason} {cond.message}".strip()
+            rec.time = cond.since
+            self.emit(rec)
+        for line, taint in b.taints:
+            rec = self._describe_rec(b, line or b.line, f"Taints: {taint}", "", None)
+            rec.reason = None
+            rec.kind, rec.name = "Node", b.name
+            rec.message = taint
             self.emit(rec)
 
     def _describe_rec(
@@ -270,17 +402,74 @@ class FileReader:
         return rec
 
 
-def _lines(handle: BinaryIO) -> Iterator[str]:
-    for raw in handle:
-        yield raw.decode("utf-8", errors="replace")
+def _wrapped_json_start(text: str) -> bool:
+    """A JSON log line cut by the terminal: ``{"`` right at the start or after an envelope
+    (journald's ``k3s[820]: ``, CRI's ``stderr F ``), and no closing brace."""
+    if text.rstrip().endswith("}"):
+        return False
+    offset = text.find('{"')
+    if offset < 0:
+        return False
+    before = text[:offset]
+    return not before.strip() or before.endswith(("]: ", " F ", " P "))
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------- inputs
+
+
+class _Capped:
+    """Lines of a binary stream, each at most ``MAX_LINE_BYTES`` (the rest of a longer line is read
+    and dropped), stopping after ``limit`` bytes in all."""
+
+    def __init__(self, handle: BinaryIO, limit: int, stats: Stats) -> None:
+        self.handle, self.limit, self.stats = handle, limit, stats
+        self.read = 0
+        self.truncated = False
+
+    def __iter__(self) -> Iterator[str]:
+        handle = self.handle
+        while True:
+            if self.read >= self.limit:
+                if handle.read(1):
+                    self.truncated = True
+                return
+            raw = handle.readline(min(MAX_LINE_BYTES, self.limit - self.read) + 1)
+            if not raw:
+                return
+            self.read += len(raw)
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                self.stats.lines_truncated += 1
+                raw = raw[:MAX_LINE_BYTES]
+                while True:  # skip the rest of the line in bounded pieces
+                    rest = handle.readline(MAX_LINE_BYTES)
+                    self.read += len(rest)
+                    if not rest or rest.endswith(b"\n") or self.read >= self.limit:
+                        break
+            yield raw.decode("utf-8", errors="replace")
+
+
+def _read_stream(name: str, handle: BinaryIO, sink: Sink, stats: Stats, seq: list[int], limit: int) -> None:
+    lines = _Capped(handle, limit, stats)
+    FileReader(name, sink, stats, seq).feed(lines)
+    if lines.truncated:
+        stats.files_truncated.append(
+            {"file": name, "error": f"larger than the input size cap ({limit} bytes): read up to the cap"}
+        )
 
 
 def read_path(
-    path: str, sink: Sink, stats: Stats, seq: list[int], hint: Callable[[str], None] | None = None
+    path: str, sink: Sink, stats: Stats, seq: list[int], limit: int = DEFAULT_MAX_INPUT_BYTES
 ) -> None:
-    """Read one file (or ``-``); problems are recorded in ``stats.files_unreadable``, never raised."""
-    import os
-
+    """Read one file, directory (every readable log in it) or ``-``; problems are recorded in
+    ``stats``, never raised."""
     if path == "-":
         stream = sys.stdin.buffer
         peek = getattr(stream, "peek", None)
@@ -288,35 +477,77 @@ def read_path(
             stats.files_unreadable.append({"file": STDIN_NAME, "error": "binary data, not a text log"})
             return
         stats.files += 1
-        FileReader(STDIN_NAME, sink, stats, seq, hint).feed(_lines(stream))
+        _read_stream(STDIN_NAME, stream, sink, stats, seq, limit)
         return
     if os.path.isdir(path):
-        stats.files_unreadable.append({"file": path, "error": "is a directory (pass the log files in it)"})
+        _read_directory(path, sink, stats, seq, limit)
         return
+    _read_file(path, sink, stats, seq, limit, problems=stats.files_unreadable)
+
+
+def _read_directory(path: str, sink: Sink, stats: Stats, seq: list[int], limit: int) -> None:
+    found = False
+    for root, dirs, files in os.walk(
+        path,
+        onerror=lambda e: stats.files_unreadable.append(
+            {"file": str(e.filename), "error": e.strerror or str(e)}
+        ),
+    ):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            full = os.path.join(root, name)
+            try:
+                info = os.stat(full)
+            except OSError as exc:
+                stats.files_skipped.append({"file": full, "error": f"unreadable: {exc.strerror or exc}"})
+                continue
+            if not stat.S_ISREG(info.st_mode):
+                stats.files_skipped.append({"file": full, "error": "not a regular file"})
+                continue
+            found = True
+            _read_file(full, sink, stats, seq, limit, problems=stats.files_skipped)
+    if not found:
+        stats.files_unreadable.append({"file": path, "error": "a directory with no readable file in it"})
+
+
+def _read_file(
+    path: str, sink: Sink, stats: Stats, seq: list[int], limit: int, problems: list[dict[str, str]]
+) -> None:
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
-        stats.files_unreadable.append({"file": path, "error": exc.strerror or str(exc)})
+        problems.append({"file": path, "error": exc.strerror or str(exc)})
         return
     with handle:
-        head = handle.read(8192)
-        if head[:2] == b"\x1f\x8b":  # rotated logs are often gzipped (kubelet.log.1.gz)
-            import gzip
+        try:
+            head = handle.read(8192)
+            if head[:2] == b"\x1f\x8b":  # rotated logs are often gzipped (kubelet.log.1.gz)
+                import gzip
 
-            handle.seek(0)
-            stats.files += 1
-            try:
+                handle.seek(0)
                 with gzip.open(handle, "rb") as unzipped:
-                    FileReader(path, sink, stats, seq, hint).feed(_lines(unzipped))  # type: ignore[arg-type]
-            except (OSError, EOFError) as exc:
-                stats.files_unreadable.append({"file": path, "error": f"broken gzip data: {exc}"})
+                    if b"\x00" in unzipped.peek(8192)[:8192]:
+                        problems.append(
+                            {"file": path, "error": "binary data inside the gzip stream, not a text log"}
+                        )
+                        return
+                    stats.files += 1
+                    _read_stream(path, cast(BinaryIO, unzipped), sink, stats, seq, limit)
+                return
+            if b"\x00" in head:
+                problems.append({"file": path, "error": "binary data, not a text log"})
+                return
+            handle.seek(0)
+        except (OSError, EOFError, zlib.error) as exc:
+            problems.append({"file": path, "error": f"cannot be read: {exc}"})
             return
-        if b"\x00" in head:
-            stats.files_unreadable.append({"file": path, "error": "binary data, not a text log"})
-            return
-        handle.seek(0)
         stats.files += 1
-        FileReader(path, sink, stats, seq, hint).feed(_lines(handle))
+        try:
+            _read_stream(path, handle, sink, stats, seq, limit)
+        except (OSError, EOFError, zlib.error) as exc:  # a gzip stream cut short, an I/O error part-way
+            stats.files_unreadable.append({"file": path, "error": f"read stopped part-way: {exc}"})
 
 
-__all__ = ["STDIN_NAME", "FileReader", "Stats", "describe_time", "read_path"]
+__all__ = ["MAX_LINE_BYTES", "STDIN_NAME", "FileReader", "Sink", "Stats", "read_path"]

@@ -62,6 +62,9 @@ class Sighting:
     prevented_by: tuple[str, ...] = ()
     worst: float | None = None  # a figure whose maximum is worth reporting (seconds, bytes...)
     numbers: dict[str, Any] = field(default_factory=dict)
+    # The line states what the other sightings of the same finding leave open (a webhook's
+    # "failing open"): its message and severity stand for the whole finding.
+    decisive: bool = False
 
 
 @dataclass(slots=True)

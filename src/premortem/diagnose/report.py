@@ -24,10 +24,10 @@ def to_json(findings: list[Finding], stories: list[Story], summary: dict[str, An
     }
 
 
-def _clock(value: str | None) -> str:
+def _clock(value: str | None, dated: bool = False) -> str:
     if not value:
-        return "        "
-    return value[11:19]
+        return "                   " if dated else "        "
+    return f"{value[:10]} {value[11:19]}" if dated else value[11:19]
 
 
 def _subject(f: Finding) -> str:
@@ -60,17 +60,18 @@ def render_text(findings: list[Finding], stories: list[Story], summary: dict[str
         console.print("[bold underline]What happened[/]")
         for n, story in enumerate(stories, 1):
             console.print(f"[bold]Story {n}: {escape(story.title)}[/]")
+            dated = story.spans_days()
             for step in story.steps:
                 if step.finding is not None:
                     f = step.finding
                     style = SEVERITY_STYLE[f.severity]
                     console.print(
-                        f"  {_clock(f.extra.get('time'))}  [{style}]{f.severity.label.upper():8}[/] "
+                        f"  {_clock(f.extra.get('time'), dated)}  [{style}]{f.severity.label.upper():8}[/] "
                         f"{escape(headline(f))} [dim]({f.rule}, {escape(f'{f.file}:{f.line}')})[/]"
                     )
                 elif step.moved is not None:
                     p = step.moved
-                    when = p.rec.time.strftime("%H:%M:%S") if p.rec.time else "        "
+                    when = _clock(p.rec.time.isoformat() if p.rec.time else None, dated)
                     console.print(
                         f"  {when}  [cyan]{'MOVED':8}[/] {escape(p.namespace)}/{escape(p.pod)} scheduled onto "
                         f"{escape(p.node)} [dim]({escape(f'{p.rec.file}:{p.rec.line}')})[/]"

@@ -47,10 +47,23 @@ DIAG_RULES: dict[str, DiagRule] = {
             ("KUB001", "KUB003", "CAP004"),
         ),
         DiagRule(
+            "DIAG-OOM-RESERVED",
+            "kubelet",
+            _H,
+            "system daemon killed at its reserved cgroup's memory limit",
+            ("KUB001",),
+        ),
+        DiagRule(
+            "DIAG-OOM-KILL",
+            "resources",
+            _H,
+            "process killed by the kernel OOM killer (scope not in the evidence)",
+        ),
+        DiagRule(
             "DIAG-OOMKILLED",
             "resources",
             _H,
-            "container terminated OOMKilled (exit code 137)",
+            "container terminated OOMKilled",
             ("RES002", "RES003"),
         ),
         DiagRule(
@@ -58,6 +71,9 @@ DIAG_RULES: dict[str, DiagRule] = {
         ),
         DiagRule("DIAG-EVICT-DISK", "resources", _H, "pod evicted for node disk pressure", ("KUB002",)),
         DiagRule("DIAG-EVICT-PID", "resources", _H, "pod evicted for node PID pressure", ("KUB002",)),
+        DiagRule(
+            "DIAG-EVICT-UNKNOWN", "resources", _H, "pod evicted (the evidence does not name the resource)"
+        ),
         DiagRule(
             "DIAG-NODE-MEMORY-PRESSURE",
             "kubelet",
@@ -114,6 +130,11 @@ DIAG_RULES: dict[str, DiagRule] = {
             ("premortem etcd --metrics URL",),
         ),
         DiagRule("DIAG-APISERVER-TIMEOUT", "etcd", _H, "API server requests timing out", (), _ETCD_CHECKS),
-        DiagRule("DIAG-CILIUM-POLICY-MAP", "network", _H, "Cilium policy map full (E2BIG)", ("NET002",)),
+        DiagRule("DIAG-CILIUM-POLICY-MAP", "network", _H, "Cilium policy map full", ("NET002",)),
+        DiagRule("DIAG-CILIUM-LB-MAP", "network", _H, "Cilium service load-balancer map full"),
+        DiagRule("DIAG-CILIUM-CT-MAP", "network", _H, "Cilium connection-tracking map full"),
+        DiagRule(
+            "DIAG-CILIUM-NAT-MAP", "network", _H, "Cilium NAT mapping failed (map full or ports exhausted)"
+        ),
     )
 }

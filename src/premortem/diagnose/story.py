@@ -4,7 +4,9 @@
   of the same workloads scheduled onto other nodes;
 - the control plane's story: a slow etcd disk -> missed heartbeats and slow applies -> leader elections
   -> API server timeouts -> webhook and creation failures;
-- a pod's story: OOM kills or probe failures -> restarts -> CrashLoopBackOff.
+- a pod's story: OOM kills or probe failures -> restarts -> CrashLoopBackOff;
+- evidence without timestamps: what no story took is one incident, in the order it was pasted.
+  Grouping never invents a cause: steps are listed, not linked.
 
 A finding joins at most one story; findings that chain with nothing are listed on their own.
 """
@@ -64,6 +66,11 @@ class Story:
     title: str
     steps: list[Step] = field(default_factory=list)
     prevented_by: list[str] = field(default_factory=list)
+
+    def spans_days(self) -> bool:
+        """Whether its steps fall on more than one day (the timeline then shows dates)."""
+        days = {s.time.date() for s in self.steps if s.time is not None}
+        return len(days) > 1
 
     def to_json(self) -> dict[str, Any]:
         steps = []
@@ -172,6 +179,15 @@ def build(findings: list[Finding], placements: list[Placement]) -> list[Story]:
             stories.append(
                 _story(f"restarts of pod {ns}/{pod}" if ns else f"restarts of pod {pod}", members, used)
             )
+
+    # evidence without timestamps: what no story took is one incident, in the order it was pasted
+    rest = [f for f in findings if id(f) not in used and f.severity >= Severity.MEDIUM]
+    if len(rest) >= 2 and all(_time(f) is None for f in findings):
+        incident = _story(
+            "one incident, in the order the evidence was pasted (it has no timestamps)", rest, used
+        )
+        incident.steps.sort(key=lambda step: step.finding.extra.get("_seq", 0) if step.finding else 0)
+        stories.append(incident)
     return stories
 
 

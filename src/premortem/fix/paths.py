@@ -6,7 +6,7 @@ from typing import Any
 
 from premortem.findings import Finding
 from premortem.load.document import Document, Path
-from premortem.model.podspec import pod_spec_of
+from premortem.model.podspec import pod_spec_at
 
 
 def parse_pointer(pointer: str) -> Path:
@@ -39,7 +39,7 @@ def get(obj: Any, path: Path) -> Any:
 
 def container_path(doc: Document, path: Path, name: str | None = None) -> Path | None:
     """Path of the container that ``path`` points into (or the one called ``name``)."""
-    pod = pod_spec_of(doc)
+    pod = pod_spec_at(doc, path)
     if pod is None:
         return None
     views = list(pod.containers(include_ephemeral=True))

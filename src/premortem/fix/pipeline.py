@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from premortem.engine import scan
+from premortem.engine import problem_finding, scan
 from premortem.findings import Finding
 from premortem.fix.paths import parse_pointer
 from premortem.fix.registry import Fix, FixContext, Note, all_fixers
@@ -62,6 +62,9 @@ class FixRun:
     introduced: list[Finding] = field(default_factory=list)
     # False when fixes still changed files in the last allowed round (a second run would change more).
     settled: bool = True
+    # Input problems of the files as read (syntax errors, alias bombs, duplicate keys): these files or
+    # documents were not checked, and files with one are not edited.
+    problems: list[Finding] = field(default_factory=list)
 
     @property
     def outcomes(self) -> list[Outcome]:
@@ -103,9 +106,13 @@ def run_fix(
     files = {name: FileFix(name, text, text) for name, text in sources.items()}
     reported: set[tuple[Any, ...]] = set()
     settled = False
+    problems: list[Finding] | None = None
     for _round in range(MAX_ROUNDS):
         changed = False
-        for file_fix in _round_of_fixes({n: f.fixed for n, f in files.items()}, rules, ctx):
+        round_files, round_problems = _round_of_fixes({n: f.fixed for n, f in files.items()}, rules, ctx)
+        if problems is None:
+            problems = round_problems
+        for file_fix in round_files:
             target = files[file_fix.name]
             for outcome in file_fix.outcomes:
                 f = outcome.finding
@@ -121,7 +128,7 @@ def run_fix(
         if not changed:
             settled = True
             break
-    run = FixRun(list(files.values()), settled=settled)
+    run = FixRun(list(files.values()), settled=settled, problems=problems or [])
     if any(f.changed for f in run.files):
         run.introduced = introduced_findings(sources, {n: f.fixed for n, f in files.items()})
     return run
@@ -157,14 +164,21 @@ def introduced_findings(before: dict[str, str], after: dict[str, str]) -> list[F
     return out
 
 
-def _round_of_fixes(sources: dict[str, str], rules: list[Rule], ctx: FixContext) -> list[FileFix]:
+# Input problems that keep a file from being edited: the splice editor would not know which node the
+# scan read (a syntax error, a refused alias bomb, a key written twice).
+_BLOCKING = {"INP001": "YAML syntax error", "INP004": "duplicate key"}
+
+
+def _round_of_fixes(
+    sources: dict[str, str], rules: list[Rule], ctx: FixContext
+) -> tuple[list[FileFix], list[Finding]]:
     loaded = LoadResult()
-    syntax_errors: dict[str, int] = {}
+    syntax_errors: dict[str, tuple[str, int]] = {}
     for name, text in sources.items():
         result = load_text(text.removeprefix(BOM), name)
         for problem in result.problems:
-            if problem.rule == "INP001":
-                syntax_errors.setdefault(name, problem.line)
+            if problem.rule in _BLOCKING:
+                syntax_errors.setdefault(name, (_BLOCKING[problem.rule], problem.line))
         loaded.extend(result)
     ctx.documents = loaded.documents
     ctx.cache.clear()
@@ -182,15 +196,13 @@ def _round_of_fixes(sources: dict[str, str], rules: list[Rule], ctx: FixContext)
         file_fix = FileFix(name, sources[name], sources[name])
         files.append(file_fix)
         if name in syntax_errors:
-            file_fix.error = (
-                f"YAML syntax error at line {syntax_errors[name]}: nothing in this file was changed "
-                "(fix the syntax first)."
-            )
+            what, line = syntax_errors[name]
+            file_fix.error = f"{what} at line {line}: nothing in this file was changed (fix that first)."
             file_fix.outcomes = [Outcome(f, "failed", file_fix.error) for f in mine]
             continue
         docs = [d for d in loaded.documents if d.file == name]
         _fix_file(file_fix, mine, docs, ctx)
-    return files
+    return files, [problem_finding(p) for p in loaded.problems]
 
 
 def _fix_file(file_fix: FileFix, findings: list[Finding], docs: list[Document], ctx: FixContext) -> None:

@@ -1,8 +1,9 @@
 """A document read from YAML or JSON, and the way back to its YAML nodes for line look-ups.
 
 The loader does not keep the parser's node trees: they weigh several times the objects themselves and
-slow every garbage collection. A document holds a ``NodeRef`` instead, and the first ``line_of`` on a
-document of a file composes that file's nodes again (once; only files with findings pay for it).
+slow every garbage collection. A document holds a ``NodeRef`` instead, and its first ``line_of``
+composes that document's (or List item's) own span of the text again, once; only documents with
+findings pay for it, and the cost is linear in the size of the document, not of the file.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ class Document:
     """One Kubernetes object (or one document that should have been) and where it came from.
 
     ``node`` leads to the YAML node of the object itself (for an item of a ``kind: List`` it is the
-    item's node), so paths are relative to the object: a ``NodeRef`` (composed on demand), a node, or
-    None (JSON read without YAML). Use ``line_of``, never ``node``. Line numbers are 1-based.
+    item's node), so paths are relative to the object: a ``NodeRef`` (composed on demand), a
+    ``JsonRef`` (JSON read with a JSON parser), a node, or None. Use ``line_of``, never ``node``.
+    Line numbers are 1-based.
     """
 
     obj: Any
@@ -60,10 +62,12 @@ class Document:
         return api_version.split("/", 1)[0] if "/" in api_version else ""
 
     def release_nodes(self, keep_text: bool = False) -> None:
-        """Let go of this document's composed YAML nodes, and of its file's text unless ``keep_text``
-        (``line_of`` composes them again if asked)."""
+        """Let go of this document's composed YAML nodes and, unless ``keep_text``, of everything its
+        file composed and its text (``line_of`` composes them again if asked)."""
         if isinstance(self.node, NodeRef):
-            self.node.source.release(self.node.index, keep_text)
+            self.node.source.release(self.node.key, keep_text)
+        elif isinstance(self.node, JsonRef):
+            self.node.source.release(None, keep_text)
 
     def line_of(self, path: Path) -> int:
         """Line of the deepest node of ``path`` that exists (the key's line for mapping entries)."""
@@ -71,47 +75,61 @@ class Document:
         line = self.line
         if not path:
             return line
+        delta = 0  # composed nodes' marks count lines from a later line of the file
         if isinstance(node, NodeRef):
-            node = node.resolve()
+            located = node.resolve()
+            if located is None:
+                return line
+            node, delta = located
+        elif isinstance(node, JsonRef):
+            return node.line_of(path, line)
         if node is None:
             return line
         for part in path:
             found = None
             if isinstance(part, str) and getattr(node, "id", None) == "mapping":
-                for key_node, value_node in node.value:
+                for key_node, value_node in reversed(node.value):  # duplicates: the last one wins
                     if getattr(key_node, "value", None) == part:
                         found = (key_node, value_node)
                         break
                 if found is None:
                     return line
-                line = found[0].start_mark.line + 1
+                line = found[0].start_mark.line + 1 + delta
                 node = found[1]
             elif isinstance(part, int) and getattr(node, "id", None) == "sequence":
                 if not 0 <= part < len(node.value):
                     return line
                 node = node.value[part]
-                line = node.start_mark.line + 1
+                line = node.start_mark.line + 1 + delta
             else:
                 return line
         return line
+
+
+# A composed node and the number of lines of the file before the first line its marks count from.
+Located = tuple[Any, int]
+# (start, end, line, column) of a node: character offsets in its source's text, 0-based line in the
+# file and column of its first character.
+Span = tuple[int, int, int, int]
 
 
 class NodeSource:
     """A YAML stream whose node trees can be composed again: a file's text, or the file itself.
 
     ``text`` None means: read ``name`` from disk again (the loader keeps no copy of files it read).
-    ``line_offset`` pads a chunk recovered after a syntax error so its marks are lines of the file.
-    Pickled without its composed nodes (parallel loading sends documents between processes).
+    ``line_offset`` is the line of the file a chunk recovered after a syntax error starts at (its
+    marks count from there). Pickled without its composed nodes (parallel loading sends documents
+    between processes).
     """
 
-    __slots__ = ("_documents", "_nodes", "_text", "line_offset", "name", "text")
+    __slots__ = ("_located", "_nodes", "_text", "line_offset", "name", "text")
 
     def __init__(self, name: str, text: str | None = None, line_offset: int = 0) -> None:
         self.name = name
         self.text = text
         self.line_offset = line_offset
         self._nodes: list[Any] | None = None
-        self._documents: dict[int, Any] = {}
+        self._located: dict[Any, Located | None] = {}
         self._text: str | None = None
 
     def __getstate__(self) -> tuple[str, str | None, int]:
@@ -120,11 +138,11 @@ class NodeSource:
     def __setstate__(self, state: tuple[str, str | None, int]) -> None:
         self.name, self.text, self.line_offset = state
         self._nodes = None
-        self._documents = {}
+        self._located = {}
         self._text = None
 
     def stream_text(self) -> str | None:
-        """The text as first parsed (padded to the chunk's line), or None if it cannot be read."""
+        """The text as first parsed, or None if it cannot be read."""
         if self._text is None:
             from premortem.load.reader import read_text
 
@@ -134,7 +152,7 @@ class NodeSource:
                     text = read_text(self.name)
                 except (OSError, UnicodeDecodeError):
                     return None
-            self._text = "\n" * self.line_offset + text if self.line_offset else text
+            self._text = text
         return self._text
 
     def nodes(self) -> list[Any]:
@@ -145,55 +163,92 @@ class NodeSource:
             self._nodes = compose_nodes(self)
         return self._nodes
 
-    def release(self, index: int, keep_text: bool = False) -> None:
-        self._documents.pop(index, None)
-        if not keep_text and not self._documents and self._nodes is None:
+    def release(self, key: Any = None, keep_text: bool = False) -> None:
+        """Let go of the nodes composed for ``key``; without ``keep_text``, of everything."""
+        self._located.pop(key, None)
+        if not keep_text:
+            self._located.clear()
+            self._nodes = None
             self._text = None  # read again from the file if needed
 
-    def document(self, index: int, span: tuple[int, int, int, int] | None) -> Any:
-        """The root node of document ``index``: composed from its own span of the text when known
-        (so a big file with one finding does not compose all its documents), else from the stream."""
-        if index not in self._documents:
-            node = None
+    def located(self, key: Any, span: Span | None, fallback: Any) -> Located | None:
+        """The node at ``span`` composed from that span alone (linear: a big file with findings in
+        many documents composes each once), else ``fallback()`` (composes more, e.g. the stream)."""
+        if key not in self._located:
+            found = None
             if span is not None:
                 from premortem.load.reader import compose_span
 
                 node = compose_span(self, span)
-            if node is None:
-                nodes = self.nodes()
-                node = nodes[index] if 0 <= index < len(nodes) else None
-            self._documents[index] = node
-        return self._documents[index]
+                if node is not None:
+                    found = (node, span[2])
+            self._located[key] = found if found is not None else fallback()
+        return self._located[key]
+
+    def document(self, index: int) -> Located | None:
+        """Document ``index`` of the whole stream (composed once for every document that needs it)."""
+        nodes = self.nodes()
+        return (nodes[index], self.line_offset) if 0 <= index < len(nodes) else None
 
 
 @dataclass(frozen=True, slots=True)
 class NodeRef:
     """Document ``index`` of ``source``; for an item of a list, ``item`` in that document's ``items``
     (``in_items``) or in the document itself (a top-level YAML sequence of objects). ``span`` is the
-    document's root node as (start, end, line, column) in the stream text (character offsets)."""
+    document's root node, ``item_span`` the item's (see ``Span``)."""
 
     source: NodeSource
     index: int
     item: int | None = None
     in_items: bool = False
-    span: tuple[int, int, int, int] | None = None
+    span: Span | None = None
+    item_span: Span | None = None
 
-    def resolve(self) -> Any:
-        """The node, or None when it cannot be found again (the file changed or vanished)."""
-        node = self.source.document(self.index, self.span)
-        if node is None or self.item is None:
-            return node
+    @property
+    def key(self) -> tuple[int, int | None]:
+        return (self.index, self.item)
+
+    def resolve(self) -> Located | None:
+        """The node and its line delta, or None when it cannot be found again (the file changed)."""
+        if self.item is None:
+            return self.source.located(self.key, self.span, self._from_stream)
+        return self.source.located(self.key, self.item_span, self._from_document)
+
+    def _from_stream(self) -> Located | None:
+        return self.source.document(self.index)
+
+    def _from_document(self) -> Located | None:
+        located = self.source.located((self.index, None), self.span, self._from_stream)
+        if located is None:
+            return None
+        node, delta = located
         if self.in_items:
             node = _child(node, "items")
-        if getattr(node, "id", None) != "sequence" or not 0 <= self.item < len(node.value):
+        if getattr(node, "id", None) != "sequence" or not 0 <= (self.item or 0) < len(node.value):
             return None
-        return node.value[self.item]
+        return node.value[self.item or 0], delta
+
+
+@dataclass(frozen=True, slots=True)
+class JsonRef:
+    """A JSON value of ``source`` that starts at character ``start`` (read without YAML: the lines of
+    its paths are found by walking the text from there, see jsonpos.py)."""
+
+    source: NodeSource
+    start: int
+
+    def line_of(self, path: Path, line: int) -> int:
+        """Line of the deepest node of ``path`` that exists; ``line`` is the line ``start`` is on."""
+        from premortem.load.jsonpos import line_of_path
+
+        text = self.source.stream_text()
+        return line if text is None else line_of_path(text, self.start, line, path)
 
 
 def _child(node: Any, key: str) -> Any:
     if getattr(node, "id", None) != "mapping":
         return None
-    for key_node, value_node in node.value:
+    for key_node, value_node in reversed(node.value):  # a key written twice: the last one wins
         if getattr(key_node, "value", None) == key:
             return value_node
     return None

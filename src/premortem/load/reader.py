@@ -9,18 +9,22 @@ every other document is still read. ``load_paths(..., jobs=N)`` parses files in 
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from sys import intern
 from typing import Any
 
 import yaml
 
-from premortem.load.document import Document, LoadProblem, LoadResult, NodeRef, NodeSource
+from premortem.load import limits
+from premortem.load.document import Document, JsonRef, LoadProblem, LoadResult, NodeRef, NodeSource
+from premortem.load.jsonpos import looks_like_json, parse_json
+from premortem.load.limits import InputProblem
 
 try:  # pragma: no cover - the C loader is present wherever libyaml is
     from yaml import CSafeLoader as _BaseLoader
@@ -121,6 +125,7 @@ def _build(node: Any, loader: _Loader, built: dict[Any, Any]) -> Any:
     if node in built:
         if built[node] is None:
             raise _Fallback  # recursive alias
+        built[_ALIASED] = True
         return built[node]
     built[node] = None
     result: Any
@@ -132,6 +137,8 @@ def _build(node: Any, loader: _Loader, built: dict[Any, Any]) -> Any:
             if type(key_node) is not yaml.ScalarNode or key_node.tag not in _KEY_TAGS:
                 raise _Fallback
             result[_build(key_node, loader, built)] = _build(value_node, loader, built)
+        if len(result) != len(node.value):  # a key written twice (load/limits.py reports it)
+            built.setdefault(_DUPLICATES, []).append(node)
     elif kind is yaml.SequenceNode:
         if tag != _SEQ_TAG:
             raise _Fallback
@@ -144,6 +151,51 @@ def _build(node: Any, loader: _Loader, built: dict[Any, Any]) -> Any:
 
 # Keys the fast constructor builds itself; ``<<`` (merge) and ``=`` (value) keys go to PyYAML.
 _KEY_TAGS = frozenset({_STR_TAG, *_MEMO_TAGS})
+# What _build saw, kept in its memo under these keys: an alias of a collection, mappings with a key
+# written twice.
+_ALIASED = object()
+_DUPLICATES = object()
+
+
+def construct_checked(
+    loader: _Loader, root: Any, stream: str, line_offset: int = 0
+) -> tuple[Any, list[InputProblem]]:
+    """``construct_fast`` plus the bounds of load/limits.py: a document with excessive or recursive
+    aliasing is not constructed (data None, one INP001 problem); duplicate keys are INP004 problems.
+    The alias arithmetic runs only on documents that use aliases (or that the fast path leaves to
+    PyYAML), so ordinary manifests pay one length comparison per mapping. Problem lines are lines of
+    ``stream`` plus ``line_offset`` (where a chunk recovered after a syntax error starts)."""
+    built: dict[Any, Any] = {}
+    data: Any = None
+    fallback = False
+    try:
+        data = _build(root, loader, built)
+        aliased = _ALIASED in built
+        duplicates: list[Any] | None = built.get(_DUPLICATES, [])
+    except (_Fallback, RecursionError):
+        fallback, aliased, duplicates = True, True, None
+    finally:
+        built.clear()  # holds nodes; nothing may keep the node tree alive (the GC is off)
+    problems: list[InputProblem] = []
+    if aliased:
+        start, end = root.start_mark, root.end_mark
+        problem = limits.alias_problem(
+            limits.document_events(stream, start.index, end.index, start.line, start.column)
+        )
+        if problem is not None:
+            return None, [dataclasses.replace(problem, line=problem.line + line_offset)]
+    if duplicates is None:  # checked before PyYAML's constructor flattens merge keys in place
+        duplicates = limits.duplicate_mappings(root)
+    if duplicates:
+        problems.extend(limits.duplicate_key_problems(duplicates, line_offset))
+    if fallback:
+        data = loader.construct_document(root)
+    return data, problems
+
+
+def event_loader(text: str) -> _Loader:
+    """A loader to read ``text`` as events (load/limits.py)."""
+    return _Loader(text)
 
 
 def _construct_value(loader: Any, node: Any) -> Any:
@@ -264,22 +316,21 @@ def load_text(text: str, name: str) -> LoadResult:
 
 
 def _load_text(text: str, name: str, source: NodeSource) -> LoadResult:
+    json_error: ValueError | None = None
+    if looks_like_json(text):  # as kubectl decides: JSON with a JSON parser, YAML if that fails
+        try:
+            return _load_json(text, name, source)
+        except ValueError as exc:  # JSONDecodeError, or an int too long to convert
+            json_error = exc
     result = LoadResult(files_read=1)
     try:
         _parse_stream(text, name, 0, 0, result, source)
         return result
     except yaml.YAMLError as exc:
         first_error = exc
-    # Fallback: JSON files that YAML cannot read (tabs), then document-by-document recovery.
-    if name.endswith(".json"):
-        try:
-            data = json.loads(text)
-        except ValueError:
-            pass
-        else:
-            result = LoadResult(files_read=1)
-            _add_document(data, None, name, 1, 0, result, None)
-            return result
+    if json_error is not None and name.endswith(".json"):
+        return _json_problem(json_error, name)
+    # Recovery: document by document.
     result = LoadResult(files_read=1)
     chunks = _split_documents(text)
     doc_index = 0
@@ -296,28 +347,82 @@ def _load_text(text: str, name: str, source: NodeSource) -> LoadResult:
     return result
 
 
+def _load_json(text: str, name: str, source: NodeSource) -> LoadResult:
+    document = parse_json(text)
+    result = LoadResult(files_read=1)
+    line = 1 + text.count("\n", 0, document.start)
+    elements = document.elements
+
+    def places(count: int, in_items: bool) -> list[tuple[int, Any]]:
+        out: list[tuple[int, Any]] = []
+        if elements is None or len(elements) != count or in_items != document.in_items:
+            return [(line, None)] * count  # pragma: no cover - parse_json found these elements
+        at, element_line = document.start, line
+        for start in elements:
+            element_line += text.count("\n", at, start)
+            at = start
+            out.append((element_line, JsonRef(source, start)))
+        return out
+
+    _add_document(document.value, name, line, 0, result, JsonRef(source, document.start), places)
+    return result
+
+
+def _json_problem(exc: ValueError, name: str) -> LoadResult:
+    result = LoadResult(files_read=1)
+    line = exc.lineno if isinstance(exc, json.JSONDecodeError) else 1
+    detail = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+    result.problems.append(
+        LoadProblem(
+            file=name,
+            line=line,
+            rule="INP001",
+            message=f"JSON syntax error: {detail}. Nothing in this file was checked.",
+            fix="Fix the JSON at this line (a missing comma, quote or bracket); `kubectl apply` would reject it too.",
+        )
+    )
+    return result
+
+
 def _parse_stream(
     text: str, name: str, line_offset: int, doc_index: int, result: LoadResult, source: NodeSource
 ) -> int:
-    # A chunk parsed on its own is padded with blank lines so its marks are lines of the whole file
-    # (libyaml's marks are read-only).
-    loader = _Loader("\n" * line_offset + text if line_offset else text)
+    # ``text`` is a whole file, or a chunk of one starting at line ``line_offset`` (0-based) after a
+    # syntax error: marks count lines from the chunk's start, so the offset is added to every line.
+    loader = _Loader(text)
     position = 0  # of the document in this stream, for NodeRef
     try:
         while loader.check_node():
             node = loader.get_node()
-            data = construct_fast(loader, node)
-            line = (node.start_mark.line + 1) if node is not None else line_offset + 1
-            span = None
-            if node is not None:
-                start, end = node.start_mark, node.end_mark
-                span = (start.index, end.index, start.line, start.column)
-            _add_document(data, node, name, line, doc_index, result, NodeRef(source, position, span=span))
+            data, problems = (
+                construct_checked(loader, node, text, line_offset) if node is not None else (None, [])
+            )
+            line = (node.start_mark.line + 1 + line_offset) if node is not None else line_offset + 1
+            for problem in problems:
+                result.problems.append(
+                    LoadProblem(name, problem.line, problem.message, problem.fix, problem.rule)
+                )
+            if data is None and problems and problems[0].rule == "INP001":
+                doc_index += 1  # refused (alias bomb): not expanded, not checked
+                position += 1
+                continue
+            ref = NodeRef(source, position, span=_span(node, line_offset) if node is not None else None)
+            places = _yaml_places(node, ref, line, line_offset)
+            before = len(result.documents)
+            _add_document(data, name, line, doc_index, result, ref, places)
+            if problems and len(result.documents) == before + 1:
+                for added in result.problems[-len(problems) :]:
+                    added.doc = result.documents[-1]  # the finding names the object
             doc_index += 1
             position += 1
     finally:
         loader.dispose()
     return doc_index
+
+
+def _span(node: Any, line_offset: int) -> tuple[int, int, int, int]:
+    start = node.start_mark
+    return (start.index, node.end_mark.index, start.line + line_offset, start.column)
 
 
 def compose_nodes(source: NodeSource) -> list[Any]:
@@ -342,24 +447,23 @@ def compose_nodes(source: NodeSource) -> list[Any]:
 
 
 def compose_span(source: NodeSource, span: tuple[int, int, int, int]) -> Any:
-    """The root node of the document at ``span`` of ``source``, composed from that span alone, padded
-    so that its marks are those of the whole stream; None when that does not give the same node (then
-    the caller composes the whole stream)."""
+    """The node at ``span`` of ``source``, composed from that span of the text alone (indented to its
+    column; its marks count lines from the span's first line); None when that does not give the same
+    node (an alias to an anchor outside the span, a tag directive...: the caller composes more)."""
     text = source.stream_text()
-    start, end, line, column = span
+    start, end, _line, column = span
     if text is None or not 0 <= start <= end <= len(text):
         return None
-    pad = line + column
-    loader = _Composer("\n" * line + " " * column + text[start:end])
+    loader = _Composer(" " * column + text[start:end])
     try:
         node = loader.get_single_node()
     except yaml.YAMLError:
         return None
     finally:
         loader.dispose()
-    if node is None or (node.start_mark.line, node.start_mark.column) != (line, column):
+    if node is None or (node.start_mark.line, node.start_mark.column) != (0, column):
         return None
-    if node.end_mark.index - pad != end - start:
+    if node.end_mark.index - column != end - start:
         return None
     return node
 
@@ -379,7 +483,7 @@ def _split_documents(text: str) -> list[tuple[int, str]]:
 
 def _syntax_problem(exc: yaml.YAMLError, name: str, line_offset: int) -> LoadProblem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    line = (mark.line + 1) if mark is not None else line_offset + 1
+    line = (mark.line if mark is not None else 0) + 1 + line_offset
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)
     detail = f"{context}, {problem}" if context else str(problem)
@@ -395,23 +499,26 @@ def _syntax_problem(exc: yaml.YAMLError, name: str, line_offset: int) -> LoadPro
     )
 
 
+# (line, ref) of each of the first ``count`` elements of a document's ``items`` (``in_items``) or of
+# the document itself when it is a sequence.
+Places = Callable[[int, bool], list[tuple[int, Any]]]
+
+
 def _add_document(
-    data: Any, node: Any, name: str, line: int, doc_index: int, result: LoadResult, ref: NodeRef | None
+    data: Any, name: str, line: int, doc_index: int, result: LoadResult, ref: Any, places: Places
 ) -> None:
-    """Turn one parsed document into documents, problems or a skip. ``node`` is only read here (for
-    the lines of list items); the documents keep ``ref`` to find it again."""
+    """Turn one parsed document into documents, problems or a skip; ``places`` gives the lines and
+    refs of the objects of a List or of a top-level sequence."""
     if data is None:
         return  # empty document (a trailing '---'), nothing to check
     if isinstance(data, dict):
         kind = data.get("kind")
         items = data.get("items")
         if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
-            items_node = _child(node, "items")
-            for index, item in enumerate(items):
-                item_node = items_node.value[index] if items_node is not None else None
-                item_line = item_node.start_mark.line + 1 if item_node is not None else line
+            for index, (item, (item_line, item_ref)) in enumerate(
+                zip(items, places(len(items), True), strict=True)
+            ):
                 if isinstance(item, dict):
-                    item_ref = NodeRef(ref.source, ref.index, index, True, ref.span) if ref else None
                     result.documents.append(
                         Document(item, name, item_line, item_ref, doc_index=doc_index, item_index=index)
                     )
@@ -432,15 +539,35 @@ def _add_document(
             result.skipped.append((name, line, "not a Kubernetes object (no apiVersion/kind/metadata/spec)"))
         return
     if isinstance(data, list) and data and all(isinstance(d, dict) and "kind" in d for d in data):
-        for index, item in enumerate(data):
-            item_node = node.value[index] if node is not None else None
-            item_line = item_node.start_mark.line + 1 if item_node is not None else line
-            item_ref = NodeRef(ref.source, ref.index, index, False, ref.span) if ref else None
+        for index, (item, (item_line, item_ref)) in enumerate(
+            zip(data, places(len(data), False), strict=True)
+        ):
             result.documents.append(
                 Document(item, name, item_line, item_ref, doc_index=doc_index, item_index=index)
             )
         return
     result.skipped.append((name, line, f"a YAML {type(data).__name__}, not a Kubernetes object"))
+
+
+def _yaml_places(node: Any, ref: NodeRef | None, line: int, line_offset: int) -> Places:
+    """Lines and refs of the items of the document ``node`` (whose marks count from ``line_offset``)."""
+
+    def places(count: int, in_items: bool) -> list[tuple[int, Any]]:
+        sequence = _child(node, "items") if in_items else node
+        if sequence is None or sequence.id != "sequence" or len(sequence.value) != count:
+            return [(line, None)] * count  # pragma: no cover - the data was built from these nodes
+        return [
+            (item.start_mark.line + 1 + line_offset, _item_ref(ref, index, in_items, item, line_offset))
+            for index, item in enumerate(sequence.value)
+        ]
+
+    return places
+
+
+def _item_ref(ref: NodeRef | None, index: int, in_items: bool, node: Any, line_offset: int) -> NodeRef | None:
+    if ref is None:
+        return None
+    return NodeRef(ref.source, ref.index, index, in_items, ref.span, _span(node, line_offset))
 
 
 def looks_like_kubernetes(data: dict[str, Any]) -> bool:
@@ -459,7 +586,7 @@ def looks_like_kubernetes(data: dict[str, Any]) -> bool:
 def _child(node: Any, key: str) -> Any:
     if node is None or node.id != "mapping":
         return None
-    for key_node, value_node in node.value:
+    for key_node, value_node in reversed(node.value):  # a key written twice: the last one wins
         if key_node.value == key:
             return value_node
     return None

@@ -1,19 +1,23 @@
 """An index of every object read: by kind, by namespace and name, and the pods workloads create.
 
 Cross-object rules (disruption budgets, webhooks and their backends, capacity) ask the index instead
-of looping over all documents. Objects without a namespace are treated as living in the same,
+of looping over all documents: ``LabelSets`` finds the label sets a selector matches, and
+``SelectorIndex`` the selectors that match a label set, both without comparing every pair. Objects without a namespace are treated as living in the same,
 unspecified namespace as each other (``kubectl apply -n NS`` puts them together).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from premortem.load.document import Document
-from premortem.model.podspec import POD_BEARING_KINDS, pod_spec_of, template_labels
-from premortem.model.selectors import Selector
+from premortem.model.podspec import POD_BEARING_KINDS, pod_spec_of, pod_units, template_labels
+from premortem.model.selectors import Requirement, Selector
+
+T = TypeVar("T")
 
 
 def namespace_key(doc: Document) -> str:
@@ -28,7 +32,8 @@ class ObjectIndex:
     # Computed on first use (the index is built once per scan and not changed afterwards): every rule
     # that asks for workloads, or for the workloads a selector matches, shares one pass over them.
     _workloads: list[Document] | None = field(default=None, repr=False)
-    _pods_by_namespace: dict[str, _NamespacePods] | None = field(default=None, repr=False)
+    _pods_by_namespace: dict[str, LabelSets[Document]] | None = field(default=None, repr=False)
+    _workloads_by_file: dict[str, list[Document]] | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, documents: Iterable[Document]) -> ObjectIndex:
@@ -52,13 +57,14 @@ class ObjectIndex:
         return self.by_name.get((kind, namespace or "", name))
 
     def workloads(self) -> Iterator[Document]:
-        """Every object that carries a pod spec."""
+        """Every object that carries a pod spec; a custom resource's pod templates as ``pod_units``."""
         if self._workloads is None:
             self._workloads = [
-                doc
+                unit
                 for kind in POD_BEARING_KINDS
                 for doc in self.by_kind.get(kind, ())
-                if pod_spec_of(doc) is not None
+                for unit in pod_units(doc)
+                if pod_spec_of(unit) is not None
             ]
         return iter(self._workloads)
 
@@ -71,30 +77,43 @@ class ObjectIndex:
         if self._pods_by_namespace is None:
             self._pods_by_namespace = {}
             for doc in self.workloads():
-                pods = self._pods_by_namespace.setdefault(namespace_key(doc), _NamespacePods())
-                pods.add(doc, template_labels(doc))
+                pods = self._pods_by_namespace.setdefault(namespace_key(doc), LabelSets())
+                pods.add(template_labels(doc), doc)
         found = self._pods_by_namespace.get(namespace or "")
-        if found is None:
-            return []
-        return [found.docs[i] for i in found.candidates(selector) if selector.matches(found.labels[i])]
+        return [] if found is None else found.matching(selector)
+
+    def workloads_in_file(self, file: str) -> list[Document]:
+        """The workloads read from ``file``, in ``workloads()`` order."""
+        if self._workloads_by_file is None:
+            self._workloads_by_file = defaultdict(list)
+            for doc in self.workloads():
+                self._workloads_by_file[doc.file].append(doc)
+        return self._workloads_by_file.get(file, [])
 
 
-@dataclass
-class _NamespacePods:
-    """The workloads of one namespace with their pod template labels, and where each label is set."""
+class LabelSets(Generic[T]):
+    """Label sets (of pods, endpoints...) with what carries them, looked up by selector: only the
+    sets that carry the selector's rarest required label value are checked, not every set."""
 
-    docs: list[Document] = field(default_factory=list)
-    labels: list[dict[str, str]] = field(default_factory=list)
-    by_label: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self._items: list[T] = []
+        self._labels: list[Mapping[str, str]] = []
+        self._by_label: dict[tuple[str, str], list[int]] = {}
 
-    def add(self, doc: Document, labels: dict[str, str]) -> None:
-        position = len(self.docs)
-        self.docs.append(doc)
-        self.labels.append(labels)
+    def add(self, labels: Mapping[str, str], item: T) -> None:
+        position = len(self._items)
+        self._items.append(item)
+        self._labels.append(labels)
         for pair in labels.items():
-            self.by_label.setdefault(pair, []).append(position)
+            self._by_label.setdefault(pair, []).append(position)
 
-    def candidates(self, selector: Selector) -> Iterable[int]:
+    def matching(self, selector: Selector) -> list[T]:
+        """What carries a label set ``selector`` matches, in the order added."""
+        if selector.matches_nothing:
+            return []
+        return [self._items[i] for i in self._candidates(selector) if selector.matches(self._labels[i])]
+
+    def _candidates(self, selector: Selector) -> Iterable[int]:
         """Positions that can match: those carrying the rarest required label value (all positions
         when the selector requires no label value)."""
         best: list[int] | None = None
@@ -102,8 +121,49 @@ class _NamespacePods:
             if requirement.operator != "In":
                 continue
             found = sorted(
-                {i for value in requirement.values for i in self.by_label.get((requirement.key, value), ())}
+                {i for value in requirement.values for i in self._by_label.get((requirement.key, value), ())}
             )
             if best is None or len(found) < len(best):
                 best = found
-        return range(len(self.docs)) if best is None else best
+        return range(len(self._items)) if best is None else best
+
+
+class SelectorIndex(Generic[T]):
+    """Selectors (of Services, budgets, policies...) with what owns them, looked up by the labels of
+    one object: each selector is filed under its rarest required label value, so a lookup checks the
+    selectors that can match, not all of them (a dense namespace has thousands)."""
+
+    def __init__(self, entries: Iterable[tuple[Selector, T]]) -> None:
+        self._entries = [(s, item) for s, item in entries if not s.matches_nothing]
+        counts: Counter[tuple[str, str]] = Counter(
+            pair for selector, _ in self._entries for r in _required(selector) for pair in _pairs(r)
+        )
+        self._by_label: dict[tuple[str, str], list[int]] = {}
+        self._always: list[int] = []  # selectors that require no label value
+        for position, (selector, _) in enumerate(self._entries):
+            rarest = min(
+                _required(selector), key=lambda r: sum(counts[pair] for pair in _pairs(r)), default=None
+            )
+            if rarest is None:
+                self._always.append(position)
+                continue
+            for pair in _pairs(rarest):
+                self._by_label.setdefault(pair, []).append(position)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def matching(self, labels: Mapping[str, str]) -> list[T]:
+        """What owns a selector that matches ``labels``, in the order added."""
+        found = set(self._always)
+        for pair in labels.items():
+            found.update(self._by_label.get(pair, ()))
+        return [self._entries[i][1] for i in sorted(found) if self._entries[i][0].matches(labels)]
+
+
+def _required(selector: Selector) -> list[Requirement]:
+    return [r for r in selector.requirements if r.operator == "In"]
+
+
+def _pairs(requirement: Requirement) -> list[tuple[str, str]]:
+    return [(requirement.key, value) for value in requirement.values]

@@ -48,6 +48,7 @@ IF_HEALTHY_BUDGET = "IfHealthyBudget"
 
 _PERCENT = re.compile(r"^(\d+)%$")
 _CACHE_KEY = "_premortem_pdb_verdicts"
+_COVERING_KEY = "_premortem_pdbs_covering"
 
 
 @dataclass
@@ -119,8 +120,17 @@ def analyse_pdbs(index: ObjectIndex) -> list[PdbVerdict]:
 
 
 def pdbs_covering(workload: Document, index: ObjectIndex) -> list[PdbVerdict]:
-    """The PDBs whose selector matches the pods ``workload`` creates."""
-    return [v for v in analyse_pdbs(index) if v.covers(workload)]
+    """The PDBs whose selector matches the pods ``workload`` creates (``PdbVerdict.covers``), looked
+    up by the workload's identity instead of asking every PDB (capacity asks for every pod)."""
+    cache: dict[str, Any] = vars(index)
+    covering: dict[tuple[str, str, str] | int, list[PdbVerdict]] | None = cache.get(_COVERING_KEY)
+    if covering is None:
+        covering = {}
+        for verdict in analyse_pdbs(index):
+            for key in dict.fromkeys(workload_key(w) for w in verdict.workloads):
+                covering.setdefault(key, []).append(verdict)
+        cache[_COVERING_KEY] = covering
+    return list(covering.get(workload_key(workload), ()))
 
 
 def effective_replicas(workload: Document, index: ObjectIndex) -> int | None:
@@ -129,6 +139,23 @@ def effective_replicas(workload: Document, index: ObjectIndex) -> int | None:
     if hpa is not None and workload.kind in SCALABLE_KINDS:
         return hpa_min_replicas(hpa)
     return replicas_of(workload)
+
+
+def peak_replicas(workload: Document, index: ObjectIndex) -> tuple[int | None, Document | None]:
+    """Replicas at peak: an HPA's ``maxReplicas`` where one targets the workload (with that HPA),
+    else its declared replicas; None for kinds without replicas (DaemonSet, Job, Pod)."""
+    hpa = hpa_for(workload, index) if workload.kind in SCALABLE_KINDS else None
+    if hpa is not None:
+        return hpa_max_replicas(hpa), hpa
+    return replicas_of(workload), None
+
+
+def hpa_max_replicas(hpa: Document) -> int:
+    spec = hpa.obj.get("spec") if isinstance(hpa.obj, dict) else None
+    value = spec.get("maxReplicas") if isinstance(spec, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int):
+        return hpa_min_replicas(hpa)  # required by the API; a missing one is refused
+    return max(value, hpa_min_replicas(hpa))
 
 
 def hpa_min_replicas(hpa: Document) -> int:
@@ -243,8 +270,8 @@ def _across_namespace_omission(doc: Document, selector: Selector, index: ObjectI
     own = doc.ref.namespace
     return [
         w
-        for w in index.workloads()
-        if bool(w.ref.namespace) != bool(own) and w.file == doc.file and selector.matches(template_labels(w))
+        for w in index.workloads_in_file(doc.file)
+        if bool(w.ref.namespace) != bool(own) and selector.matches(template_labels(w))
     ]
 
 
@@ -317,6 +344,8 @@ def _analyse(doc: Document, index: ObjectIndex) -> PdbVerdict:
                 verdict.uncounted.append(workload)
             elif owner is not None:
                 scale += 1  # owned by a controller not in the files: count the pods we see
+        else:  # a custom resource's pods (Ray workers, LeaderWorkerSet groups): its controller's count
+            verdict.uncounted.append(workload)
     verdict.selected_pods = pods
 
     value = verdict.value

@@ -5,6 +5,8 @@ Sources (see docs/k8s-facts in the README):
   request = limit, per container and resource; PodTemplates are stored undefaulted, so we apply it);
 - QoS: pkg/apis/core/helper/qos/qos.go (cpu and memory only, zero quantities ignored, init and sidecar
   containers counted, ephemeral containers not);
+- LimitRange defaults (model/limitrange.py): after that decode-time defaulting, the LimitRanges of
+  the namespace and input unit give what a container still leaves unset;
 - effective pod request: component-helpers resource/helpers.go ``AggregateContainerRequests``
   (max(sum of app containers + sidecars, each init container + the sidecars started before it)
   plus ``spec.overhead``).
@@ -12,11 +14,20 @@ Sources (see docs/k8s-facts in the README):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from premortem.load.document import Document
-from premortem.model.podspec import EPHEMERAL, SIDECAR, ContainerView, PodSpecView, pod_spec_of
+from premortem.model.limitrange import ContainerDefaults, defaults_of
+from premortem.model.podspec import (
+    EPHEMERAL,
+    SIDECAR,
+    ContainerView,
+    InjectedContainer,
+    PodSpecView,
+    pod_spec_of,
+)
 from premortem.model.quantity import QuantityError, to_bytes, to_millicores
 
 GUARANTEED = "Guaranteed"
@@ -40,6 +51,8 @@ class ContainerResources:
     requests: dict[str, int] = field(default_factory=dict)
     limits: dict[str, int] = field(default_factory=dict)
     declared_requests: dict[str, int] = field(default_factory=dict)
+    # "requests.memory" / "limits.cpu"... -> the LimitRange that set it (model/limitrange.py)
+    defaulted: dict[str, str] = field(default_factory=dict)
 
     def request(self, resource: str) -> int:
         return self.requests.get(resource, 0)
@@ -70,14 +83,30 @@ def _read(container: ContainerView, section: str, bad: list[BadQuantity]) -> dic
     return out
 
 
-def container_resources(container: ContainerView, bad: list[BadQuantity] | None = None) -> ContainerResources:
+def container_resources(
+    container: ContainerView,
+    bad: list[BadQuantity] | None = None,
+    defaults: Iterable[ContainerDefaults] = (),
+) -> ContainerResources:
+    """A container's requests and limits as admitted: its own, request := limit where it has no request
+    (decode-time defaulting), then the LimitRange ``defaults`` for what it still leaves unset."""
     problems = bad if bad is not None else []
     declared = _read(container, "requests", problems)
     limits = _read(container, "limits", problems)
     requests = dict(declared)
     for resource, value in limits.items():
         requests.setdefault(resource, value)  # SetDefaults_Pod: request := limit when absent
-    return ContainerResources(container, requests, limits, declared)
+    defaulted: dict[str, str] = {}
+    for given in defaults:  # LimitRanger admission, after decoding
+        for resource, value in given.limits.items():
+            if resource not in limits:
+                limits[resource] = value
+                defaulted[f"limits.{resource}"] = given.source
+        for resource, value in given.requests.items():
+            if resource not in requests:
+                requests[resource] = value
+                defaulted[f"requests.{resource}"] = given.source
+    return ContainerResources(container, requests, limits, declared, defaulted)
 
 
 @dataclass(slots=True)
@@ -90,16 +119,20 @@ class PodResources:
     pod_level: bool = False
 
 
-def pod_resources(pod: PodSpecView) -> PodResources:
+def pod_resources(pod: PodSpecView, defaults: Iterable[ContainerDefaults] = ()) -> PodResources:
     bad: list[BadQuantity] = []
-    containers = [container_resources(c, bad) for c in pod.containers() if c.role != EPHEMERAL]
+    given = list(defaults)
+    containers = [container_resources(c, bad, given) for c in pod.containers() if c.role != EPHEMERAL]
+    # Containers the controller adds (Knative's queue-proxy...) count for QoS and requests, but are not
+    # in ``PodResources.containers``: no rule reports on what the manifest does not contain.
+    every = containers + [_injected(pod, c) for c in pod.injected]
     pod_level = _pod_level(pod, bad)
-    qos = _qos_pod_level(*pod_level) if pod_level is not None else qos_class(containers)
-    requests = aggregate(containers, "requests")
-    limits_sum = aggregate(containers, "limits")
+    qos = _qos_pod_level(*pod_level) if pod_level is not None else qos_class(every)
+    requests = aggregate(every, "requests")
+    limits_sum = aggregate(every, "limits")
     limits: dict[str, int | None] = {}
     for resource in QOS_RESOURCES:
-        app = [c for c in containers if c.container.role in ("container", SIDECAR)]
+        app = [c for c in every if c.container.role in ("container", SIDECAR)]
         unbounded = not app or any(c.limit(resource) is None for c in app)
         limits[resource] = None if unbounded else limits_sum[resource]
     if pod_level is not None:
@@ -115,6 +148,12 @@ def pod_resources(pod: PodSpecView) -> PodResources:
         if limits.get(resource):
             limits[resource] = (limits[resource] or 0) + value
     return PodResources(qos, requests, limits, containers, bad, pod_level is not None)
+
+
+def _injected(pod: PodSpecView, injected: InjectedContainer) -> ContainerResources:
+    view = ContainerView(injected.name, injected.role, -1, pod.path, {})
+    requests, limits = dict(injected.requests), dict(injected.limits)
+    return ContainerResources(view, {**limits, **requests}, limits, requests)
 
 
 def qos_class(containers: list[ContainerResources]) -> str:
@@ -230,6 +269,6 @@ def resources_of(doc: Document) -> PodResources | None:
     """Pod resources of a pod-bearing object (None for other kinds), computed once per document."""
     if "resources" not in doc.cache:
         pod = pod_spec_of(doc)
-        doc.cache["resources"] = pod_resources(pod) if pod is not None else None
+        doc.cache["resources"] = pod_resources(pod, defaults_of(doc)) if pod is not None else None
     result: PodResources | None = doc.cache["resources"]
     return result

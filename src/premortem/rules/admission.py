@@ -17,10 +17,11 @@ from typing import Any
 from premortem.findings import Severity
 from premortem.load.document import Document, Path
 from premortem.model.index import ObjectIndex
-from premortem.model.pdb import effective_replicas, proximity, related_files
+from premortem.model.pdb import effective_replicas
 from premortem.model.podspec import SCALABLE_KINDS, template_labels
 from premortem.model.selectors import Selector, SelectorError, parse_map_selector, parse_selector
-from premortem.rules.registry import ClusterContext, Hit, cluster_rule
+from premortem.model.units import proximity, same_unit
+from premortem.rules.registry import ClusterContext, Hit, Param, cluster_rule
 
 WEBHOOK_KINDS = ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")
 KUBE_SYSTEM = "kube-system"
@@ -272,20 +273,21 @@ def pods_in_namespace(namespace: str, index: ObjectIndex, near: Document) -> lis
     return [
         w
         for w in index.workloads()
-        if (w.ref.namespace or "") == namespace
-        and w.kind != "PodTemplate"
-        and related_files(near.file, w.file)
+        if (w.ref.namespace or "") == namespace and w.kind != "PodTemplate" and same_unit(near.file, w.file)
     ]
 
 
 def _nearest(
     index: ObjectIndex, kind: str, namespace: str | None, name: str, near: Document
 ) -> Document | None:
-    """The object of that kind and name in ``namespace`` (or with no namespace), read nearest to ``near``."""
+    """The object of that kind and name in ``namespace`` (or with no namespace) of ``near``'s input
+    unit (model/units.py), the one read nearest to ``near``."""
     candidates = [
         doc
         for doc in index.of_kind(kind)
-        if doc.ref.name == name and (doc.ref.namespace or "") in (namespace or "", "")
+        if doc.ref.name == name
+        and (doc.ref.namespace or "") in (namespace or "", "")
+        and same_unit(near.file, doc.file)
     ]
     if not candidates:
         return None
@@ -294,8 +296,15 @@ def _nearest(
     )
 
 
+# Workloads that can serve a webhook: what a Service's selector reaches, through pod templates.
+BACKEND_KINDS = frozenset({*SCALABLE_KINDS, "DaemonSet"})
+
+
 def backends(webhook: Webhook, index: ObjectIndex) -> list[Document]:
-    """Scalable workloads serving the webhook: pods behind its Service, or a workload of that name."""
+    """Workloads serving the webhook: the pods behind its Service, or a workload of that name, found in
+    the Service's namespace and the webhook configuration's input unit (model/units.py) only, so an
+    unrelated project's Deployment with the same labels is never taken for the backend. Deployments,
+    StatefulSets, ReplicaSets, ReplicationControllers and DaemonSets count."""
     if not webhook.service_name:
         return []
     near = webhook.config
@@ -305,10 +314,12 @@ def backends(webhook: Webhook, index: ObjectIndex) -> list[Document]:
         spec = service.obj.get("spec") if isinstance(service.obj, dict) else None
         selector = parse_map_selector(spec.get("selector") if isinstance(spec, dict) else None)
         found = [
-            w for w in index.workloads_matching(selector, service.ref.namespace) if w.kind in SCALABLE_KINDS
+            w
+            for w in index.workloads_matching(selector, service.ref.namespace)
+            if w.kind in BACKEND_KINDS and same_unit(near.file, w.file)
         ]
     if not found:
-        for kind in ("Deployment", "StatefulSet"):
+        for kind in ("Deployment", "StatefulSet", "DaemonSet"):
             doc = _nearest(index, kind, webhook.service_namespace, webhook.service_name, near)
             if doc is not None:
                 found.append(doc)
@@ -605,13 +616,21 @@ def webhook_self_lockout(ctx: ClusterContext) -> Iterator[Hit]:
     "admission",
     Severity.MEDIUM,
     "Webhook timeout above 5 seconds (the v1 default is 10)",
+    params={
+        "medium_seconds": Param(
+            15, "a fail-closed webhook timing out after at least this many seconds is medium (below: low)"
+        )
+    },
 )
 def webhook_timeout_too_long(ctx: ClusterContext) -> Iterator[Hit]:
     """
     ## What it checks
     Webhooks whose `timeoutSeconds` is above 5, including those that leave it unset (v1 default
-    10 s; the removed v1beta1 default was 30 s). Medium when the webhook fails closed, low when it
-    fails open. One finding per configuration, listing its webhooks.
+    10 s; the removed v1beta1 default was 30 s). One finding per configuration, listing its
+    webhooks. The severity scales with how long a hung backend holds each request and what happens
+    then: a fail-closed webhook waiting `medium_seconds` (15) or more is `medium`, one waiting less
+    (the v1 default of 10 s included) is `low`; a fail-open webhook is one step lower (`low` from
+    15 s, `info` below), since the request goes through in the end.
 
     ## Why it breaks clusters
     A backend that is up but hung (CPU-throttled, blocked on a lock, a dead node whose endpoints
@@ -670,6 +689,7 @@ def webhook_timeout_too_long(ctx: ClusterContext) -> Iterator[Hit]:
     for webhook in webhooks(ctx.index):
         if webhook.timeout > MAX_TIMEOUT:
             by_config.setdefault(id(webhook.config), []).append(webhook)
+    long_wait = webhook_timeout_too_long.param("medium_seconds")
     for slow in by_config.values():
         first = slow[0]
         closed = [w for w in slow if w.fails_closed]
@@ -684,6 +704,7 @@ def webhook_timeout_too_long(ctx: ClusterContext) -> Iterator[Hit]:
             if closed
             else "then lets it through (failurePolicy Ignore)"
         )
+        severity = max(_timeout_severity(w, long_wait) for w in slow)
         yield Hit(
             message=(
                 f"{first.config.kind} {first.config.ref.name or '<unnamed>'}: {names}. A hung backend holds every "
@@ -692,10 +713,16 @@ def webhook_timeout_too_long(ctx: ClusterContext) -> Iterator[Hit]:
             ),
             fix="Set timeoutSeconds: 5 or less on each webhook.",
             path=first.field_path("timeoutSeconds"),
-            severity=None if closed else Severity.LOW,
+            severity=severity,
             doc=first.config,
             extra={"timeouts": {w.name: w.timeout for w in slow}},
         )
+
+
+def _timeout_severity(webhook: Webhook, long_wait: int) -> Severity:
+    """medium for a long fail-closed wait, low for a shorter one; one step lower when failing open."""
+    closed = Severity.MEDIUM if webhook.timeout >= long_wait else Severity.LOW
+    return closed if webhook.fails_closed else Severity(closed - 1)
 
 
 @cluster_rule(
@@ -917,8 +944,13 @@ def webhook_single_replica_backend(ctx: ClusterContext) -> Iterator[Hit]:
     """
     ## What it checks
     Fail-closed webhooks (explicit or v1 default) whose backend workload is in the files read (the
-    Deployment or StatefulSet behind `clientConfig.service`, found through the Service's selector or
-    by name) and runs one replica (an HPA's `minReplicas` counts as the worst case).
+    Deployment, StatefulSet or DaemonSet behind `clientConfig.service`, found through the Service's
+    selector or by name) and runs one replica in all (an HPA's `minReplicas` counts as the worst
+    case). The Service and its workloads are looked up in the Service's namespace and in the webhook
+    configuration's input unit only (the same file, or the same directory tree: see
+    model/units.py), so a Deployment of another project with the same labels is never taken for the
+    backend. A DaemonSet backend runs one pod per node: no single pod's loss stops the webhook, so
+    it is not a finding.
 
     ## Why it breaks clusters
     Every restart of that one pod — a node drain, an eviction, an OOM kill, a rollout, a node
@@ -1012,24 +1044,27 @@ def webhook_single_replica_backend(ctx: ClusterContext) -> Iterator[Hit]:
     for webhook in webhooks(ctx.index):
         if not webhook.fails_closed:
             continue
-        for backend in backends(webhook, ctx.index):
-            key = (id(webhook.config), id(backend))
-            if key in seen:
-                continue
-            replicas = effective_replicas(backend, ctx.index)
-            if replicas != 1:
-                continue
-            seen.add(key)
-            yield Hit(
-                message=(
-                    f"{webhook.label} fails closed ({webhook.policy_text}) and its backend {backend.kind} "
-                    f"{backend.ref.name} ({backend.file}:{backend.line}) runs 1 replica: every drain, eviction, "
-                    "OOM kill or rollout of that pod makes the API server reject every request the webhook "
-                    "matches until a new pod is Ready."
-                ),
-                fix="Run 2+ replicas spread across nodes with a PodDisruptionBudget (maxUnavailable: 1), "
-                "or use failurePolicy: Ignore.",
-                path=webhook.field_path("failurePolicy"),
-                doc=webhook.config,
-                extra={"backend": f"{backend.kind}/{backend.ref.name}"},
-            )
+        serving = backends(webhook, ctx.index)
+        if not serving or any(w.kind == "DaemonSet" for w in serving):
+            continue  # unknown, or one pod per node: no single pod whose loss stops the webhook
+        counts = [effective_replicas(w, ctx.index) for w in serving]
+        if any(c is None for c in counts) or sum(c or 0 for c in counts) != 1:
+            continue
+        backend = next(w for w, c in zip(serving, counts, strict=True) if c == 1)
+        key = (id(webhook.config), id(backend))
+        if key in seen:
+            continue
+        seen.add(key)
+        yield Hit(
+            message=(
+                f"{webhook.label} fails closed ({webhook.policy_text}) and its backend {backend.kind} "
+                f"{backend.ref.name} ({backend.file}:{backend.line}) runs 1 replica: every drain, eviction, "
+                "OOM kill or rollout of that pod makes the API server reject every request the webhook "
+                "matches until a new pod is Ready."
+            ),
+            fix="Run 2+ replicas spread across nodes with a PodDisruptionBudget (maxUnavailable: 1), "
+            "or use failurePolicy: Ignore.",
+            path=webhook.field_path("failurePolicy"),
+            doc=webhook.config,
+            extra={"backend": f"{backend.kind}/{backend.ref.name}"},
+        )

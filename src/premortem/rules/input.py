@@ -116,6 +116,62 @@ def yaml_syntax(_: Any) -> Iterator[Hit]:
     return iter(())
 
 
+@load_rule("INP004", "duplicate-key", "input", Severity.HIGH, "A key written twice in one mapping")
+def duplicate_key(_: Any) -> Iterator[Hit]:
+    """
+    ## What it checks
+    A mapping that writes the same key twice, such as two `resources:` keys in one container (a real
+    CoreDNS manifest had exactly this). The finding gives both lines and both values.
+
+    ## Why it breaks clusters
+    Which value counts depends on the client that applies the file. `kubectl` 1.21 and later decode
+    strictly and refuse the whole file ("mapping key "resources" already defined at line 12"), so a
+    GitOps sync or a deploy script stops at it. Older `kubectl`, Helm's post-rendering and PyYAML-based
+    tools keep the last value without a word, other tools the first: the resources, probes or image
+    that run are not the ones a reviewer read. premortem judges the object with the last value.
+
+    ## Failing example
+    ```yaml
+    apiVersion: v1
+    kind: Pod
+    metadata:
+      name: coredns
+    spec:
+      containers:
+        - name: coredns
+          image: registry.k8s.io/coredns/coredns:v1.11.1
+          resources:
+            limits: {memory: 170Mi}
+          resources:
+            requests: {cpu: 100m, memory: 70Mi}
+    ```
+
+    ## Passing example
+    ```yaml
+    apiVersion: v1
+    kind: Pod
+    metadata:
+      name: coredns
+    spec:
+      containers:
+        - name: coredns
+          image: registry.k8s.io/coredns/coredns:v1.11.1
+          resources:
+            limits: {memory: 170Mi}
+            requests: {cpu: 100m, memory: 70Mi}
+    ```
+
+    ## Fix
+    Keep one key: merge the two values into it and delete the other.
+
+    ## Source
+    YAML 1.2 spec section 3.2.1.1 (mapping keys are unique); gopkg.in/yaml.v3 decode.go ("mapping key
+    %#v already defined at line %d"), used by kubectl through sigs.k8s.io/yaml; kubectl issue reports
+    of the error since 1.21.
+    """
+    return iter(())
+
+
 @object_rule(
     "INP002",
     "not-a-kubernetes-object",

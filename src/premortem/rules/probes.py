@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Iterator
+from typing import Any
 
 from premortem.findings import Severity
 from premortem.load.document import Document
 from premortem.model.delivery import delivery_of
-from premortem.model.index import namespace_key
 from premortem.model.podspec import (
     CONTAINER,
     LONG_RUNNING_KINDS,
@@ -18,7 +16,6 @@ from premortem.model.podspec import (
     ContainerView,
     pod_spec_of,
     replicas_of,
-    template_labels,
 )
 from premortem.model.probes import (
     LIVENESS,
@@ -29,7 +26,7 @@ from premortem.model.probes import (
     probe_reach,
     probes_of,
 )
-from premortem.model.selectors import Selector, parse_map_selector
+from premortem.model.traffic import serves_traffic, services_selecting, serving_ports
 from premortem.rules.registry import ClusterContext, Hit, cluster_rule, object_rule
 
 # A start budget below this many seconds turns a slow start into a crash loop.
@@ -801,29 +798,19 @@ def no_readiness_probe(context: ClusterContext) -> Iterator[Hit]:
     (availability, maxUnavailable, minReadySeconds).
     """
     index = context.index
-    services: _ServiceIndex = {}
-    for svc in index.of_kind("Service"):
-        spec = svc.obj.get("spec") if isinstance(svc.obj, dict) else None
-        # ExternalName Services have no endpoints; publishNotReadyAddresses Services list pods whether
-        # Ready or not, so readiness changes nothing for them.
-        if (
-            isinstance(spec, dict)
-            and spec.get("type") != "ExternalName"
-            and spec.get("publishNotReadyAddresses") is not True
-        ):
-            selector = parse_map_selector(spec.get("selector"))
-            if not selector.matches_nothing and _serves_traffic(svc):
-                entry = (svc.ref.name or "?", selector)
-                services.setdefault((namespace_key(svc), None), []).append(entry)
-                services.setdefault((namespace_key(svc), os.path.dirname(svc.file)), []).append(entry)
     for doc in index.workloads():
         if doc.kind not in LONG_RUNNING_KINDS:
             continue
         containers = list(probed_containers(doc))
         if not containers or any(READINESS in probes for _, probes in containers):
             continue
-        selecting = _selecting_services(doc, services)
-        has_ports = any(_serving_ports(c) for c, _ in containers)
+        # publishNotReadyAddresses Services list pods whether Ready or not: readiness changes nothing.
+        selecting = [
+            svc.ref.name or "?"
+            for svc in services_selecting(doc, index)
+            if serves_traffic(svc) and _spec(svc).get("publishNotReadyAddresses") is not True
+        ]
+        has_ports = any(serving_ports(c) for c, _ in containers)
         if not selecting and not (doc.kind in SCALABLE_KINDS and has_ports):
             continue
         if selecting:
@@ -858,48 +845,6 @@ def no_readiness_probe(context: ClusterContext) -> Iterator[Hit]:
         )
 
 
-# (namespace, folder or None for any folder) -> (Service name, selector)
-_ServiceIndex = dict[tuple[str, str | None], list[tuple[str, Selector]]]
-
-
-def _selecting_services(doc: Document, services: _ServiceIndex) -> list[str]:
-    """Names of the Services whose selector matches the workload's pod labels.
-
-    Same namespace, and, when the namespace is not written, the same directory: objects without a
-    namespace from unrelated folders (examples, test fixtures) are not one application.
-    """
-    labels = template_labels(doc)
-    if not labels:
-        return []
-    folder = None if doc.ref.namespace else os.path.dirname(doc.file)
-    candidates = services.get((namespace_key(doc), folder), [])
-    return [name for name, selector in candidates if selector.matches(labels)]
-
-
-_MONITORING_NAME = re.compile(r"metric|prometheus|prom\b|health|probe|liveness|readiness|pprof|debug|admin")
-
-
-def _serving_ports(container: ContainerView) -> list[int]:
-    """Container ports that may carry client traffic (unnamed, or not named for metrics/health/debug)."""
-    ports = container.data.get("ports")
-    if not isinstance(ports, list):
-        return []
-    return [
-        p["containerPort"]
-        for p in ports
-        if isinstance(p, dict)
-        and isinstance(p.get("containerPort"), int)
-        and not _MONITORING_NAME.search(str(p.get("name") or "").lower())
-    ]
-
-
-def _serves_traffic(service: Document) -> bool:
-    """False for a Service that only exposes metrics (all its ports, or its name, say so)."""
-    if _MONITORING_NAME.search((service.ref.name or "").lower().rsplit("-", 1)[-1]):
-        return False
-    spec = service.obj.get("spec") if isinstance(service.obj, dict) else None
-    ports = spec.get("ports") if isinstance(spec, dict) else None
-    if not isinstance(ports, list) or not ports:
-        return True
-    names = [str(p.get("name") or "") if isinstance(p, dict) else "" for p in ports]
-    return not all(name and _MONITORING_NAME.search(name.lower()) for name in names)
+def _spec(doc: Document) -> dict[str, Any]:
+    spec = doc.obj.get("spec") if isinstance(doc.obj, dict) else None
+    return spec if isinstance(spec, dict) else {}

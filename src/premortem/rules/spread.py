@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from premortem.findings import Severity
 from premortem.load.document import Document
 from premortem.model.index import ObjectIndex
-from premortem.model.pdb import effective_replicas, hpa_for, pdbs_covering
+from premortem.model.pdb import effective_replicas, hpa_for, pdbs_covering, related_files
 from premortem.model.podspec import template_labels
+from premortem.model.selectors import parse_map_selector
 from premortem.model.spread import HOSTNAME, spreads_of
 from premortem.rules.registry import ClusterContext, Hit, Param, cluster_rule
 
@@ -23,19 +24,25 @@ def replicated_workloads(index: ObjectIndex) -> Iterator[tuple[Document, int]]:
     """Workloads that run 2+ interchangeable replicas at normal scale (an HPA's minReplicas as the
     worst case), skipping objects owned by a controller (a dump's ReplicaSets of a Deployment)."""
     for doc in index.of_kind(*REPLICATED_KINDS):
-        if doc.api_group not in ("", "apps", "extensions") or not template_labels(doc):
-            continue
-        meta = doc.obj.get("metadata") if isinstance(doc.obj, dict) else None
-        if isinstance(meta, dict) and meta.get("ownerReferences"):
+        if doc.api_group not in ("", "apps", "extensions") or not template_labels(doc) or _owned(doc):
             continue
         replicas = effective_replicas(doc, index)
         if replicas is not None and replicas >= 2:
             yield doc, replicas
 
 
+def _owned(doc: Document) -> bool:
+    meta = doc.obj.get("metadata") if isinstance(doc.obj, dict) else None
+    return isinstance(meta, dict) and bool(meta.get("ownerReferences"))
+
+
 def _count(doc: Document, replicas: int, index: ObjectIndex) -> str:
     hpa = hpa_for(doc, index)
-    scale = f"HPA minReplicas {replicas}" if hpa is not None else f"{replicas} replicas"
+    scale = (
+        f"HPA minReplicas {replicas}"
+        if hpa is not None
+        else f"{replicas} replica{'' if replicas == 1 else 's'}"
+    )
     return f"{doc.kind} {doc.ref.name or '<unnamed>'} ({scale})"
 
 
@@ -289,3 +296,155 @@ def _labels(doc: Document) -> str:
     if not isinstance(labels, dict) or not labels:
         labels = template_labels(doc)
     return "{" + ", ".join(f"{k}: {v}" for k, v in labels.items()) + "}"
+
+
+@cluster_rule(
+    "SCH003",
+    "local-traffic-policy-few-replicas",
+    "scheduling",
+    Severity.MEDIUM,
+    "LoadBalancer with externalTrafficPolicy Local served by one pod, or by replicas that may share a node",
+)
+def local_traffic_policy_few_replicas(ctx: ClusterContext) -> Iterator[Hit]:
+    """
+    ## What it checks
+    Services of `type: LoadBalancer` with `externalTrafficPolicy: Local` whose pods come from
+    Deployments, StatefulSets, ReplicaSets or ReplicationControllers in the scan (not DaemonSets,
+    which run a pod on every node and are the usual, safe pairing):
+    - one pod in total (an HPA's `minReplicas` as the worst case): medium;
+    - several pods of one workload with no hard constraint keeping them on different nodes (see
+      SCH001): low.
+
+    ## Why it breaks clusters
+    With `Local`, kube-proxy forwards load-balancer traffic only to endpoints on the node it
+    arrived at, and answers the load balancer's health check on `healthCheckNodePort` with success
+    only on nodes that have a Ready local endpoint; the cloud load balancer sends traffic only to
+    nodes it has seen pass several consecutive checks. When the only pod is replaced (a rollout, a
+    drain, an eviction), its successor starts on another node, and the load balancer keeps that
+    node out of rotation for those several check intervals while the old node already fails its
+    check: incoming connections have no healthy backend and are dropped, though a Ready pod
+    exists. Replicas that share one node behave like one pod when that node is drained.
+
+    ## Failing example
+    ```yaml
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: gateway, namespace: edge}
+    spec:
+      replicas: 1
+      selector: {matchLabels: {app: gateway}}
+      template:
+        metadata: {labels: {app: gateway}}
+        spec:
+          containers:
+            - name: gateway
+              image: registry.example.com/gateway:2.0.0
+              ports: [{containerPort: 8443}]
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: gateway, namespace: edge}
+    spec:
+      type: LoadBalancer
+      externalTrafficPolicy: Local
+      selector: {app: gateway}
+      ports: [{port: 443, targetPort: 8443}]
+    ```
+
+    ## Passing example
+    ```yaml
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: gateway, namespace: edge}
+    spec:
+      replicas: 3
+      selector: {matchLabels: {app: gateway}}
+      template:
+        metadata: {labels: {app: gateway}}
+        spec:
+          topologySpreadConstraints:
+            - maxSkew: 1
+              topologyKey: kubernetes.io/hostname
+              whenUnsatisfiable: DoNotSchedule
+              labelSelector: {matchLabels: {app: gateway}}
+          containers:
+            - name: gateway
+              image: registry.example.com/gateway:2.0.0
+              ports: [{containerPort: 8443}]
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: gateway, namespace: edge}
+    spec:
+      type: LoadBalancer
+      externalTrafficPolicy: Local
+      selector: {app: gateway}
+      ports: [{port: 443, targetPort: 8443}]
+    ```
+
+    ## Fix
+    Run at least 2 replicas kept on different nodes (a `DoNotSchedule` topology spread on
+    `kubernetes.io/hostname`), or a DaemonSet; or use `externalTrafficPolicy: Cluster` when the
+    application does not need the client's source IP.
+
+    ## Source
+    K8s docs concepts/services-networking/service.md ("Traffic policies"),
+    tasks/access-application-cluster/create-external-load-balancer.md ("Preserving the client
+    source IP": health checks on healthCheckNodePort), reference/networking/virtual-ips.md
+    ("Traffic to terminating endpoints"); kubernetes/kubernetes pkg/proxy/healthcheck.
+    """
+    index = ctx.index
+    for svc in index.of_kind("Service"):
+        spec = svc.obj.get("spec") if isinstance(svc.obj, dict) else None
+        if not isinstance(spec, dict) or spec.get("type") != "LoadBalancer":
+            continue
+        if spec.get("externalTrafficPolicy") != "Local":
+            continue
+        selector = parse_map_selector(spec.get("selector"))
+        matched = [
+            w
+            for w in index.workloads_matching(selector, svc.ref.namespace)
+            if not _owned(w) and (svc.ref.namespace or related_files(svc.file, w.file))
+        ]
+        if not matched or any(w.kind in ("DaemonSet", "Pod") for w in matched):
+            continue
+        counts = [(w, effective_replicas(w, index)) for w in matched if w.kind in REPLICATED_KINDS]
+        if not counts or any(n is None for _, n in counts):
+            continue
+        total = sum(n or 0 for _, n in counts)
+        if total == 0:
+            continue
+        names = ", ".join(_count(w, n or 0, index) for w, n in counts)
+        if total == 1:
+            yield Hit(
+                message=(
+                    f"Service {svc.ref.name} (LoadBalancer, externalTrafficPolicy Local) is served by one pod "
+                    f"({names}): when it is replaced (rollout, drain, eviction) the new pod starts on another node, which "
+                    "the load balancer keeps out of rotation until it passes several health checks on "
+                    "healthCheckNodePort, while the old node already fails them: connections are dropped although a "
+                    "Ready pod exists."
+                ),
+                fix="Run at least 2 replicas spread over nodes (or a DaemonSet), or use externalTrafficPolicy: Cluster.",
+                path=("spec", "externalTrafficPolicy"),
+                doc=svc,
+                extra={"pods": total},
+            )
+            continue
+        apart = all(any(s.keeps_apart(n or 0) for s in spreads_of(w)) for w, n in counts)
+        if len(counts) == 1 and not apart:
+            yield Hit(
+                message=(
+                    f"Service {svc.ref.name} (LoadBalancer, externalTrafficPolicy Local) is served by {names}, whose "
+                    "replicas may share one node (no hard spread): a drain of that node leaves the load balancer no "
+                    "healthy node until the replacements' nodes pass its health checks, and connections are dropped "
+                    "meanwhile."
+                ),
+                fix=(
+                    f"Keep the replicas on different nodes: topologySpreadConstraints maxSkew 1 on {HOSTNAME}, "
+                    "whenUnsatisfiable: DoNotSchedule."
+                ),
+                path=("spec", "externalTrafficPolicy"),
+                severity=Severity.LOW,
+                doc=svc,
+                extra={"pods": total},
+            )

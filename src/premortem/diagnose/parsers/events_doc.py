@@ -30,7 +30,12 @@ def load(text: str, is_json: bool) -> Any:
 
 
 def is_event(obj: Any) -> bool:
-    return isinstance(obj, dict) and obj.get("kind") == "Event" and ("reason" in obj or "note" in obj)
+    """An Event, or an object shaped like one (event exporters drop apiVersion and kind)."""
+    if not isinstance(obj, dict) or not ("reason" in obj or "note" in obj):
+        return False
+    return obj.get("kind") == "Event" or (
+        "kind" not in obj and ("involvedObject" in obj or "regarding" in obj)
+    )
 
 
 def events(doc: Any) -> Iterator[dict[str, Any]] | None:

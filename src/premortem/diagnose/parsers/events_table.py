@@ -21,6 +21,9 @@ _REPEAT = re.compile(r"\(x(\d+) over ([^)]+)\)")
 _KNOWN = {
     "NAMESPACE",
     "LAST SEEN",
+    "LAST",
+    "LASTSEEN",
+    "FIRSTSEEN",
     "FIRST SEEN",
     "TYPE",
     "REASON",
@@ -40,6 +43,7 @@ _KNOWN = {
 class Table:
     columns: list[tuple[str, int]]  # (upper-case header, start offset)
     describe: bool  # the Events: section of kubectl describe (object comes from the describe block)
+    aligned: bool = True  # False: the paste lost the padding, rows are read from their words
 
 
 def header(line: str) -> Table | None:
@@ -48,12 +52,20 @@ def header(line: str) -> Table | None:
         return None
     cells = columns.header_cells(line)
     names = {c for c, _ in cells}
+    if len(cells) == 1 and line == line.upper():  # single spaces: the padding was lost in the paste
+        words = set(line.split())
+        if {"REASON", "MESSAGE"} <= words and words <= _WORDS:
+            return Table(cells, describe=False, aligned=False)
+        return None
     if not {"REASON", "MESSAGE"} <= names or not names <= _KNOWN:
         return None
     describe = line.startswith(" ") and "FROM" in names
     if not describe and line != line.upper():
         return None
     return Table(cells, describe)
+
+
+_WORDS = {w for name in _KNOWN for w in name.split()}
 
 
 def is_separator(line: str) -> bool:
@@ -64,6 +76,8 @@ def is_separator(line: str) -> bool:
 def row(table: Table, line: str, rec: Record) -> bool:
     """Fill ``rec`` from one row; False when the line cannot be a row of this table."""
     cols = table.columns
+    if not table.aligned:
+        return False
     if len(line) <= cols[-1][1] and cols[-1][0] != "MESSAGE":
         return False
     cells = columns.slice_row(cols, line)
@@ -77,7 +91,7 @@ def row(table: Table, line: str, rec: Record) -> bool:
     rec.reason = reason
     rec.message = message
     rec.event_type = cells.get("TYPE") or None
-    seen = cells.get("LAST SEEN") or cells.get("AGE") or ""
+    seen = cells.get("LAST SEEN") or cells.get("LAST") or cells.get("LASTSEEN") or cells.get("AGE") or ""
     rec.age = parse_age(seen)
     repeat = _REPEAT.search(seen)
     if repeat:
@@ -98,7 +112,7 @@ def row(table: Table, line: str, rec: Record) -> bool:
     obj = cells.get("OBJECT")
     if obj:
         kind, _, name = obj.partition("/")
-        rec.kind, rec.name = _kind(kind), name or None
+        rec.kind, rec.name = kind_name(kind), name or None
     elif cells.get("KIND") or cells.get("NAME"):
         rec.kind = cells.get("KIND") or None
         name = cells.get("NAME") or ""
@@ -107,7 +121,7 @@ def row(table: Table, line: str, rec: Record) -> bool:
     return True
 
 
-def _kind(text: str) -> str:
+def kind_name(text: str) -> str:
     lookup = {
         "pod": "Pod",
         "node": "Node",

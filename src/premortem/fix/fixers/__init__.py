@@ -6,4 +6,5 @@ import premortem.fix.fixers.disruption
 import premortem.fix.fixers.images
 import premortem.fix.fixers.kubelet
 import premortem.fix.fixers.probes
+import premortem.fix.fixers.quorum
 import premortem.fix.fixers.resources  # noqa: F401

@@ -9,7 +9,7 @@ from premortem.fix.paths import container_path, get, pointer_path
 from premortem.fix.registry import Fix, FixContext, Note, fixer
 from premortem.fix.yamltext import Op, Set
 from premortem.load.document import Document
-from premortem.model.podspec import pod_spec_of
+from premortem.model.podspec import pod_spec_at
 from premortem.model.probes import LIVENESS, READINESS, Probe
 
 
@@ -25,7 +25,7 @@ def larger_liveness_budget(finding: Finding, doc: Document, ctx: FixContext) -> 
     but only you can add that endpoint.
     """
     where = container_path(doc, pointer_path(finding), finding.container)
-    pod = pod_spec_of(doc)
+    pod = pod_spec_at(doc, pointer_path(finding))
     if where is None or pod is None:
         return
     view = next((c for c in pod.containers() if c.path == where), None)

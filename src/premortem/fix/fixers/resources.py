@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from premortem.findings import Finding
@@ -11,20 +11,29 @@ from premortem.fix.paths import container_path, get, pointer_path
 from premortem.fix.registry import Fix, FixContext, Note, fixer
 from premortem.fix.yamltext import Op, Set, apply_to_object
 from premortem.load.document import Document
+from premortem.model.index import ObjectIndex
+from premortem.model.limitrange import CACHE_KEY as LIMIT_RANGES
+from premortem.model.pdb import peak_replicas
 from premortem.model.podspec import replicas_of
 from premortem.model.quantity import QuantityError, format_bytes, format_millicores, to_bytes, to_millicores
 from premortem.model.resources import GUARANTEED, resources_of
+from premortem.rules.resources import memory_request_below_limit
 
 
 @fixer("RES002")
 def request_equals_limit(finding: Finding, doc: Document, ctx: FixContext) -> Iterator[Fix | Note]:
     """
     Answers RES002 (memory-request-below-limit). Sets `requests.memory` to the container's
-    `limits.memory`, written exactly as the limit is, and `requests.cpu` to `limits.cpu` where the
-    container has a cpu limit and a smaller cpu request. The scheduler then reserves what the kernel may
-    be asked for; when every container has cpu and memory limits the pod becomes Guaranteed
-    (`oom_score_adj` -997). The message gives the new scheduling footprint, per pod and for all
-    replicas, so the capacity cost of the fix is visible before it is merged.
+    `limits.memory`, written exactly as the limit is: what the finding names, and nothing else. The
+    scheduler then reserves what the kernel may be asked for. The message gives the new scheduling
+    footprint per pod and across the cluster at peak (an HPA's `maxReplicas` where one targets the
+    workload, else `replicas`), so the capacity cost of the fix is visible before it is merged.
+
+    Raising `requests.cpu` to `limits.cpu` as well (which makes the pod Guaranteed, `oom_score_adj`
+    -997, when every container has both limits) is an opt-in: the rule parameter `fix_cpu`
+    (`params: {RES002: {fix_cpu: true}}` in the configuration). It can multiply the cpu the scheduler
+    reserves (knative's autoscaler would go from 100m to 1 cpu per pod), and a cpu request is a
+    statement about the workload premortem cannot make for you.
     """
     where = container_path(doc, pointer_path(finding), finding.container)
     container = get(doc.obj, where) if where is not None else None
@@ -35,14 +44,21 @@ def request_equals_limit(finding: Finding, doc: Document, ctx: FixContext) -> It
     limits = resources.get("limits") if isinstance(resources, dict) else None
     requests = resources.get("requests") if isinstance(resources, dict) else None
     if not isinstance(limits, dict) or "memory" not in limits:
+        if finding.extra.get("limit_bytes") and "LimitRange" in finding.message:
+            yield Note(
+                "the limit (or request) comes from a LimitRange, not from this manifest: set requests.memory "
+                "on the container, or change the LimitRange's defaultRequest to its default."
+            )
         return  # fixed already (by an earlier edit of this run)
+    wanted: list[tuple[str, Callable[[Any], int], Callable[[int], str]]] = [
+        ("memory", to_bytes, format_bytes)
+    ]
+    if memory_request_below_limit.param("fix_cpu"):
+        wanted.append(("cpu", to_millicores, format_millicores))
     base = (*where, "resources")
     ops: list[Op] = []
     changes: list[str] = []
-    for resource, convert, fmt in (
-        ("memory", to_bytes, format_bytes),
-        ("cpu", to_millicores, format_millicores),
-    ):
+    for resource, convert, fmt in wanted:
         if resource not in limits:
             continue
         try:
@@ -60,7 +76,7 @@ def request_equals_limit(finding: Finding, doc: Document, ctx: FixContext) -> It
     after = copy.deepcopy(doc.obj)
     for op in ops:
         apply_to_object(after, op)
-    yield Fix(ops, f"{', '.join(changes)} ({container.get('name')}): {footprint(doc, after)}")
+    yield Fix(ops, f"{', '.join(changes)} ({container.get('name')}): {footprint(doc, after, ctx)}")
 
 
 @fixer("RES001", edits=False)
@@ -80,20 +96,26 @@ def best_effort(finding: Finding, doc: Document, ctx: FixContext) -> Iterator[Fi
     )
 
 
-def footprint(before: Document, after_obj: dict[str, Any]) -> str:
-    """'the pod is now Guaranteed ...; the scheduler reserves cpu X, memory Y per pod (x N: ...)'."""
+def footprint(before: Document, after_obj: dict[str, Any], ctx: FixContext | None = None) -> str:
+    """'the pod stays Burstable ...; the scheduler now reserves cpu X, memory Y per pod (x N at peak: ...)'."""
     after = Document(after_obj, before.file, before.line)
+    if LIMIT_RANGES in before.cache:  # what the namespace's LimitRanges add is the same after the edit
+        after.cache[LIMIT_RANGES] = before.cache[LIMIT_RANGES]
     res = resources_of(after)
     if res is None:
         return "done."
     cpu = res.requests.get("cpu", 0)
     memory = res.requests.get("memory", 0)
     text = f"the scheduler now reserves cpu {format_millicores(cpu)}, memory {format_bytes(memory)} per pod"
-    replicas = replicas_of(after)
+    replicas, hpa = _peak(before, ctx)
     if replicas is not None and replicas != 1:
+        scale = (
+            f"x{replicas} at peak (HPA {hpa.ref.name} maxReplicas)"
+            if hpa is not None
+            else f"x{replicas} replicas"
+        )
         text += (
-            f" (x{replicas} replicas: cpu {format_millicores(cpu * replicas)}, "
-            f"memory {format_bytes(memory * replicas)})"
+            f" ({scale}: cpu {format_millicores(cpu * replicas)}, memory {format_bytes(memory * replicas)})"
         )
     if res.qos == GUARANTEED:
         qos = "the pod is now Guaranteed (oom_score_adj -997)"
@@ -105,5 +127,29 @@ def footprint(before: Document, after_obj: dict[str, Any]) -> str:
             for c in res.containers
             if c.limit("cpu") is None or c.limit("memory") is None
         ]
-        qos = f"the pod stays {res.qos}" + (f" ({'; '.join(missing)})" if missing else "")
+        unequal = [
+            f"{c.container.name or f'#{c.container.index}'} requests less cpu than its limit"
+            for c in res.containers
+            if c.limit("cpu") is not None and c.request("cpu") < (c.limit("cpu") or 0)
+        ]
+        reasons = missing + unequal
+        qos = f"the pod stays {res.qos}" + (f" ({'; '.join(reasons)})" if reasons else "")
     return f"{qos}; {text}."
+
+
+def _peak(doc: Document, ctx: FixContext | None) -> tuple[int | None, Document | None]:
+    """Replicas at peak (HPA maxReplicas where one is read), looked up among the documents of the run."""
+    if ctx is None or not ctx.documents:
+        return replicas_of(doc), None
+    index = ctx.cache.get("resources_index")
+    if index is None:
+        index = ctx.cache["resources_index"] = ObjectIndex.build(ctx.documents)
+    current = next(
+        (
+            d
+            for d in ctx.documents
+            if (d.file, d.doc_index, d.item_index) == (doc.file, doc.doc_index, doc.item_index)
+        ),
+        doc,
+    )
+    return peak_replicas(current, index)

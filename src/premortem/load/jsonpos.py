@@ -1,0 +1,193 @@
+"""JSON read with a JSON parser that keeps where objects start: ``kubectl get -o json`` dumps.
+
+Kubernetes reads JSON with a JSON decoder (kubectl sniffs a leading ``{``), so premortem does too,
+instead of reading JSON as YAML (slower, and YAML 1.1 reads ``1e3`` as a string). Every value is
+parsed by the json module's own C scanner; this module only walks the few levels around it: the keys
+of the top-level object and the elements of a List's ``items`` (or of a top-level array), so each
+object keeps the offset where it starts. ``line_of_path`` walks a path through the text the same way
+(skipping sibling values with the C scanner) to give findings the line of the field they name.
+"""
+
+from __future__ import annotations
+
+import json
+import json.decoder
+import json.scanner
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from json.decoder import JSONDecodeError
+from typing import Any, cast
+
+# json's C scanner and string scanner (pure Python where _json is missing), with json.loads' defaults.
+_scan_once = cast(Callable[[str, int], tuple[Any, int]], json.scanner.make_scanner(json.JSONDecoder()))  # type: ignore[arg-type]
+scanstring = cast(Callable[[str, int], tuple[str, int]], json.decoder.scanstring)  # type: ignore[attr-defined]
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+@dataclass(slots=True)
+class JsonDocument:
+    """The parsed value, its offset, and the offsets of the elements of its ``items`` (``in_items``)
+    or of the value itself when it is an array (``elements`` None when neither)."""
+
+    value: Any
+    start: int
+    elements: list[int] | None = None
+    in_items: bool = False
+
+
+def looks_like_json(text: str) -> bool:
+    """Whether the text starts (after whitespace) like a JSON object or array, as kubectl decides."""
+    start = _WHITESPACE.match(text, 0)
+    assert start is not None
+    return text[start.end() : start.end() + 1] in ("{", "[")
+
+
+def parse_json(text: str) -> JsonDocument:
+    """One JSON value (the whole text); raises ``JSONDecodeError`` as ``json.loads`` would."""
+    pos = _skip(text, 0)
+    head = text[pos : pos + 1]
+    if head == "{":
+        members, elements, end = _object(text, pos)
+        document = JsonDocument(members, pos, elements, in_items=elements is not None)
+    elif head == "[":
+        values, starts, end = _array(text, pos)
+        document = JsonDocument(values, pos, starts)
+    else:
+        value, end = _value(text, pos)
+        document = JsonDocument(value, pos)
+    end = _skip(text, end)
+    if end != len(text):
+        raise JSONDecodeError("Extra data", text, end)
+    return document
+
+
+def line_of_path(text: str, start: int, line: int, path: Sequence[str | int]) -> int:
+    """Line of the deepest node of ``path`` that exists in the value at ``start`` (on line ``line``):
+    a key's line for object members (the last of duplicate keys, which is the one that counts), an
+    element's first line for array elements. The text is not trusted: anything unexpected stops the
+    walk at the deepest line found."""
+    found = start
+    pos = start
+    try:
+        for part in path:
+            pos = _skip(text, pos)
+            head = text[pos : pos + 1]
+            if isinstance(part, str) and head == "{":
+                member = _member(text, pos, part)
+                if member is None:
+                    break
+                found, pos = member
+            elif isinstance(part, int) and head == "[":
+                element = _element(text, pos, part)
+                if element is None:
+                    break
+                found = pos = element
+            else:
+                break
+    except (JSONDecodeError, ValueError, IndexError):
+        pass
+    return line + text.count("\n", start, found)
+
+
+def _member(text: str, pos: int, wanted: str) -> tuple[int, int] | None:
+    """(offset of the key, offset of the value) of the last member ``wanted`` of the object at pos."""
+    result = None
+    pos = _skip(text, pos + 1)
+    if text[pos : pos + 1] == "}":
+        return None
+    while True:
+        key_at = pos
+        key, pos = _key(text, pos)
+        value_at = _skip(text, pos)
+        if key == wanted:
+            result = (key_at, value_at)
+        _, pos = _value(text, value_at)
+        more, pos = _after_value(text, pos, "}")
+        if not more:
+            return result
+
+
+def _element(text: str, pos: int, wanted: int) -> int | None:
+    """Offset of element ``wanted`` of the array at ``pos``."""
+    pos = _skip(text, pos + 1)
+    if wanted < 0 or text[pos : pos + 1] == "]":
+        return None
+    for _ in range(wanted):
+        _, pos = _value(text, pos)
+        more, pos = _after_value(text, pos, "]")
+        if not more:
+            return None
+    return pos
+
+
+def _object(text: str, pos: int) -> tuple[dict[str, Any], list[int] | None, int]:
+    """The object at ``pos``, the offsets of the elements of its ``items`` array (if any), its end."""
+    pairs: dict[str, Any] = {}
+    items: list[int] | None = None
+    pos = _skip(text, pos + 1)
+    if text[pos : pos + 1] == "}":
+        return pairs, None, pos + 1
+    while True:
+        key, pos = _key(text, pos)
+        pos = _skip(text, pos)
+        if key == "items" and text[pos : pos + 1] == "[":
+            pairs[key], items, pos = _array(text, pos)
+        else:
+            pairs[key], pos = _value(text, pos)
+            if key == "items":
+                items = None  # a later duplicate that is not an array wins
+        more, pos = _after_value(text, pos, "}")
+        if not more:
+            return pairs, items, pos
+
+
+def _array(text: str, pos: int) -> tuple[list[Any], list[int], int]:
+    """The array at ``pos``, the offset of each element, its end."""
+    values: list[Any] = []
+    starts: list[int] = []
+    pos = _skip(text, pos + 1)
+    if text[pos : pos + 1] == "]":
+        return values, starts, pos + 1
+    while True:
+        starts.append(pos)
+        value, pos = _value(text, pos)
+        values.append(value)
+        more, pos = _after_value(text, pos, "]")
+        if not more:
+            return values, starts, pos
+
+
+def _after_value(text: str, pos: int, close: str) -> tuple[bool, int]:
+    """Past the ',' after a member or element (more follow: True), or past the closing bracket."""
+    pos = _skip(text, pos)
+    head = text[pos : pos + 1]
+    if head == close:
+        return False, pos + 1
+    if head != ",":
+        raise JSONDecodeError("Expecting ',' delimiter", text, pos)
+    return True, _skip(text, pos + 1)
+
+
+def _key(text: str, pos: int) -> tuple[str, int]:
+    """The member name at ``pos`` and the offset after its ':'."""
+    if text[pos : pos + 1] != '"':
+        raise JSONDecodeError("Expecting property name enclosed in double quotes", text, pos)
+    key, pos = scanstring(text, pos + 1)
+    pos = _skip(text, pos)
+    if text[pos : pos + 1] != ":":
+        raise JSONDecodeError("Expecting ':' delimiter", text, pos)
+    return key, pos + 1
+
+
+def _value(text: str, pos: int) -> tuple[Any, int]:
+    try:
+        return _scan_once(text, pos)
+    except StopIteration as exc:
+        raise JSONDecodeError("Expecting value", text, exc.value) from None
+
+
+def _skip(text: str, pos: int) -> int:
+    match = _WHITESPACE.match(text, pos)
+    assert match is not None
+    return match.end()

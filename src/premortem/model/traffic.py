@@ -1,0 +1,82 @@
+"""Traffic: which Services send a workload's pods requests, and which container ports carry them.
+
+A Service with a selector gets, from the EndpointSlice controller, an endpoint for every pod of its
+namespace whose labels match; ExternalName Services and Services without a selector get none
+(kubernetes/kubernetes pkg/controller/endpointslice). Objects without a namespace are matched only
+within one folder: unrelated examples scanned together are not one application.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from premortem.load.document import Document
+from premortem.model.index import ObjectIndex, SelectorIndex, namespace_key
+from premortem.model.podspec import ContainerView, template_labels
+from premortem.model.selectors import Selector, parse_map_selector
+
+# Port and Service names that say "monitoring, not client traffic".
+MONITORING_NAME = re.compile(r"metric|prometheus|prom\b|health|probe|liveness|readiness|pprof|debug|admin")
+_CACHE_KEY = "_premortem_services_by_scope"
+
+# (namespace, folder or None for any folder) -> the selectors of its Services, owned by the Service
+_ServiceIndex = dict[tuple[str, str | None], SelectorIndex[Document]]
+
+
+def services_selecting(doc: Document, index: ObjectIndex) -> list[Document]:
+    """The Services (with a selector, not ExternalName) whose selector matches ``doc``'s pod labels:
+    same namespace, and when the namespace is not written, the same folder."""
+    labels = template_labels(doc)
+    if not labels:
+        return []
+    folder = None if doc.ref.namespace else os.path.dirname(doc.file)
+    candidates = _services(index).get((namespace_key(doc), folder))
+    return candidates.matching(labels) if candidates is not None else []
+
+
+def _services(index: ObjectIndex) -> _ServiceIndex:
+    cache: dict[str, Any] = vars(index)
+    found: _ServiceIndex | None = cache.get(_CACHE_KEY)
+    if found is None:
+        entries: dict[tuple[str, str | None], list[tuple[Selector, Document]]] = {}
+        for svc in index.of_kind("Service"):
+            spec = svc.obj.get("spec") if isinstance(svc.obj, dict) else None
+            if not isinstance(spec, dict) or spec.get("type") == "ExternalName":
+                continue
+            selector = parse_map_selector(spec.get("selector"))
+            if selector.matches_nothing:
+                continue
+            entry = (selector, svc)
+            entries.setdefault((namespace_key(svc), None), []).append(entry)
+            entries.setdefault((namespace_key(svc), os.path.dirname(svc.file)), []).append(entry)
+        found = {key: SelectorIndex(pairs) for key, pairs in entries.items()}
+        cache[_CACHE_KEY] = found
+    return found
+
+
+def serving_ports(container: ContainerView) -> list[int]:
+    """Container ports that may carry client traffic (unnamed, or not named for metrics/health/debug)."""
+    ports = container.data.get("ports")
+    if not isinstance(ports, list):
+        return []
+    return [
+        p["containerPort"]
+        for p in ports
+        if isinstance(p, dict)
+        and isinstance(p.get("containerPort"), int)
+        and not MONITORING_NAME.search(str(p.get("name") or "").lower())
+    ]
+
+
+def serves_traffic(service: Document) -> bool:
+    """False for a Service that only exposes metrics (all its ports, or its name, say so)."""
+    if MONITORING_NAME.search((service.ref.name or "").lower().rsplit("-", 1)[-1]):
+        return False
+    spec = service.obj.get("spec") if isinstance(service.obj, dict) else None
+    ports = spec.get("ports") if isinstance(spec, dict) else None
+    if not isinstance(ports, list) or not ports:
+        return True
+    names = [str(p.get("name") or "") if isinstance(p, dict) else "" for p in ports]
+    return not all(name and MONITORING_NAME.search(name.lower()) for name in names)
