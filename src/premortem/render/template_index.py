@@ -75,6 +75,9 @@ def index_template(text: str) -> list[Segment]:
             block_column = None
         if stripped.startswith("#") or (stripped.startswith("{{") and stripped.endswith("}}")):
             continue
+        if stripped == "-" or stripped.startswith("- "):  # a new item: the previous one's keys end
+            while stack and stack[-1].column > column:
+                stack.pop()
         match = _KEY.match(line)
         if match is None:
             continue
