@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
-from render.helpers import REL, findings, needs_helm, run, scan_json
+from render.helpers import REL, findings, needs_helm, run, scan_json, tool
 
 pytestmark = needs_helm
 SHOP = f"{REL}/shop"
@@ -95,6 +96,9 @@ def test_without_helm_one_error_per_chart_and_the_rest_is_scanned(tmp_path):
 def test_tree_with_charts_never_reads_templates_as_yaml():
     _, report, _ = scan_json(REL)
     inputs = findings(report, "INP001") + findings(report, "INP002")
+    rendered = {r["path"]: r for r in report["summary"]["rendered"]}
+    assert rendered[SHOP] == {"tool": "helm", "path": SHOP, "objects": 3, "rendered": True}
+    assert rendered[f"{REL}/broken-dep"]["rendered"] is False
     # The only input findings: the chart whose dependency is missing, the kustomization whose base is.
     assert sorted(f["file"] for f in inputs) == [
         f"{REL}/broken-dep/Chart.yaml",
@@ -112,3 +116,24 @@ def test_fix_refuses_a_chart_and_names_the_way():
     out = run("fix", SHOP)
     assert out.returncode == 2
     assert "is a Helm chart" in out.stderr and f"premortem scan {SHOP}" in out.stderr
+
+
+def test_finding_in_the_second_container_lands_in_its_lines_and_values():
+    for args, index in (((), 1), (("--set", "proxy.enabled=false"), 0)):
+        _, report, _ = scan_json(f"{REL}/sidecars", *args)
+        (res002,) = findings(report, "RES002")
+        assert res002["path"] == f"/spec/template/spec/containers/{index}/resources/requests/memory"
+        assert res002["line"] == 23  # the app container's resources:, not the proxy's
+        assert res002["rendered_from"]["values_key"] == "app.resources.requests.memory"
+        assert res002["rendered_from"]["values_line"] == 12
+
+
+def test_chart_archive_named_on_the_command_line(tmp_path):
+    helm = tool("helm")
+    assert helm is not None
+    subprocess.run([helm, "package", SHOP, "-d", str(tmp_path)], check=True, capture_output=True)
+    archive = str(tmp_path / "shop-0.1.0.tgz")
+    _, report, _ = scan_json(archive)
+    (pdb,) = findings(report, "PDB001")
+    assert (pdb["file"], pdb["line"]) == (f"{archive}:templates/pdb.yaml", 6)
+    assert pdb["rendered_from"]["values_file"] == f"{archive}:values.yaml"

@@ -105,6 +105,12 @@ def fix(
         raise SystemExit(EXIT_USAGE)
     for unit in plan.units:  # charts and kustomizations: not edited (docs/render.md says why)
         click.echo(f"premortem: not fixed: {unfixable_note(unit)}", err=True)
+    if plan.unused:
+        click.echo(
+            f"premortem: not fixed: {len(plan.unused)} file(s) under kustomizations that no build uses "
+            f"(e.g. {plan.unused[0][0]}); name a file to fix it anyway",
+            err=True,
+        )
     if not files and plan.units:
         raise SystemExit(EXIT_USAGE)
     if not files:

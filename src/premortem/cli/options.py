@@ -172,7 +172,7 @@ def load_inputs(plan: InputPlan, render: RenderSettings, jobs: int = 1) -> Loade
     outcome = render_units(plan.units, render, current().kubernetes_version)
     for message in outcome.tool_errors:
         click.echo(f"premortem: error: {message}", err=True)
-    return LoadedInputs(plain, outcome.units, bool(outcome.tool_errors))
+    return LoadedInputs(plain, outcome.units, bool(outcome.tool_errors), outcome.report)
 
 
 def _check_kubernetes_version(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

@@ -35,6 +35,8 @@ class RenderOutcome:
     units: list[LoadResult] = field(default_factory=list)  # one per unit rendered (or failed)
     # One message per unit whose renderer is not installed (the command exits 2 after scanning the rest).
     tool_errors: list[str] = field(default_factory=list)
+    # summary.rendered: {tool, path, objects, rendered} per unit, in order.
+    report: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -45,6 +47,7 @@ class LoadedInputs:
     plain: LoadResult
     units: list[LoadResult] = field(default_factory=list)
     unrendered: bool = False
+    report: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def loaded(self) -> LoadResult:
@@ -67,12 +70,15 @@ def scan_apart(inputs: LoadedInputs, rules: list[Rule], options: dict[str, Any] 
     from premortem.findings import Finding
 
     if not inputs.units:
-        return scan(inputs.plain, rules, options)
-    parts = [scan(part, rules, options) for part in (inputs.plain, *inputs.units)]
-    findings = sorted((f for part in parts for f in part.findings), key=Finding.sort_key)
-    objects = [o for part in parts for o in part.objects]
-    documents = [d for part in parts for d in part.documents]
-    return ScanResult(findings, objects, summarize(findings, inputs.loaded), documents)
+        result = scan(inputs.plain, rules, options)
+    else:
+        parts = [scan(part, rules, options) for part in (inputs.plain, *inputs.units)]
+        findings = sorted((f for part in parts for f in part.findings), key=Finding.sort_key)
+        objects = [o for part in parts for o in part.objects]
+        documents = [d for part in parts for d in part.documents]
+        result = ScanResult(findings, objects, summarize(findings, inputs.loaded), documents)
+    result.summary["rendered"] = inputs.report
+    return result
 
 
 def stream_name(unit: RenderUnit) -> str:
@@ -86,28 +92,33 @@ def render_units(
 ) -> RenderOutcome:
     outcome = RenderOutcome()
     for unit in units:
+        entry: dict[str, Any] = {"tool": unit.tool, "path": unit.path, "objects": 0, "rendered": False}
+        outcome.report.append(entry)
         try:
-            if unit.tool == "helm":
-                outcome.units.append(_helm(unit, settings, kube_version))
-            else:
-                outcome.units.append(_kustomize(unit, settings))
+            loaded, ok = (
+                _helm(unit, settings, kube_version) if unit.tool == "helm" else _kustomize(unit, settings)
+            )
         except ToolMissing as exc:
             advice = _INSTALL_HELM if unit.tool == "helm" else _INSTALL_KUSTOMIZE
             kind = "a Helm chart" if unit.tool == "helm" else "a kustomization"
             outcome.tool_errors.append(
                 f"{unit.path}: is {kind} and was not scanned: {exc}; {advice.format(path=unit.path)}"
             )
+            continue
+        outcome.units.append(loaded)
+        entry["objects"] = len(loaded.documents)
+        entry["rendered"] = ok
     return outcome
 
 
-def _helm(unit: RenderUnit, settings: RenderSettings, kube_version: str | None) -> LoadResult:
+def _helm(unit: RenderUnit, settings: RenderSettings, kube_version: str | None) -> tuple[LoadResult, bool]:
     rendered = render_chart(unit, settings, kube_version)
     if rendered.failure is not None:
-        return _failed("helm template", rendered.failure)
+        return _failed("helm template", rendered.failure), False
     if rendered.chart is None:  # a library chart: nothing to render
         result = LoadResult(files_read=1)
         result.skipped.append((unit.path, 1, "Helm library chart: renders no objects of its own"))
-        return result
+        return result, True
     chart = rendered.chart
     name = stream_name(unit)
     loaded = load_text(rendered.stream, name)
@@ -131,13 +142,13 @@ def _helm(unit: RenderUnit, settings: RenderSettings, kube_version: str | None) 
         (chart.file_of(s) if (s := chart.source_at(line)[0]) else unit.path, line, why)
         for _, line, why in loaded.skipped
     ]
-    return loaded
+    return loaded, True
 
 
-def _kustomize(unit: RenderUnit, settings: RenderSettings) -> LoadResult:
+def _kustomize(unit: RenderUnit, settings: RenderSettings) -> tuple[LoadResult, bool]:
     rendered = render_kustomization(unit, settings)
     if rendered.failure is not None:
-        return _failed("kustomize", rendered.failure)
+        return _failed("kustomize", rendered.failure), False
     build = rendered.build
     assert build is not None
     name = stream_name(unit)
@@ -150,7 +161,7 @@ def _kustomize(unit: RenderUnit, settings: RenderSettings) -> LoadResult:
     loaded.documents = documents
     for problem in loaded.problems:
         _move_problem(problem, unit.path, f"kustomize output line {problem.line}")
-    return loaded
+    return loaded, True
 
 
 def _move_problem(problem: LoadProblem, file: str, where: str) -> None:

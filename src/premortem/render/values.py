@@ -4,6 +4,7 @@ own ``values.yaml``)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -41,7 +42,8 @@ def values_sources(
     out = [ValuesSource(path, read_text_file(path), subcharts) for path in reversed(files)]
     for depth in range(len(subcharts) + 1):
         relative = "".join(f"charts/{name}/" for name in subcharts[:depth])
-        label = f"{chart_label.rstrip('/')}/{relative}values.yaml"
+        inside = f"{relative}values.yaml"
+        label = f"{chart_label.rstrip('/')}/{inside}" if os.path.isdir(chart) else f"{chart_label}:{inside}"
         out.append(ValuesSource(label, read_chart_file(chart, f"{relative}values.yaml"), subcharts[depth:]))
     return out
 
