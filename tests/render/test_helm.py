@@ -71,7 +71,7 @@ def test_missing_dependency_gives_helms_message_and_the_command():
     code, report, _ = scan_json(f"{REL}/broken-dep")
     (problem,) = report["findings"]
     assert problem["rule"] == "INP001"
-    assert problem["file"] == f"{REL}/broken-dep/Chart.yaml"
+    assert (problem["file"], problem["line"]) == (f"{REL}/broken-dep/Chart.yaml", 5)  # - name: postgresql
     assert "missing in charts/ directory: postgresql" in problem["message"]
     assert f"helm dependency build {REL}/broken-dep" in problem["fix"]
     assert code == 1

@@ -95,7 +95,7 @@ def render_chart(unit: RenderUnit, settings: RenderSettings, kube_version: str |
     chart_file = os.path.join(unit.path, "Chart.yaml") if os.path.isdir(unit.path) else unit.path
     if done.returncode != 0:
         message = _helm_message(done.stderr or done.stdout)
-        file, line = chart_file, 1
+        file, line = chart_file, _dependency_line(chart_file, message)
         located = _TEMPLATE_ERROR.search(message)
         if located and os.path.isdir(unit.path):
             candidate = os.path.join(unit.path, located.group(1).split("/", 1)[-1])
@@ -122,6 +122,19 @@ def _release_name(meta: dict[str, Any], path: str) -> str:
     if isinstance(name, str) and name:
         return name
     return os.path.basename(os.path.normpath(path)) or "release-name"
+
+
+def _dependency_line(chart_file: str, message: str) -> int:
+    """The Chart.yaml line of the first dependency Helm says is missing (1 if none is named)."""
+    missing = re.search(r"missing in charts/ directory: ([\w.-]+)", message)
+    text = read_chart_file(os.path.dirname(chart_file), "Chart.yaml") if missing else None
+    if missing is None or text is None:
+        return 1
+    pattern = re.compile(rf"^\s*-?\s*name:\s*[\"']?{re.escape(missing.group(1))}[\"']?\s*$")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.match(line):
+            return number
+    return 1
 
 
 def _helm_message(text: str) -> str:

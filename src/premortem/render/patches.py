@@ -14,6 +14,7 @@ from premortem.load.document import Document, Path
 from premortem.load.reader import load_file
 from premortem.render.chartfiles import read_text_file
 
+_IDENTIFYING = frozenset({("metadata", "name"), ("metadata", "namespace"), ("kind",), ("apiVersion",)})
 _MERGE_KEYS = ("name", "containerPort", "mountPath", "port", "ip", "topologyKey")
 
 
@@ -200,6 +201,8 @@ def _in_patch(
             continue
         if target is None and not _names(root, doc, original_name):
             continue
+        if tuple(path[:2]) in _IDENTIFYING:
+            continue  # a strategic-merge patch names its target with these; it does not set them
         found = _set_by(root, doc.obj, path)
         if found is not None:
             return found
