@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 
 from render.helpers import REL, findings, needs_helm, run, scan_json, tool
@@ -137,3 +138,21 @@ def test_chart_archive_named_on_the_command_line(tmp_path):
     (pdb,) = findings(report, "PDB001")
     assert (pdb["file"], pdb["line"]) == (f"{archive}:templates/pdb.yaml", 6)
     assert pdb["rendered_from"]["values_file"] == f"{archive}:values.yaml"
+
+
+def test_dependency_kept_as_an_archive_is_located_inside_it(tmp_path):
+    helm = tool("helm")
+    assert helm is not None
+    chart = tmp_path / "shop"
+    shutil.copytree(SHOP, chart)
+    subprocess.run(
+        [helm, "package", str(chart / "charts/cache"), "-d", str(chart / "charts")],
+        check=True,
+        capture_output=True,
+    )
+    shutil.rmtree(chart / "charts/cache")  # as `helm dependency build` leaves it: charts/cache-0.1.0.tgz
+    _, report, _ = scan_json(str(chart))
+    (cache,) = [f for f in findings(report, "RES003") if f["object"]["kind"] == "StatefulSet"]
+    archive = f"{chart}/charts/cache-0.1.0.tgz"
+    assert (cache["file"], cache["line"]) == (f"{archive}:templates/statefulset.yaml", 20)
+    assert cache["rendered_from"]["values_file"] == f"{archive}:values.yaml"

@@ -11,6 +11,21 @@ from typing import Any
 import yaml
 
 
+def chart_file_label(chart: str, relative: str) -> str:
+    """Where ``relative`` (a path inside the chart) is, as a user opens it: the file under the chart
+    directory, or ``ARCHIVE:PATH`` inside a chart archive (the chart itself, or a dependency that
+    ``helm dependency build`` left as ``charts/NAME-VERSION.tgz``)."""
+    if not os.path.isdir(chart):
+        return f"{chart}:{relative}"
+    path = os.path.join(chart, relative)
+    parts = relative.split("/")
+    if not os.path.exists(path) and len(parts) > 2 and parts[0] == "charts":
+        for archive in _archives(os.path.join(chart, "charts")):
+            if _from_archive(archive, parts[1], "/".join(parts[2:])) is not None:
+                return f"{archive}:{'/'.join(parts[2:])}"
+    return path
+
+
 def read_chart_file(chart: str, relative: str) -> str | None:
     """The text of ``relative`` (a path inside the chart, e.g. ``templates/x.yaml`` or
     ``charts/dep/templates/y.yaml``), or None when it cannot be read."""

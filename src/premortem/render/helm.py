@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from premortem.load.document import Document, Path
-from premortem.render.chartfiles import chart_metadata, read_chart_file
+from premortem.render.chartfiles import chart_file_label, chart_metadata, read_chart_file
 from premortem.render.discover import RenderUnit
 from premortem.render.rendered import Location, RenderFailure
 from premortem.render.template_index import KeyLine, Segment, index_template, values_refs
@@ -62,10 +62,7 @@ class ChartContext:
         return current, occurrence
 
     def file_of(self, source: str) -> str:
-        relative = source.split("/", 1)[1] if "/" in source else source
-        if os.path.isdir(self.path):
-            return os.path.join(self.path, relative)
-        return f"{self.path}:{relative}"  # inside a chart archive
+        return chart_file_label(self.path, source.split("/", 1)[1] if "/" in source else source)
 
 
 def render_chart(unit: RenderUnit, settings: RenderSettings, kube_version: str | None) -> HelmRender:
@@ -309,7 +306,7 @@ def _add_values(
         return
     key: tuple[str | int, ...] = (*ref.split("."), *remainder)
     subcharts = tuple(re.findall(r"(?:^|/)charts/([^/]+)", relative.rsplit("/templates/", 1)[0]))
-    sources = values_sources(chart.path, chart.path, subcharts, chart.values)
+    sources = values_sources(chart.path, subcharts, chart.values)
     hit = locate_value(sources, key, chart.set_values)
     if hit is None:
         return

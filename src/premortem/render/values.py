@@ -4,14 +4,13 @@ own ``values.yaml``)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import yaml
 
-from premortem.render.chartfiles import read_chart_file, read_text_file
+from premortem.render.chartfiles import chart_file_label, read_chart_file, read_text_file
 
 Key = tuple[str | int, ...]
 
@@ -33,9 +32,7 @@ class ValuesHit:
     exact: bool  # the whole key is set there (else: its deepest existing parent)
 
 
-def values_sources(
-    chart: str, chart_label: str, subcharts: tuple[str, ...], files: tuple[str, ...]
-) -> list[ValuesSource]:
+def values_sources(chart: str, subcharts: tuple[str, ...], files: tuple[str, ...]) -> list[ValuesSource]:
     """Values sources in precedence order, highest first, for a template of the dependency chain
     ``subcharts`` (empty for the chart itself): the ``-f`` files (last first), then the chart's
     ``values.yaml``, then each dependency's own, the deepest last."""
@@ -43,8 +40,9 @@ def values_sources(
     for depth in range(len(subcharts) + 1):
         relative = "".join(f"charts/{name}/" for name in subcharts[:depth])
         inside = f"{relative}values.yaml"
-        label = f"{chart_label.rstrip('/')}/{inside}" if os.path.isdir(chart) else f"{chart_label}:{inside}"
-        out.append(ValuesSource(label, read_chart_file(chart, f"{relative}values.yaml"), subcharts[depth:]))
+        out.append(
+            ValuesSource(chart_file_label(chart, inside), read_chart_file(chart, inside), subcharts[depth:])
+        )
     return out
 
 
