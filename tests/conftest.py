@@ -7,12 +7,19 @@ import pytest
 from premortem.engine import ScanResult, scan
 from premortem.load.reader import load_text
 from premortem.rules import all_rules
+from premortem.settings import Settings
+from premortem.triage import triage
 
 os.environ.setdefault("PREMORTEM_STRICT", "1")  # a crashing rule fails the test instead of a finding
 
 
 def scan_yaml(text: str, name: str = "test.yaml", options: dict | None = None) -> ScanResult:
-    return scan(load_text(text, name), all_rules(), options)
+    """Scan ``text`` as the CLI does, suppressions (annotations, comments) included."""
+    rules = all_rules()
+    result = scan(load_text(text, name), rules, options)
+    ran = {k for r in rules for k in (r.id, r.category)}
+    result.findings = triage(result.findings, Settings(), result.documents, {name: text}, ran).findings
+    return result
 
 
 def rule_ids(result: ScanResult) -> list[str]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from premortem.findings import CATEGORIES, SEVERITIES, Finding, json_pointer
+from premortem.fixtures import as_delivered
 from premortem.load.document import Document, JsonRef, LoadProblem, LoadResult, NodeRef, Path
 from premortem.model.index import ObjectIndex
 from premortem.model.limitrange import apply_limit_ranges
@@ -164,7 +165,7 @@ def _finding(
         # A rendered document's findings all wait: they move to their template or origin file once
         # every rule has run (rules and root-cause folding see the rendered stream, as from a pipe).
         pending.setdefault(id(doc), (doc, []))[1].append((finding, hit.path))
-    return finding
+    return as_delivered(finding, doc)
 
 
 def _fill_lines(pending: dict[int, tuple[Document, list[tuple[Finding, Path]]]]) -> None:

@@ -36,6 +36,18 @@ class RenderSettings:
 
 
 @dataclass(frozen=True)
+class Ignore:
+    """A reasoned suppression from the config file: these rules, on these paths and/or objects."""
+
+    rules: tuple[str, ...] = ()  # rule ids, names or categories
+    paths: tuple[str, ...] = ()  # gitignore-style globs, relative to the config file's directory
+    objects: tuple[str, ...] = ()  # "Kind namespace/name" or "Kind name", fnmatch globs
+    containers: tuple[str, ...] = ()  # only findings about these containers (globs)
+    reason: str = ""
+    where: str = field(default="", metadata={"config": False})  # "FILE:LINE" of the entry
+
+
+@dataclass(frozen=True)
 class Settings:
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
@@ -48,7 +60,14 @@ class Settings:
     jobs: int = 0  # 0: one worker per available core
     max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES
     render: RenderSettings = field(default_factory=RenderSettings)
-    sources: dict[str, str] = field(default_factory=dict)
+    # Reporting (premortem/report, premortem/triage): what is shown, what is compared.
+    min_severity: str = "info"  # findings below are not reported
+    baseline: str | None = None  # report only findings not recorded in this baseline file
+    ignores: tuple[Ignore, ...] = ()  # reasoned per-path / per-object suppressions
+    # Where the config file was found (None: no config file); globs and paths in it are relative to root.
+    config_file: str | None = field(default=None, metadata={"config": False})
+    root: str | None = field(default=None, metadata={"config": False})
+    sources: dict[str, str] = field(default_factory=dict, metadata={"config": False})
 
 
 _ACTIVE: contextvars.ContextVar[Settings | None] = contextvars.ContextVar("premortem_settings", default=None)

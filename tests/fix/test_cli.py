@@ -196,7 +196,7 @@ def test_write_keeps_file_mode(tmp_path):
     [
         (["--rule", "NOPE123"], "unknown rule"),
         (["--rule", "RES003"], "has no fixer"),
-        (["--category", "cooking"], "unknown category"),
+        (["--category", "cooking"], "unknown rule or category"),
         (["/definitely/not/here.yaml"], "no such file"),
         (["-", "--write"], "--write has no meaning"),
         (["-", "x.yaml"], "cannot be combined"),

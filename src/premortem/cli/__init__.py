@@ -17,6 +17,7 @@ COMMANDS = {
     "fix": "premortem.cli.fix:fix",
     "diagnose": "premortem.cli.diagnose:diagnose",
     "etcd": "premortem.cli.etcd:etcd",
+    "config": "premortem.cli.config:config",
 }
 
 
@@ -49,6 +50,17 @@ def _build() -> Any:
             module_name, attr = target.split(":")
             command: click.Command = getattr(importlib.import_module(module_name), attr)
             return command
+
+        def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+            """Each verb with the whole first line of its help (click would cut it to fit)."""
+            rows = []
+            for name in self.list_commands(ctx):
+                command = self.get_command(ctx, name)
+                if command is not None and not command.hidden:
+                    rows.append((name, (command.help or "").strip().split("\n")[0]))
+            if rows:
+                with formatter.section("Commands"):
+                    formatter.write_dl(rows)
 
     @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(__version__, "--version", "-V", prog_name="premortem")

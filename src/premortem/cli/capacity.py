@@ -3,33 +3,30 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import Any
 
 import click
 
 from premortem.cli.options import (
     EXIT_USAGE,
     color_option,
+    exclude_option,
     exit_code,
-    fail_on_option,
     kubernetes_version_option,
-    kubernetes_version_settings,
     load_inputs,
+    load_settings,
     manifest_inputs,
     render_options,
+    settings_options,
     text_or_json_option,
     usage_error,
 )
-
-if TYPE_CHECKING:
-    from premortem.settings import RenderSettings
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option(
     "--nodes",
-    "nodes_spec",
     default=None,
     metavar="SPEC|FILE",
     help="The nodes: e.g. 3x16cpu/64Gi, 2x8cpu/32Gi,1x4cpu/16Gi, or an inventory YAML file. "
@@ -44,31 +41,35 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False),
     help="Also write a self-contained HTML report (charts and tables, no network needed).",
 )
-@fail_on_option
+@settings_options
+@exclude_option
 @kubernetes_version_option
 @render_options
 @color_option
 def capacity(
     paths: tuple[str, ...],
-    nodes_spec: str | None,
     fmt: str,
     html_file: str | None,
-    fail_on: str,
-    kubernetes_version: str | None,
     color: bool | None,
-    render: RenderSettings,
+    **options: Any,
 ) -> None:
     """Simulate scheduling: steady state, losing each node, draining each node, memory overcommit."""
     from premortem.analyses.capacity.nodes import NodeSpecError
     from premortem.analyses.capacity.rules import CAPACITY_RULES, hits, report_for
-    from premortem.engine import make_finding, problem_finding
+    from premortem.engine import make_finding, problem_finding, select_rules
     from premortem.findings import SEVERITIES, Finding
     from premortem.model.index import ObjectIndex
     from premortem.model.limitrange import apply_limit_ranges
+    from premortem.render.stage import rendered_sources
+    from premortem.report.model import not_reported
+    from premortem.settings import use_settings
+    from premortem.triage import triage
+    from premortem.triage.sources import source_texts
 
-    click.get_current_context().with_resource(kubernetes_version_settings(kubernetes_version))
-    plan, missing = manifest_inputs(paths)
-    inputs = load_inputs(plan, render)
+    settings = load_settings(paths, options)
+    click.get_current_context().with_resource(use_settings(settings))
+    plan, missing = manifest_inputs(paths, settings)
+    inputs = load_inputs(plan, settings)
     loaded = inputs.loaded
     missing = missing or inputs.unrendered
     if loaded.files_read == 0:
@@ -76,7 +77,7 @@ def capacity(
     apply_limit_ranges(loaded.documents)  # pods a LimitRange covers get its default requests
     index = ObjectIndex.build(loaded.documents)
     try:
-        report = report_for(index, nodes_spec)
+        report = report_for(index, settings.nodes)
     except NodeSpecError as exc:
         usage_error(str(exc))
     if report is None and any(True for _ in index.of_kind("Node")):
@@ -92,12 +93,16 @@ def capacity(
     assert report is not None
 
     findings: list[Finding] = [problem_finding(p) for p in loaded.problems]
-    for rule in CAPACITY_RULES:
+    rules = select_rules(CAPACITY_RULES, settings.select, settings.ignore)
+    for rule in rules:
         for hit in hits(rule.id, report):
             assert hit.doc is not None
             findings.append(make_finding(rule, hit.doc, hit))
-    findings.sort(key=Finding.sort_key)
-    code = exit_code(findings, fail_on)
+    ran = {k for r in rules for k in (r.id, r.category)}
+    texts = source_texts([*plan.files, *rendered_sources(findings)], loaded.documents)
+    triaged = triage(findings, settings, loaded.documents, texts, ran)
+    findings = triaged.findings
+    code = exit_code(findings, settings.fail_on)
     if missing:
         code = EXIT_USAGE
 
@@ -115,7 +120,9 @@ def capacity(
         from premortem.analyses.capacity.render import report_json
         from premortem.report.json_report import write_json
 
-        write_json(report_json(report, findings))
+        payload = report_json(report, findings)
+        payload["suppressed"] = [{**f.to_json(), "suppression": s.to_json()} for f, s in triaged.suppressed]
+        write_json(payload)
     else:
         from premortem.analyses.capacity.render import render_text
         from premortem.report.text import make_console, render_findings
@@ -127,6 +134,7 @@ def capacity(
         for f in findings:
             counts[f.severity.label] = counts.get(f.severity.label, 0) + 1
         summary = ", ".join(f"{counts[s]} {s}" for s in SEVERITIES if counts.get(s)) or "no findings"
+        summary += "".join(f"; {note}" for note in not_reported(triaged.summary({})))
         console.print(
             f"[bold]capacity of {len(report.nodeset.nodes)} nodes, {len(report.workloads)} workloads: {summary}[/]"
         )

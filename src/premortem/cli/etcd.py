@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from premortem.cli.options import exit_code, fail_on_option, text_or_json_option, usage_error
+from premortem.cli.options import exit_code, load_settings, settings_options, text_or_json_option, usage_error
 from premortem.findings import CATEGORIES, SEVERITIES, Finding
 
 
@@ -43,7 +43,7 @@ from premortem.findings import CATEGORIES, SEVERITIES, Finding
 @click.option("--insecure", is_flag=True, help="Do not verify the server certificate.")
 @click.option("--timeout", default=10.0, show_default=True, metavar="SECONDS", help="Per-scrape timeout.")
 @text_or_json_option("Output format; JSON is {findings, summary} as for scan.")
-@fail_on_option
+@settings_options
 def etcd(
     sources: tuple[str, ...],
     disk_dir: str | None,
@@ -54,7 +54,7 @@ def etcd(
     insecure: bool,
     timeout: float,
     fmt: str,
-    fail_on: str,
+    **options: Any,
 ) -> None:
     """Judge etcd against its own guidance: --metrics from members, --disk for a data directory.
 
@@ -66,6 +66,9 @@ def etcd(
     from premortem.etcd import verdict
     from premortem.etcd.disk import DiskError, benchmark, parse_size
     from premortem.etcd.scrape import ScrapeError, TLSOptions, scrape
+    from premortem.triage import selected, triage
+
+    settings = load_settings((), options)
 
     if not sources and not disk_dir:
         usage_error("nothing to judge: give --metrics URL|FILE (once per member) and/or --disk DIR")
@@ -118,14 +121,16 @@ def etcd(
         disk["verdict"] = "slow" if any(f.rule == "ETM010" for f in disk_findings) else "fast"
         findings += disk_findings
 
-    summary = _summary(findings, members, disk, verdict.verdict(member_findings))
+    member_verdict = verdict.verdict(member_findings)
+    findings = triage(selected(findings, settings), settings).findings
+    summary = _summary(findings, members, disk, member_verdict)
     if fmt == "json":
         from premortem.report.json_report import write_json
 
         write_json({"findings": [f.to_json() for f in findings], "summary": summary})
     else:
         _render_text(findings, members, disk, summary)
-    sys.exit(exit_code(findings, fail_on))
+    sys.exit(exit_code(findings, settings.fail_on))
 
 
 def _progress(written: int, size: int) -> None:

@@ -16,8 +16,14 @@ from premortem.cli.options import (
     EXIT_FINDINGS,
     EXIT_OK,
     EXIT_USAGE,
+    config_option,
+    exclude_option,
+    ignore_option,
     kubernetes_version_option,
-    kubernetes_version_settings,
+    load_settings,
+    no_config_option,
+    split_commas,
+    text_or_json_option,
     usage_error,
 )
 from premortem.redact import MASK, clean, redact
@@ -28,8 +34,24 @@ _LABELS = {"fixed": "fixed", "held": "held back", "not-fixable": "not fixable", 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--write", is_flag=True, help="Apply the fixes in place (default: print a unified diff).")
-@click.option("--rule", "rules", multiple=True, metavar="ID", help="Fix only these rules (ids or names).")
-@click.option("--category", "categories", multiple=True, metavar="NAME", help="Fix only these categories.")
+@click.option(
+    "--select",
+    "--rule",
+    "--category",
+    "select",
+    multiple=True,
+    callback=split_commas,
+    metavar="RULE,...",
+    help="Fix only these rules (ids, names or categories; comma-separated or repeated). "
+    "--rule and --category are aliases.",
+)
+@ignore_option
+@exclude_option
+@config_option
+@no_config_option
+@text_or_json_option(
+    "Output format; json prints {files, outcomes, introduced, summary} with each file's diff."
+)
 @click.option(
     "--unsafe-fixes",
     is_flag=True,
@@ -51,8 +73,12 @@ _LABELS = {"fixed": "fixed", "held": "held back", "not-fixable": "not fixable", 
 def fix(
     paths: tuple[str, ...],
     write: bool,
-    rules: tuple[str, ...],
-    categories: tuple[str, ...],
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    exclude: tuple[str, ...],
+    config_file: str | None,
+    no_config: bool,
+    fmt: str,
     unsafe_fixes: bool,
     resolve_digests: bool,
     insecure: tuple[str, ...],
@@ -65,15 +91,28 @@ def fix(
     not be applied, or the fixes cause a new high finding (e.g. CAP001), 2 usage errors or unreadable
     input.
     """
+    from premortem.configfile.exclude import without_excluded
     from premortem.engine import select_rules
-    from premortem.findings import CATEGORIES
     from premortem.fix.pipeline import STDIN_NAME, fixable_rules, read_source, run_fix
     from premortem.fix.registry import FixContext, all_fixers
     from premortem.render.discover import plan_inputs, unfixable_note
+    from premortem.report.fix_report import fix_json
     from premortem.rules import all_rules
     from premortem.rules.registry import lookup
+    from premortem.settings import use_settings
 
-    click.get_current_context().with_resource(kubernetes_version_settings(kubernetes_version))
+    settings = load_settings(
+        paths,
+        {
+            "select": select,
+            "ignore": ignore,
+            "exclude": exclude,
+            "kubernetes_version": kubernetes_version,
+            "config_file": config_file,
+            "no_config": no_config,
+        },
+    )
+    click.get_current_context().with_resource(use_settings(settings))
     targets = list(paths) or ["."]
     stdin_mode = "-" in targets
     if stdin_mode and len(targets) > 1:
@@ -83,19 +122,11 @@ def fix(
 
     all_rules()
     fixers = all_fixers()
-    for key in rules:
+    for key in select:  # names given on the command line must have a fixer (the config's may not)
         rule = lookup(key)
-        if rule is None:
-            usage_error(f"unknown rule: {key} (see `premortem rules`)")
-        elif rule.id not in fixers:
+        if rule is not None and rule.id not in fixers:
             usage_error(f"{rule.id} has no fixer; fixable rules: {', '.join(sorted(fixers))}")
-    for name in categories:
-        if name.lower() not in CATEGORIES:
-            usage_error(f"unknown category: {name} (one of {', '.join(CATEGORIES)})")
-    selected = fixable_rules()
-    if rules or categories:
-        wanted = [lookup(k).id for k in rules if lookup(k) is not None]  # type: ignore[union-attr]
-        selected = select_rules(selected, [*wanted, *categories])
+    selected = select_rules(fixable_rules(), settings.select, settings.ignore)
 
     plan = plan_inputs(targets)
     files, missing = plan.files, plan.missing
@@ -103,7 +134,9 @@ def fix(
         click.echo(f"premortem: error: {path}: no such file or directory", err=True)
     if missing:
         raise SystemExit(EXIT_USAGE)
-    for unit in plan.units:  # charts and kustomizations: not edited (docs/render.md says why)
+    files, _ = without_excluded(files, settings)
+    units = [u for u in plan.units if without_excluded([u.path], settings)[0]]
+    for unit in units:  # charts and kustomizations: not edited (docs/render.md says why)
         click.echo(f"premortem: not fixed: {unfixable_note(unit)}", err=True)
     if plan.unused:
         click.echo(
@@ -111,10 +144,10 @@ def fix(
             f"(e.g. {plan.unused[0][0]}); name a file to fix it anyway",
             err=True,
         )
-    if not files and plan.units:
+    if not files and units:
         raise SystemExit(EXIT_USAGE)
     if not files:
-        usage_error(f"no *.yaml, *.yml or *.json files found in {', '.join(targets)}")
+        usage_error(f"no *.yaml, *.yml or *.json files found in {', '.join(targets)} (or all are excluded)")
 
     sources: dict[str, str] = {}
     unreadable = 0
@@ -138,7 +171,12 @@ def fix(
     interrupted = False
 
     changed = [f for f in run.files if f.changed]
-    if stdin_mode:
+    if fmt == "json":
+        interrupted = _write_all(run) if write else False
+        from premortem.report.json_report import write_json
+
+        write_json(fix_json(run, written=write, diff=_diff))
+    elif stdin_mode:
         sys.stdout.write(run.files[0].fixed)
         sys.stdout.flush()
     elif write:
@@ -159,14 +197,15 @@ def fix(
                 err=True,
             )
 
-    _report(run, write or stdin_mode)
+    if fmt != "json":
+        _report(run, write or stdin_mode)
     from premortem.findings import Severity
 
     failed = any(o.status == "failed" for o in run.outcomes) or unreadable or run.problems
     failed = failed or any(f.severity >= Severity.HIGH for f in run.introduced)
     if write and interrupted:
         raise SystemExit(130)
-    if failed or (changed and not write and not stdin_mode):
+    if failed or (changed and not write and (not stdin_mode or fmt == "json")):
         raise SystemExit(EXIT_FINDINGS)
     raise SystemExit(EXIT_OK)
 

@@ -2,37 +2,85 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from premortem.findings import SEVERITIES, Finding, Severity
+from premortem.settings import Settings
 
 if TYPE_CHECKING:
     from premortem.render.discover import InputPlan
     from premortem.render.stage import LoadedInputs
-    from premortem.settings import RenderSettings
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 
+REPORT_FORMATS = ("text", "json", "sarif", "junit", "github", "markdown")
+
 format_option = click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "sarif"]),
+    type=click.Choice(REPORT_FORMATS),
     default="text",
     show_default=True,
-    help="Output format. JSON and SARIF are stable contracts for CI.",
+    help="Output format: text for people; json and sarif are stable contracts for CI; junit for test "
+    "reports (Jenkins, GitLab); github for Actions annotations; markdown for pull-request comments.",
 )
 fail_on_option = click.option(
     "--fail-on",
     type=click.Choice([*SEVERITIES, "never"], case_sensitive=False),
-    default="high",
-    show_default=True,
-    help="Exit 1 when any finding is at or above this severity.",
+    default=None,
+    help="Exit 1 when any finding is at or above this severity (default: high; config: fail-on).",
+)
+
+
+def split_commas(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """``--select a,b --select c`` -> (a, b, c)."""
+    return tuple(part.strip() for item in value for part in item.split(",") if part.strip())
+
+
+select_option = click.option(
+    "--select",
+    multiple=True,
+    callback=split_commas,
+    metavar="RULE,...",
+    help="Run only these rules (ids, names or categories; comma-separated or repeated). Replaces the "
+    "config file's select.",
+)
+ignore_option = click.option(
+    "--ignore",
+    multiple=True,
+    callback=split_commas,
+    metavar="RULE,...",
+    help="Skip these rules (ids, names or categories), in addition to the config file's ignore.",
+)
+exclude_option = click.option(
+    "--exclude",
+    multiple=True,
+    callback=split_commas,
+    metavar="GLOB",
+    help="Do not read files matching these gitignore-style globs (relative to the config file's "
+    "directory), in addition to the config file's exclude. Applies to files named on the command line too.",
+)
+config_option = click.option(
+    "--config",
+    "config_file",
+    default=None,
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Read settings from FILE (.premortem.yaml or pyproject.toml) instead of discovering one.",
+)
+no_config_option = click.option(
+    "--no-config", is_flag=True, help="Ignore any config file: defaults and command-line options only."
+)
+min_severity_option = click.option(
+    "--min-severity",
+    type=click.Choice(SEVERITIES, case_sensitive=False),
+    default=None,
+    help="Do not report findings below this severity (they are counted as hidden in the summary).",
 )
 
 
@@ -48,7 +96,8 @@ color_option = click.option(
 )
 
 
-def exit_code(findings: Iterable[Finding], fail_on: str) -> int:
+def exit_code(findings: Iterable[Finding], fail_on: str | None) -> int:
+    fail_on = fail_on or "high"
     if fail_on.lower() == "never":
         return EXIT_OK
     threshold = Severity.parse(fail_on)
@@ -60,9 +109,11 @@ def usage_error(message: str) -> Any:
     raise SystemExit(EXIT_USAGE)
 
 
-def manifest_files(paths: Iterable[str]) -> tuple[list[str], bool]:
-    """The manifest files behind ``paths`` (default: the current directory), and whether any path
-    was missing (reported on stderr; the caller exits 2 after its work). Nothing to read: exit 2."""
+def manifest_files(paths: Iterable[str], settings: Settings | None = None) -> tuple[list[str], bool]:
+    """The manifest files behind ``paths`` (default: the current directory) minus those the settings
+    exclude, and whether any path was missing (reported on stderr; the caller exits 2 after its
+    work). Nothing to read: exit 2."""
+    from premortem.configfile.exclude import without_excluded
     from premortem.load.reader import expand_paths
 
     targets = list(paths) or ["."]
@@ -71,108 +122,59 @@ def manifest_files(paths: Iterable[str]) -> tuple[list[str], bool]:
         click.echo(f"premortem: error: {path}: no such file or directory", err=True)
     if missing and not files:
         raise SystemExit(EXIT_USAGE)
+    excluded = 0
+    if settings is not None:
+        files, excluded = without_excluded(files, settings)
     if not files:
+        if excluded:  # e.g. pre-commit passing only excluded files: nothing to do is not an error
+            click.echo(
+                f"premortem: every file given is excluded by the settings ({excluded} file(s))", err=True
+            )
+            raise SystemExit(EXIT_OK)
         usage_error(f"no *.yaml, *.yml or *.json files found in {', '.join(targets)}")
     return files, bool(missing)
 
 
-_RENDER_OPTIONS = (
-    click.option(
-        "-f",
-        "--values",
-        "render_values",
-        multiple=True,
-        metavar="FILE",
-        type=click.Path(exists=True, dir_okay=False),
-        help="Helm values file for the charts rendered (repeatable, applied in order).",
-    ),
-    click.option("--set", "render_set", multiple=True, metavar="KEY=VALUE", help="Helm value (repeatable)."),
-    click.option("--namespace", "render_namespace", default=None, help="Namespace to render charts into."),
-    click.option(
-        "--release-name",
-        "render_release",
-        default=None,
-        help="Helm release name (default: the chart's name).",
-    ),
-    click.option(
-        "--kube-version",
-        "render_kube_version",
-        default=None,
-        metavar="VERSION",
-        callback=lambda ctx, param, value: _check_kubernetes_version(ctx, param, value),
-        help="Kubernetes version charts render for (.Capabilities.KubeVersion; default: "
-        "--kubernetes-version, else Helm's own).",
-    ),
-    click.option(
-        "--helm", "render_helm", default=None, metavar="PATH", help="The helm binary (default: helm on PATH)."
-    ),
-    click.option(
-        "--kustomize",
-        "render_kustomize",
-        default=None,
-        metavar="PATH",
-        help="kustomize or kubectl binary (default: kustomize if installed, else kubectl kustomize).",
-    ),
-)
+def settings_options(fn: Any) -> Any:
+    """--config, --no-config, --select, --ignore, --fail-on, --min-severity: the options every verb that
+    reports findings shares (read them back with ``load_settings``)."""
+    for option in reversed(
+        (config_option, no_config_option, select_option, ignore_option, fail_on_option, min_severity_option)
+    ):
+        fn = option(fn)
+    return fn
 
 
-def render_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options for Helm charts and Kustomize trees met in the input, handed to the verb as one
-    ``render`` keyword (a ``RenderSettings``)."""
+_FLAGS = {
+    "select": "--select",
+    "ignore": "--ignore",
+    "exclude": "--exclude",
+    "fail_on": "--fail-on",
+    "min_severity": "--min-severity",
+    "nodes": "--nodes",
+    "jobs": "--jobs",
+    "baseline": "--baseline",
+    "kubernetes_version": "--kubernetes-version",
+}
 
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from premortem.settings import RenderSettings
 
-        kwargs["render"] = RenderSettings(
-            values=tuple(kwargs.pop("render_values")),
-            set_values=tuple(kwargs.pop("render_set")),
-            namespace=kwargs.pop("render_namespace"),
-            release_name=kwargs.pop("render_release"),
-            kube_version=kwargs.pop("render_kube_version"),
-            helm=kwargs.pop("render_helm"),
-            kustomize=kwargs.pop("render_kustomize"),
+def load_settings(paths: Iterable[str], options: dict[str, Any], **extra: tuple[Any, str]) -> Settings:
+    """The run's settings: defaults <- config file <- the command-line ``options`` (a verb's keyword
+    arguments; those named in _FLAGS are settings) <- ``extra`` (field -> (value, flag)).
+    A bad config file or value is a usage error (exit 2) naming file, line and key."""
+    from premortem.configfile import ConfigError, build_settings
+
+    cli = {name: (options[name], flag) for name, flag in _FLAGS.items() if name in options}
+    cli.update(
+        {field: (options[name], flag) for name, (field, flag) in _RENDER_FLAGS.items() if name in options}
+    )
+    cli.update(extra)
+    try:
+        return build_settings(
+            paths, cli, config=options.get("config_file"), use_config=not options.get("no_config", False)
         )
-        return command(*args, **kwargs)
-
-    for option in reversed(_RENDER_OPTIONS):
-        wrapper = option(wrapper)
-    return wrapper
-
-
-def manifest_inputs(paths: Iterable[str]) -> tuple[InputPlan, bool]:
-    """Like ``manifest_files``, with Helm charts and kustomizations met in ``paths`` as render units."""
-    from premortem.render.discover import plan_inputs
-
-    targets = list(paths) or ["."]
-    plan = plan_inputs(targets)
-    for path in plan.missing:
-        click.echo(f"premortem: error: {path}: no such file or directory", err=True)
-    if plan.missing and not plan.files and not plan.units:
-        raise SystemExit(EXIT_USAGE)
-    if not plan.files and not plan.units:
-        usage_error(
-            f"no *.yaml, *.yml or *.json files, charts or kustomizations found in {', '.join(targets)}"
-        )
-    return plan, bool(plan.missing)
-
-
-def load_inputs(plan: InputPlan, render: RenderSettings, jobs: int = 1) -> LoadedInputs:
-    """Plain files loaded and units rendered. A unit whose tool is missing is reported on stderr here
-    (``unrendered``: the caller exits 2 after its work)."""
-    from premortem.load.reader import load_paths
-    from premortem.render.stage import LoadedInputs, render_units
-    from premortem.settings import current
-
-    plain = load_paths(plan.files, jobs=jobs)
-    for path, owner in plan.unused:
-        plain.skipped.append((path, 1, f"lies in the kustomization {owner} but none of its builds uses it"))
-    if not plan.units:
-        return LoadedInputs(plain)
-    outcome = render_units(plan.units, render, current().kubernetes_version)
-    for message in outcome.tool_errors:
-        click.echo(f"premortem: error: {message}", err=True)
-    return LoadedInputs(plain, outcome.units, bool(outcome.tool_errors), outcome.report)
+    except ConfigError as exc:
+        return usage_error(str(exc))
 
 
 def _check_kubernetes_version(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -208,3 +210,106 @@ def kubernetes_version_settings(kubernetes_version: str | None) -> Any:
     if kubernetes_version is None:
         return contextlib.nullcontext()
     return use_settings(dataclasses.replace(current(), kubernetes_version=kubernetes_version))
+
+
+# The render options (`render_options`): option name -> (Settings field, flag).
+_RENDER_FLAGS = {
+    "render_values": ("render.values", "--values"),
+    "render_set": ("render.set_values", "--set"),
+    "render_namespace": ("render.namespace", "--namespace"),
+    "render_release": ("render.release_name", "--release-name"),
+    "render_kube_version": ("render.kube_version", "--kube-version"),
+    "render_helm": ("render.helm", "--helm"),
+    "render_kustomize": ("render.kustomize", "--kustomize"),
+}
+_RENDER_OPTIONS = (
+    click.option(
+        "-f",
+        "--values",
+        "render_values",
+        multiple=True,
+        metavar="FILE",
+        type=click.Path(exists=True, dir_okay=False),
+        help="Helm values file for the charts rendered (repeatable, applied in order).",
+    ),
+    click.option("--set", "render_set", multiple=True, metavar="KEY=VALUE", help="Helm value (repeatable)."),
+    click.option("--namespace", "render_namespace", default=None, help="Namespace to render charts into."),
+    click.option(
+        "--release-name",
+        "render_release",
+        default=None,
+        help="Helm release name (default: the chart's name).",
+    ),
+    click.option(
+        "--kube-version",
+        "render_kube_version",
+        default=None,
+        metavar="VERSION",
+        callback=_check_kubernetes_version,
+        help="Kubernetes version charts render for (.Capabilities.KubeVersion; default: "
+        "--kubernetes-version, else Helm's own).",
+    ),
+    click.option(
+        "--helm", "render_helm", default=None, metavar="PATH", help="The helm binary (default: helm on PATH)."
+    ),
+    click.option(
+        "--kustomize",
+        "render_kustomize",
+        default=None,
+        metavar="PATH",
+        help="kustomize or kubectl binary (default: kustomize if installed, else kubectl kustomize).",
+    ),
+)
+
+
+def render_options(fn: Any) -> Any:
+    """-f/--values, --set, --namespace, --release-name, --kube-version, --helm, --kustomize: how Helm
+    charts and Kustomize trees met in the input are rendered (``load_settings`` puts them in
+    ``Settings.render``)."""
+    for option in reversed(_RENDER_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+def manifest_inputs(paths: Iterable[str], settings: Settings) -> tuple[InputPlan, bool]:
+    """Like ``manifest_files``, with the Helm charts and kustomizations met in ``paths`` as render
+    units (docs/render.md)."""
+    from premortem.configfile.exclude import without_excluded
+    from premortem.render.discover import plan_inputs
+
+    targets = list(paths) or ["."]
+    plan = plan_inputs(targets)
+    for path in plan.missing:
+        click.echo(f"premortem: error: {path}: no such file or directory", err=True)
+    if plan.missing and not plan.files and not plan.units:
+        raise SystemExit(EXIT_USAGE)
+    before = len(plan.files) + len(plan.units)
+    plan.files, _ = without_excluded(plan.files, settings)
+    plan.units = [u for u in plan.units if without_excluded([u.path], settings)[0]]
+    if not plan.files and not plan.units:
+        if before:  # e.g. pre-commit passing only excluded files: nothing to do is not an error
+            click.echo(
+                f"premortem: every file given is excluded by the settings ({before} input(s))", err=True
+            )
+            raise SystemExit(EXIT_OK)
+        usage_error(
+            f"no *.yaml, *.yml or *.json files, charts or kustomizations found in {', '.join(targets)}"
+        )
+    return plan, bool(plan.missing)
+
+
+def load_inputs(plan: InputPlan, settings: Settings, jobs: int = 1) -> LoadedInputs:
+    """Plain files loaded and units rendered. A unit whose tool is missing is reported on stderr here
+    (``unrendered``: the caller exits 2 after its work)."""
+    from premortem.load.reader import load_paths
+    from premortem.render.stage import LoadedInputs, render_units
+
+    plain = load_paths(plan.files, jobs=jobs)
+    for path, owner in plan.unused:
+        plain.skipped.append((path, 1, f"lies in the kustomization {owner} but none of its builds uses it"))
+    if not plan.units:
+        return LoadedInputs(plain)
+    outcome = render_units(plan.units, settings.render, settings.kubernetes_version, settings.root)
+    for message in outcome.tool_errors:
+        click.echo(f"premortem: error: {message}", err=True)
+    return LoadedInputs(plain, outcome.units, bool(outcome.tool_errors), outcome.report)

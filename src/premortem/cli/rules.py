@@ -8,11 +8,12 @@ pointer to the page that documents them.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import click
 
 from premortem.cli.options import EXIT_USAGE
+from premortem.rules.registry import Param
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class RuleEntry:
     fixable: bool
     source: str  # "scan", "diagnose" or "etcd"
     doc: str
+    params: dict[str, Param] = field(default_factory=dict)
 
 
 def _scan_entries() -> list[RuleEntry]:
@@ -34,7 +36,9 @@ def _scan_entries() -> list[RuleEntry]:
     # a rule is fixable when `premortem fix` has a fixer for it that edits (not only explains)
     fixable = {rule for rule, f in all_fixers().items() if f.edits}
     return [
-        RuleEntry(r.id, r.name, r.category, r.severity.label, r.title, r.id in fixable, "scan", r.doc)
+        RuleEntry(
+            r.id, r.name, r.category, r.severity.label, r.title, r.id in fixable, "scan", r.doc, r.params
+        )
         for r in all_rules()
     ]
 
@@ -76,6 +80,11 @@ def _etcd_entries() -> list[RuleEntry]:
 _SOURCES = {"scan": _scan_entries, "diagnose": _diagnose_entries, "etcd": _etcd_entries}
 
 
+def all_entries() -> list[RuleEntry]:
+    """Every rule of every verb (scan, diagnose, etcd)."""
+    return _entries("all")
+
+
 def _entries(source: str) -> list[RuleEntry]:
     names = list(_SOURCES) if source == "all" else [source]
     return [e for name in names for e in _SOURCES[name]()]
@@ -108,6 +117,10 @@ def rules(fmt: str, category: str | None, source: str) -> None:
                         "title": e.title,
                         "fixable": e.fixable,
                         "source": e.source,
+                        "params": {
+                            name.replace("_", "-"): {"default": p.default, "help": p.help}
+                            for name, p in e.params.items()
+                        },
                     }
                     for e in selected
                 ]
@@ -138,3 +151,27 @@ def explain(rule: str) -> None:
         f"{'   fixable' if found.fixable else ''}   raised by: premortem {found.source}\n"
     )
     click.echo(found.doc)
+    if found.params:
+        click.echo(parameters_section(found.id, found.params))
+
+
+def parameters_section(rule_id: str, params: dict[str, Param]) -> str:
+    """The ``## Parameters`` part of an explain page: each tunable threshold, its default, how to set it."""
+    lines = [
+        "",
+        "## Parameters",
+        "Set in `.premortem.yaml` (or `[tool.premortem.params.ID]` in pyproject.toml):",
+        "",
+    ]
+    for name, param in params.items():
+        lines.append(f"- `{name.replace('_', '-')}` (default `{param.default!r}`): {param.help}")
+    first = next(iter(params.items()))
+    lines += [
+        "",
+        "```yaml",
+        "params:",
+        f"  {rule_id}:",
+        f"    {first[0].replace('_', '-')}: {first[1].default!r}",
+        "```",
+    ]
+    return "\n".join(lines)

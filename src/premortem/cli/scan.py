@@ -3,38 +3,32 @@
 from __future__ import annotations
 
 import gc
-import sys
-from typing import TYPE_CHECKING
+from typing import Any
 
 import click
 
 from premortem.cli.options import (
     EXIT_USAGE,
-    color_option,
-    exit_code,
-    fail_on_option,
+    exclude_option,
     format_option,
     kubernetes_version_option,
-    kubernetes_version_settings,
     load_inputs,
+    load_settings,
     manifest_inputs,
     render_options,
+    settings_options,
     usage_error,
 )
-
-if TYPE_CHECKING:
-    from premortem.settings import RenderSettings
+from premortem.cli.report_options import report_and_exit, report_options
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @format_option
-@fail_on_option
-@click.option("--select", multiple=True, metavar="RULE|CATEGORY", help="Run only these rules or categories.")
-@click.option("--ignore", multiple=True, metavar="RULE|CATEGORY", help="Skip these rules or categories.")
+@settings_options
+@exclude_option
 @click.option(
     "--nodes",
-    "nodes_spec",
     default=None,
     metavar="SPEC|FILE",
     help="Nodes for capacity findings, e.g. 3x16cpu/64Gi or an inventory YAML file.",
@@ -43,61 +37,44 @@ if TYPE_CHECKING:
     "-j",
     "--jobs",
     type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
+    default=None,
     metavar="N",
-    help="Parse files in N worker processes (0: one per available core; 1: in this process). "
+    help="Parse files in N worker processes (0, the default: one per available core; 1: in this process). "
     "Small inputs are always read in-process. The output is the same for any N.",
 )
 @kubernetes_version_option
 @render_options
-@color_option
-def scan(
-    paths: tuple[str, ...],
-    fmt: str,
-    fail_on: str,
-    select: tuple[str, ...],
-    ignore: tuple[str, ...],
-    nodes_spec: str | None,
-    jobs: int,
-    kubernetes_version: str | None,
-    color: bool | None,
-    render: RenderSettings,
-) -> None:
+@report_options
+def scan(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
     """Scan manifests (files, directories, - for stdin; default: the current directory).
 
     Helm charts (a directory with Chart.yaml) are rendered with `helm template` and Kustomize
     directories (kustomization.yaml) with `kubectl kustomize`; findings point at the template, values
     file, origin file or patch to edit."""
     from premortem.engine import select_rules
-    from premortem.render.stage import scan_apart
+    from premortem.render.stage import rendered_sources, scan_apart
     from premortem.rules import all_rules
 
-    click.get_current_context().with_resource(kubernetes_version_settings(kubernetes_version))
-    plan, missing = manifest_inputs(paths)
-    if nodes_spec:
+    settings = load_settings(paths, options)
+    plan, missing = manifest_inputs(paths, settings)
+    if settings.nodes:
         from premortem.analyses.capacity.nodes import NodeSpecError, nodes_from_option
 
         try:  # a malformed --nodes is a usage error, not a finding
-            nodes_from_option(nodes_spec)
+            nodes_from_option(settings.nodes)
         except NodeSpecError as exc:
             usage_error(str(exc))
 
-    rules = all_rules()
-    if select or ignore:
-        known = {k.upper() for r in rules for k in (r.id, r.name, r.category)}
-        unknown = [s for s in (*select, *ignore) if s.upper() not in known]
-        if unknown:
-            usage_error(f"unknown rule or category: {', '.join(unknown)} (see `premortem rules`)")
-        rules = select_rules(rules, select, ignore)
+    rules = select_rules(all_rules(), settings.select, settings.ignore)
 
     # A short-lived process that frees almost nothing: the cyclic GC would only re-walk every object.
     gc.disable()
+    jobs = settings.jobs
     if jobs == 0:
         from premortem.load.parallel import default_jobs
 
         jobs = default_jobs()
-    inputs = load_inputs(plan, render, jobs=jobs)
+    inputs = load_inputs(plan, settings, jobs=jobs)
     loaded = inputs.loaded
     missing = missing or inputs.unrendered
     if loaded.files_read == 0:
@@ -106,25 +83,19 @@ def scan(
             click.echo(f"  {problem.file}: {problem.message}", err=True)
         raise SystemExit(EXIT_USAGE)
 
-    options = {"nodes": nodes_spec} if nodes_spec else {}
-    result = scan_apart(inputs, rules, options)  # each chart or kustomization on its own
-    code = exit_code(result.findings, fail_on)
-    if missing:
-        code = EXIT_USAGE
+    options_for_rules = {"nodes": settings.nodes} if settings.nodes else {}
+    result = scan_apart(inputs, rules, options_for_rules, settings)  # each chart or kustomization alone
+    from premortem.triage.sources import source_texts
 
-    if fmt == "json":
-        from premortem.report.json_report import write_json
-
-        write_json(result.to_json())
-    elif fmt == "sarif":
-        from premortem.report.json_report import write_json
-        from premortem.report.sarif import to_sarif
-
-        write_json(to_sarif(result.findings, rules))
-    else:
-        from premortem.report.text import make_console, render_findings, render_summary
-
-        console = make_console(sys.stdout, color)
-        render_findings(result.findings, console)
-        render_summary(result.summary, console)
-    sys.exit(code)
+    report_and_exit(
+        fmt=fmt,
+        settings=settings,
+        findings=result.findings,
+        rules=rules,
+        summary=result.summary,
+        options=options,
+        documents=result.documents,
+        texts=source_texts([*plan.files, *rendered_sources(result.findings)], result.documents),
+        objects=result.objects,
+        code=EXIT_USAGE if missing else 0,
+    )

@@ -65,13 +65,15 @@ class ChartContext:
         return chart_file_label(self.path, source.split("/", 1)[1] if "/" in source else source)
 
 
-def render_chart(unit: RenderUnit, settings: RenderSettings, kube_version: str | None) -> HelmRender:
+def render_chart(
+    unit: RenderUnit, settings: RenderSettings, kube_version: str | None, root: str | None = None
+) -> HelmRender:
     tool = find_helm(settings.helm)  # raises ToolMissing
     meta = chart_metadata(unit.path)
     if meta.get("type") == "library":
         return HelmRender(stream="")
     name = settings.release_name or _release_name(meta, unit.path)
-    values = (*chart_values_for(unit.path, settings), *settings.values)
+    values = (*chart_values_for(unit.path, settings, root), *settings.values)
     args = [
         "template",
         name,
@@ -105,12 +107,14 @@ def render_chart(unit: RenderUnit, settings: RenderSettings, kube_version: str |
     return HelmRender(stream=stream, chart=context)
 
 
-def chart_values_for(chart: str, settings: RenderSettings) -> tuple[str, ...]:
-    """Values files the settings (config file) give for this chart, before any ``-f``."""
+def chart_values_for(chart: str, settings: RenderSettings, root: str | None = None) -> tuple[str, ...]:
+    """Values files the settings give for this chart (the config file's ``render.chart-values``, paths
+    relative to its directory), applied before any ``-f``."""
+    base = root or os.getcwd()
     target = os.path.normpath(os.path.abspath(chart))
     for key, files in settings.chart_values.items():
-        if os.path.normpath(os.path.abspath(key)) == target:
-            return tuple(files)
+        if os.path.normpath(os.path.join(base, key)) == target:
+            return tuple(os.path.normpath(os.path.join(base, f)) for f in files)
     return ()
 
 

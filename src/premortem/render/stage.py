@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from premortem.findings import Finding
 from premortem.load.document import Document, LoadProblem, LoadResult
 from premortem.load.reader import load_text
 from premortem.render.discover import RenderUnit
@@ -19,6 +20,7 @@ from premortem.settings import RenderSettings
 if TYPE_CHECKING:
     from premortem.engine import ScanResult
     from premortem.rules.registry import Rule
+    from premortem.settings import Settings
 
 _INSTALL_HELM = (
     "install Helm 3 (https://helm.sh/docs/intro/install/, or your package manager) or pass --helm PATH; "
@@ -59,7 +61,19 @@ class LoadedInputs:
         return merged
 
 
-def scan_apart(inputs: LoadedInputs, rules: list[Rule], options: dict[str, Any] | None) -> ScanResult:
+def rendered_sources(findings: list[Finding]) -> list[str]:
+    """The templates, origin files and patches rendered findings point at (for comment suppressions
+    written there: ``# premortem: ignore RULE`` in a template or a base)."""
+    files = {f.file for f in findings if f.file and "rendered_from" in f.extra}
+    return sorted(f for f in files if os.path.isfile(f))
+
+
+def scan_apart(
+    inputs: LoadedInputs,
+    rules: list[Rule],
+    options: dict[str, Any] | None,
+    settings: Settings | None = None,
+) -> ScanResult:
     """Scan the plain files together and each rendered unit on its own, then merge.
 
     Each chart or kustomization is one deployment: two overlays of one base are alternatives (dev,
@@ -67,12 +81,11 @@ def scan_apart(inputs: LoadedInputs, rules: list[Rule], options: dict[str, Any] 
     one overlay "selecting" the pods of the other). Each unit's findings are then those of a scan of
     that unit's rendered output alone."""
     from premortem.engine import ScanResult, scan, summarize
-    from premortem.findings import Finding
 
     if not inputs.units:
-        result = scan(inputs.plain, rules, options)
+        result = scan(inputs.plain, rules, options, settings=settings)
     else:
-        parts = [scan(part, rules, options) for part in (inputs.plain, *inputs.units)]
+        parts = [scan(part, rules, options, settings=settings) for part in (inputs.plain, *inputs.units)]
         findings = sorted((f for part in parts for f in part.findings), key=Finding.sort_key)
         objects = [o for part in parts for o in part.objects]
         documents = [d for part in parts for d in part.documents]
@@ -88,15 +101,22 @@ def stream_name(unit: RenderUnit) -> str:
 
 
 def render_units(
-    units: list[RenderUnit], settings: RenderSettings, kube_version: str | None = None
+    units: list[RenderUnit],
+    settings: RenderSettings,
+    kube_version: str | None = None,
+    root: str | None = None,
 ) -> RenderOutcome:
+    """Render every unit. ``kube_version`` is --kubernetes-version (for charts without --kube-version);
+    ``root`` is the config file's directory, which ``chart_values`` paths are relative to."""
     outcome = RenderOutcome()
     for unit in units:
         entry: dict[str, Any] = {"tool": unit.tool, "path": unit.path, "objects": 0, "rendered": False}
         outcome.report.append(entry)
         try:
             loaded, ok = (
-                _helm(unit, settings, kube_version) if unit.tool == "helm" else _kustomize(unit, settings)
+                _helm(unit, settings, kube_version, root)
+                if unit.tool == "helm"
+                else _kustomize(unit, settings)
             )
         except ToolMissing as exc:
             advice = _INSTALL_HELM if unit.tool == "helm" else _INSTALL_KUSTOMIZE
@@ -111,8 +131,10 @@ def render_units(
     return outcome
 
 
-def _helm(unit: RenderUnit, settings: RenderSettings, kube_version: str | None) -> tuple[LoadResult, bool]:
-    rendered = render_chart(unit, settings, kube_version)
+def _helm(
+    unit: RenderUnit, settings: RenderSettings, kube_version: str | None, root: str | None
+) -> tuple[LoadResult, bool]:
+    rendered = render_chart(unit, settings, kube_version, root)
     if rendered.failure is not None:
         return _failed("helm template", rendered.failure), False
     if rendered.chart is None:  # a library chart: nothing to render

@@ -617,9 +617,10 @@ def webhook_self_lockout(ctx: ClusterContext) -> Iterator[Hit]:
     Severity.MEDIUM,
     "Webhook timeout above 5 seconds (the v1 default is 10)",
     params={
+        "max_timeout_seconds": Param(MAX_TIMEOUT, "longest timeoutSeconds accepted without a finding"),
         "medium_seconds": Param(
             15, "a fail-closed webhook timing out after at least this many seconds is medium (below: low)"
-        )
+        ),
     },
 )
 def webhook_timeout_too_long(ctx: ClusterContext) -> Iterator[Hit]:
@@ -687,7 +688,7 @@ def webhook_timeout_too_long(ctx: ClusterContext) -> Iterator[Hit]:
     """
     by_config: dict[int, list[Webhook]] = {}
     for webhook in webhooks(ctx.index):
-        if webhook.timeout > MAX_TIMEOUT:
+        if webhook.timeout > webhook_timeout_too_long.param("max_timeout_seconds"):
             by_config.setdefault(id(webhook.config), []).append(webhook)
     long_wait = webhook_timeout_too_long.param("medium_seconds")
     for slow in by_config.values():
@@ -711,7 +712,7 @@ def webhook_timeout_too_long(ctx: ClusterContext) -> Iterator[Hit]:
                 f"matching API request for the full timeout and {outcome}; controllers creating objects one after "
                 "another slow to a crawl during the very outage they should repair."
             ),
-            fix="Set timeoutSeconds: 5 or less on each webhook.",
+            fix=f"Set timeoutSeconds: {webhook_timeout_too_long.param('max_timeout_seconds')} or less on each webhook.",
             path=first.field_path("timeoutSeconds"),
             severity=severity,
             doc=first.config,
@@ -854,7 +855,9 @@ def webhook_wildcard_fail_closed(ctx: ClusterContext) -> Iterator[Hit]:
 def webhook_side_effects(ctx: ClusterContext) -> Iterator[Hit]:
     """
     ## What it checks
-    Webhooks whose `sideEffects` is missing or is not `None` / `NoneOnDryRun`.
+    Webhooks whose `sideEffects` is missing or is not `None` / `NoneOnDryRun`. In a v1
+    configuration the object is refused, so the finding is `high`; in the removed v1beta1 API it is
+    the rule's `low` (dry runs fail).
 
     ## Why it breaks clusters
     In admissionregistration.k8s.io/v1 `sideEffects` is required and only `None` and `NoneOnDryRun`
@@ -930,6 +933,7 @@ def webhook_side_effects(ctx: ClusterContext) -> Iterator[Hit]:
             fix="Declare sideEffects: None (or NoneOnDryRun) once the webhook has no side effects on dry runs.",
             path=webhook.field_path("sideEffects"),
             doc=webhook.config,
+            severity=Severity.HIGH if webhook.v1 else None,  # v1: the API server refuses the object
         )
 
 

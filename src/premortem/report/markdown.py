@@ -1,0 +1,58 @@
+"""A Markdown summary for pull-request comments (``--format markdown``): counts, a table of the
+findings (the first MAX_ROWS), each rule's explanation once in a collapsed section."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TextIO
+
+from premortem.report.model import Report, doc_section, headline, not_reported, severity_counts
+
+MAX_ROWS = 100
+_ICON = {"critical": "🟥", "high": "🔴", "medium": "🟠", "low": "🔵", "info": "⚪"}
+
+
+def write_markdown(report: Report, out: TextIO) -> None:
+    s = report.summary
+    total = len(report.findings)
+    levels = severity_counts(s)
+    out.write(
+        f"### premortem: {total} finding{'s' if total != 1 else ''}"
+        + (f" ({levels})" if levels else "")
+        + "\n\n"
+    )
+    notes = not_reported(s)
+    files, objects = s.get("files"), s.get("objects")
+    if files is not None:
+        notes.append(f"{files} files, {objects} objects scanned")
+    if notes:
+        out.write("_" + "; ".join(notes) + "._\n\n")
+    if not report.findings:
+        out.write("No findings. :tada:\n")
+        return
+    out.write("| | rule | object | where | finding |\n| --- | --- | --- | --- | --- |\n")
+    for f in report.findings[:MAX_ROWS]:
+        where = f"`{f.file}:{f.line}`" if f.line else f"`{f.file}`"
+        subject = f.object.display() if f.object else ""
+        if f.container:
+            subject += f" ({f.container})"
+        out.write(
+            f"| {_ICON[f.severity.label]} {f.severity.label} | {f.rule} | {_cell(subject)} | {_cell(where)} | "
+            f"{_cell(headline(f.message))} |\n"
+        )
+    if total > MAX_ROWS:
+        out.write(f"\n_…and {total - MAX_ROWS} more (see the full report)._\n")
+    by_id = {r.id: r for r in report.rules}
+    out.write("\n<details><summary>Why these break clusters, and the fix</summary>\n\n")
+    for rule_id, n in sorted(Counter(f.rule for f in report.findings).items()):
+        rule = by_id.get(rule_id)
+        if rule is None:
+            continue
+        out.write(f"**{rule_id} {rule.name}** ({n}): {rule.title}\n\n")
+        out.write(f"{doc_section(rule.doc, 'Why it breaks clusters')}\n\n")
+        out.write(f"Fix: {doc_section(rule.doc, 'Fix')}\n\n")
+    out.write("</details>\n")
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.replace("|", "\\|").split())
