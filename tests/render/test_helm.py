@@ -156,3 +156,14 @@ def test_dependency_kept_as_an_archive_is_located_inside_it(tmp_path):
     archive = f"{chart}/charts/cache-0.1.0.tgz"
     assert (cache["file"], cache["line"]) == (f"{archive}:templates/statefulset.yaml", 20)
     assert cache["rendered_from"]["values_file"] == f"{archive}:values.yaml"
+
+
+def test_config_file_gives_a_chart_its_values(tmp_path):
+    shutil.copytree(SHOP, tmp_path / "shop")
+    (tmp_path / ".premortem.yaml").write_text(
+        "render:\n  chart-values:\n    shop: [shop/ci/prod-values.yaml]\n"
+    )
+    out = run("scan", str(tmp_path / "shop"), "--format", "json")
+    report = json.loads(out.stdout)
+    (res002,) = findings(report, "RES002")  # prod-values.yaml's memory limit, as with -f
+    assert res002["rendered_from"]["values_file"] == str(tmp_path / "shop/ci/prod-values.yaml")
