@@ -167,3 +167,8 @@ def test_config_file_gives_a_chart_its_values(tmp_path):
     report = json.loads(out.stdout)
     (res002,) = findings(report, "RES002")  # prod-values.yaml's memory limit, as with -f
     assert res002["rendered_from"]["values_file"] == str(tmp_path / "shop/ci/prod-values.yaml")
+
+
+def test_values_without_a_chart_are_not_silently_ignored():
+    out = run("scan", f"{REL}/shop-kustomize/base/deployment.yaml", "-f", f"{SHOP}/values.yaml")
+    assert "--values given, but no Helm chart is among the inputs" in out.stderr

@@ -304,6 +304,15 @@ def load_inputs(plan: InputPlan, settings: Settings, jobs: int = 1) -> LoadedInp
     from premortem.load.reader import load_paths
     from premortem.render.stage import LoadedInputs, render_units
 
+    given = [
+        flag
+        for key, flag in (("render.values", "--values"), ("render.set_values", "--set"))
+        if settings.sources.get(key) == flag
+    ]
+    if given and not any(u.tool == "helm" for u in plan.units):
+        click.echo(
+            f"premortem: warning: {'/'.join(given)} given, but no Helm chart is among the inputs", err=True
+        )
     plain = load_paths(plan.files, jobs=jobs)
     for path, owner in plan.unused:
         plain.skipped.append((path, 1, f"lies in the kustomization {owner} but none of its builds uses it"))
