@@ -172,3 +172,12 @@ def test_config_file_gives_a_chart_its_values(tmp_path):
 def test_values_without_a_chart_are_not_silently_ignored():
     out = run("scan", f"{REL}/shop-kustomize/base/deployment.yaml", "-f", f"{SHOP}/values.yaml")
     assert "--values given, but no Helm chart is among the inputs" in out.stderr
+
+
+def test_files_of_a_chart_named_one_by_one_render_the_chart_once():
+    # What a pre-commit hook passes: the files that changed.
+    _, whole, _ = scan_json(SHOP)
+    _, parts, _ = scan_json(f"{SHOP}/templates/pdb.yaml", f"{SHOP}/values.yaml", f"{SHOP}/templates")
+    assert not findings(parts, "INP001")
+    assert [f["rule"] for f in parts["findings"]] == [f["rule"] for f in whole["findings"]]
+    assert len(parts["summary"]["rendered"]) == 1

@@ -71,12 +71,19 @@ def plan_inputs(paths: Iterable[str]) -> InputPlan:
                 plan.units.append(RenderUnit("helm", path, named=True))
             elif kustomization_file(path):
                 plan.units.append(RenderUnit("kustomize", path, named=True))
+            elif (chart := _enclosing_chart(path)) is not None:  # e.g. CHART/templates/
+                plan.units.append(RenderUnit("helm", chart, named=True))
             else:
                 _walk(path, plan)
         elif os.path.isfile(path):
             base = os.path.basename(path)
             parent = os.path.dirname(path) or "."
-            if base in KUSTOMIZATION_FILES:
+            chart = _enclosing_chart(path)
+            if chart is not None:
+                # A template or values file of a chart (a pre-commit hook passes the files that
+                # changed): the chart it belongs to is what can be checked.
+                plan.units.append(RenderUnit("helm", chart, named=True))
+            elif base in KUSTOMIZATION_FILES:
                 plan.units.append(RenderUnit("kustomize", parent, named=True))
             elif base == CHART_FILE:
                 plan.units.append(RenderUnit("helm", parent, named=True))
@@ -86,7 +93,32 @@ def plan_inputs(paths: Iterable[str]) -> InputPlan:
                 plan.files.append(path)
         else:
             plan.missing.append(path)
+    plan.units = _unique(plan.units)
     return plan
+
+
+def _enclosing_chart(path: str) -> str | None:
+    """The chart directory ``path`` lies in (its nearest ancestor holding Chart.yaml), if any."""
+    directory = os.path.dirname(os.path.abspath(path))
+    while True:
+        if is_chart(directory):
+            relative = os.path.relpath(directory)
+            return directory if os.path.isabs(path) or relative.startswith("..") else relative
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
+def _unique(units: list[RenderUnit]) -> list[RenderUnit]:
+    seen: set[str] = set()
+    out = []
+    for unit in units:
+        key = _norm(unit.path)
+        if key not in seen:
+            seen.add(key)
+            out.append(unit)
+    return out
 
 
 def unfixable_note(unit: RenderUnit) -> str:
