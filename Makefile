@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit test-deps render-tools install bench clean
+.PHONY: demo test lint typecheck unit test-deps render-tools install bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,16 @@ CORPUS ?=
 bench: install
 	@test -n "$(CORPUS)" || { echo "usage: make bench CORPUS=/path/to/corpus/real"; exit 2; }
 	$(BIN)/python bench/run.py --corpus "$(CORPUS)" $(BENCH_ARGS)
+
+# The fuzz harness (tests/fuzz/): mutations of a corpus through scan, fix, capacity and diagnose,
+# in-process. `make test` runs it for a short fixed budget; this runs it as long as asked.
+#   make fuzz CORPUS=../shared/corpus/real SECONDS=600 JOBS=2   (crashes and hangs go to fuzz-out/)
+SECONDS ?= 60
+JOBS ?= 1
+INPUTS ?= 0
+fuzz: install
+	$(BIN)/python -m tests.fuzz.mutate $(if $(CORPUS),--corpus "$(CORPUS)") --seconds $(SECONDS) \
+		--inputs $(INPUTS) --jobs $(JOBS) --out fuzz-out --progress 10000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -32,6 +32,8 @@ def test_documentation_is_complete(rule):
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
 def test_failing_example_fires(rule):
+    if rule.id == "INP005":
+        pytest.skip("raised only when a rule fails (tests/hostile/test_no_silent_loss.py)")
     for example in rule.examples()[0]:
         assert rule.id in raised_ids(scan_yaml(example)), f"{rule.id}: failing example did not fire"
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from premortem.findings import CATEGORIES, SEVERITIES, Finding, json_pointer
+from premortem.findings import CATEGORIES, INTERNAL_ERROR, SEVERITIES, Finding, json_pointer
 from premortem.fixtures import as_delivered
 from premortem.load.document import Document, JsonRef, LoadProblem, LoadResult, NodeRef, Path
 from premortem.model.index import ObjectIndex
@@ -93,14 +93,23 @@ def _scan(
             source = units_by_kind if rule.kinds & POD_SPEC_PATHS.keys() else by_kind
             targets = [d for kind in rule.kinds for d in source.get(kind, ())]
         for doc in targets:
-            for hit in _run(rule, doc):
+            try:
+                hits = list(rule.check(doc))
+            except Exception as exc:  # a rule must never take the scan down with it
+                if os.environ.get("PREMORTEM_STRICT"):
+                    raise
+                findings.append(failure_finding(rule, doc, exc))
+                continue
+            for hit in hits:
                 findings.append(_finding(rule, hit.doc or doc, hit, pending))
 
     cluster_rules = [r for r in active if r.scope == "cluster"]
     if cluster_rules:
         context = ClusterContext(ObjectIndex.build(documents), dict(options or {}))
         for rule in cluster_rules:
-            for hit in _run(rule, context):
+            hits, failures = _cluster_hits(rule, context, documents)
+            findings.extend(failures)
+            for hit in hits:
                 if hit.doc is None:
                     raise ValueError(f"cluster rule {rule.id} returned a hit without a document")
                 findings.append(_finding(rule, hit.doc, hit, pending))
@@ -112,26 +121,98 @@ def _scan(
     return ScanResult(findings, objects, summarize(findings, loaded), documents)
 
 
-def _run(rule: Rule, arg: Any) -> list[Hit]:
+# A cluster rule that fails is re-run without the object that makes it fail, at most this many times.
+MAX_FAILING_OBJECTS = 20
+
+
+def _cluster_hits(
+    rule: Rule, context: ClusterContext, documents: list[Document]
+) -> tuple[list[Hit], list[Finding]]:
+    """The hits of a cluster rule, fault-isolated per object: when the rule raises, the first object
+    that makes it raise is found (bisection over the documents in order: the shortest prefix that
+    fails ends with it), reported, and the rule runs again over the others. One malformed PDB or
+    webhook costs its own finding, never the findings about every other object."""
     try:
-        return list(rule.check(arg))
-    except Exception as exc:  # a rule must never take the scan down with it
+        return list(rule.check(context)), []
+    except Exception:
         if os.environ.get("PREMORTEM_STRICT"):
             raise
-        doc = arg if isinstance(arg, Document) else None
-        return (
-            [
-                Hit(
-                    message=f"internal error in rule {rule.id} ({type(exc).__name__}: {exc}); "
-                    "this object was not fully checked by it. Please report it with the manifest.",
-                    fix="Run with PREMORTEM_STRICT=1 for the traceback.",
-                    severity=None,
-                    doc=doc,
-                )
-            ]
-            if doc is not None
-            else []
+    failures: list[Finding] = []
+    remaining = list(documents)
+    for _ in range(MAX_FAILING_OBJECTS):
+        culprit = _first_failing(rule, remaining, context.options)
+        if culprit is None:
+            break
+        doc, exc = culprit
+        failures.append(failure_finding(rule, doc, exc, cluster=True))
+        remaining.remove(doc)
+        try:
+            return list(rule.check(ClusterContext(ObjectIndex.build(remaining), context.options))), failures
+        except Exception:  # another object makes it fail too
+            continue
+    failures.append(failure_finding(rule, None, None, cluster=True))
+    return [], failures
+
+
+def _first_failing(
+    rule: Rule, documents: list[Document], options: dict[str, Any]
+) -> tuple[Document, BaseException] | None:
+    def fails(count: int) -> BaseException | None:
+        try:
+            list(rule.check(ClusterContext(ObjectIndex.build(documents[:count]), options)))
+        except Exception as exc:
+            return exc
+        return None
+
+    if fails(0) is not None:
+        return None  # the rule fails with no object at all
+    low, high = 0, len(documents)  # fails(low) is None, fails(high) raises
+    while high - low > 1:
+        middle = (low + high) // 2
+        if fails(middle) is None:
+            low = middle
+        else:
+            high = middle
+    exc = fails(high)
+    return (documents[high - 1], exc) if exc is not None else None
+
+
+def failure_finding(
+    rule: Rule, doc: Document | None, exc: BaseException | None, cluster: bool = False
+) -> Finding:
+    """A rule failed on ``doc``: a malformed field (a typed model error) is an input finding on the
+    object; anything else an internal-error finding naming the rule, the object and the file."""
+    from premortem.model.selectors import SelectorError
+    from premortem.redact import shorten
+
+    others = " The rule judged every other object without this one." if cluster else ""
+    if isinstance(exc, SelectorError) and doc is not None:
+        return problem_finding(
+            LoadProblem(
+                file=doc.file,
+                line=doc.line,
+                rule="INP002",
+                message=f"malformed label selector: {exc}; the API server rejects this object, so "
+                f"{rule.id} could not judge it.{others}",
+                fix="Write the selector as matchLabels (label: value) and matchExpressions "
+                "(key, operator In/NotIn/Exists/DoesNotExist, values: a list of strings).",
+                doc=doc,
+            )
         )
+    what = f"{type(exc).__name__}: {shorten(str(exc), 160)}" if exc is not None else "on every object"
+    subject = f"on {doc.ref.display()} in {doc.file}" if doc is not None else ""
+    return problem_finding(
+        LoadProblem(
+            file=doc.file if doc is not None else "",
+            line=doc.line if doc is not None else 0,
+            rule=INTERNAL_ERROR,
+            message=f"rule {rule.id} ({rule.name}) failed {subject} ({what}), so this object was not "
+            f"checked by it.{others} This is a premortem bug: please report it with the manifest.",
+            fix="Run with PREMORTEM_STRICT=1 for the traceback; `--ignore "
+            f"{rule.id}` skips the rule meanwhile.",
+            doc=doc,
+        )
+    )
 
 
 def make_finding(rule: Rule, doc: Document, hit: Hit) -> Finding:

@@ -30,6 +30,9 @@ class Severity(IntEnum):
             raise ValueError(f"unknown severity {text!r}: use one of {', '.join(SEVERITIES)}") from None
 
 
+# The rule id of "a rule failed on this object" (rules/input.py; engine.py raises it): exit code 2.
+INTERNAL_ERROR = "INP005"
+
 SEVERITIES = tuple(s.label for s in sorted(Severity, reverse=True))
 
 CATEGORIES = (

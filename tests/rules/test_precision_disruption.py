@@ -4,26 +4,32 @@ from __future__ import annotations
 
 from conftest import scan_yaml
 
-# kubernetes/kops tests/integration/update_cluster/.../addons-cluster-autoscaler...k8s-1.15_content.yaml
-# (a policy/v1beta1 PDB, trimmed) with a workload it selects.
+# kubernetes-sigs/metrics-server manifests/components/high-availability/pdb.yaml (policy/v1beta1), with
+# the 2-replica Deployment that component runs (trimmed).
 V1BETA1_PDB = """\
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: cluster-autoscaler, namespace: kube-system}
+metadata: {name: metrics-server, namespace: kube-system}
 spec:
   replicas: 2
-  selector: {matchLabels: {app: cluster-autoscaler}}
+  selector: {matchLabels: {k8s-app: metrics-server}}
   template:
-    metadata: {labels: {app: cluster-autoscaler}}
+    metadata: {labels: {k8s-app: metrics-server}}
     spec:
-      containers: [{name: cluster-autoscaler, image: registry.k8s.io/autoscaling/cluster-autoscaler:v1.15.0}]
+      containers: [{name: metrics-server, image: registry.k8s.io/metrics-server/metrics-server:v0.8.0}]
 ---
 apiVersion: policy/v1beta1
 kind: PodDisruptionBudget
-metadata: {name: cluster-autoscaler, namespace: kube-system}
+metadata:
+  name: metrics-server
+  namespace: kube-system
+  labels:
+    k8s-app: metrics-server
 spec:
-  maxUnavailable: 1
-  selector: {matchLabels: {app: cluster-autoscaler}}
+  minAvailable: 1
+  selector:
+    matchLabels:
+      k8s-app: metrics-server
 """
 
 

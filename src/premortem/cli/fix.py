@@ -95,6 +95,7 @@ def fix(
     from premortem.engine import select_rules
     from premortem.fix.pipeline import STDIN_NAME, fixable_rules, read_source, run_fix
     from premortem.fix.registry import FixContext, all_fixers
+    from premortem.load.files import InputError
     from premortem.render.discover import plan_inputs, unfixable_note
     from premortem.report.fix_report import fix_json
     from premortem.rules import all_rules
@@ -155,7 +156,7 @@ def fix(
         name = STDIN_NAME if path == "-" else path
         try:
             sources[name] = read_source(path)
-        except (OSError, UnicodeDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, InputError) as exc:
             unreadable += 1
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             click.echo(f"premortem: error: {path}: cannot read: {reason}; not fixed", err=True)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from premortem.findings import SEVERITIES, Finding, Severity
+from premortem.findings import INTERNAL_ERROR, SEVERITIES, Finding, Severity
 from premortem.settings import Settings
 
 if TYPE_CHECKING:
@@ -100,6 +100,9 @@ def exit_code(findings: Iterable[Finding], fail_on: str | None) -> int:
     fail_on = fail_on or "high"
     if fail_on.lower() == "never":
         return EXIT_OK
+    findings = list(findings)
+    if any(f.rule == INTERNAL_ERROR for f in findings):
+        return EXIT_USAGE  # a rule failed: something was not checked
     threshold = Severity.parse(fail_on)
     return EXIT_FINDINGS if any(f.severity >= threshold for f in findings) else EXIT_OK
 

@@ -103,6 +103,27 @@ def check_directory(directory: str) -> None:
         raise DiskError(f"{directory}: not a directory (give the directory etcd's data or WAL would live in)")
 
 
+# Space left free beside the benchmark file: filling a disk etcd (or anything) lives on is an outage.
+FREE_MARGIN = 64 * 1024**2
+
+
+def check_free_space(directory: str, size: int) -> None:
+    """Refuse a benchmark that would fill the filesystem (etcd on a full disk stops accepting writes)."""
+    try:
+        stats = os.statvfs(directory)
+    except OSError:
+        return
+    if stats.f_flag & os.ST_RDONLY:
+        return  # creating the file fails with its own, clearer message
+    free = stats.f_bavail * stats.f_frsize
+    if free < size + FREE_MARGIN:
+        raise DiskError(
+            f"{directory}: only {free / 1024**2:.1f} MiB free; writing {size / 1024**2:.1f} MiB would leave "
+            f"less than {FREE_MARGIN // 1024**2} MiB on a filesystem etcd may live on. Use a smaller --size "
+            "or free some space"
+        )
+
+
 @contextmanager
 def _interrupt_on_sigterm() -> Iterator[None]:
     """Turn SIGTERM into KeyboardInterrupt while the benchmark runs, so its cleanup always happens."""
@@ -130,6 +151,7 @@ def benchmark(
     """Write ``size`` bytes in ``block_size`` blocks to a temporary file in ``directory``, fdatasync
     after each write, and return the fdatasync latencies. The file is removed whatever happens."""
     check_directory(directory)
+    check_free_space(directory, size)
     block = os.urandom(block_size)
     latencies: list[float] = []
     written = 0

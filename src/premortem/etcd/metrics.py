@@ -43,8 +43,12 @@ class Histogram:
     buckets: list[tuple[float, float]]
     count: float = 0.0
     total: float = 0.0  # the _sum sample, in the histogram's unit (seconds for etcd)
+    # Why no quantile can be computed although samples exist (NaN counts, no finite bucket), if so.
+    problem: str | None = None
 
     def quantile(self, q: float) -> float | None:
+        if self.problem is not None:
+            return None
         return histogram_quantile(q, self.buckets)
 
     def quantile_bucket(self, q: float) -> tuple[float, float] | None:
@@ -130,13 +134,20 @@ def parse_metrics(text: str, source: str) -> MemberMetrics:
     counts: dict[str, float] = defaultdict(float)
     sums: dict[str, float] = defaultdict(float)
     member = MemberMetrics(source=source)
+    broken: dict[str, str] = {}
     try:
         for family in text_string_to_metric_families(text):
             for sample in family.samples:
                 name, labels, value = sample.name, sample.labels, float(sample.value)
                 if name.endswith("_bucket") and "le" in labels:
                     le = float(labels["le"])
-                    buckets[name[: -len("_bucket")]][le] += value
+                    base = name[: -len("_bucket")]
+                    if math.isnan(le) or not math.isfinite(value):
+                        broken[base] = "has a bucket with a NaN bound or a NaN/infinite count"
+                        continue
+                    buckets[base][le] += value
+                    continue
+                if not math.isfinite(value):  # NaN/Inf gauges say nothing: treated as absent
                     continue
                 member.values[name] = member.values.get(name, 0.0) + value
                 if labels and name not in member.labels:
@@ -147,13 +158,17 @@ def parse_metrics(text: str, source: str) -> MemberMetrics:
                     sums[name[: -len("_sum")]] += value
     except (ValueError, TypeError, IndexError) as exc:
         raise MetricsError(f"{source}: not a Prometheus text exposition ({exc})") from None
-    for base, by_le in buckets.items():
-        ordered = sorted(by_le.items())
+    for base in {*buckets, *broken}:
+        ordered = sorted(buckets.get(base, {}).items())
+        problem = broken.get(base)
+        if problem is None and ordered and not any(math.isfinite(le) for le, _ in ordered):
+            problem = "has only the +Inf bucket, so no latency bound is known"
         member.histograms[base] = Histogram(
             name=base,
             buckets=ordered,
             count=counts.get(base, ordered[-1][1] if ordered else 0.0),
             total=sums.get(base, 0.0),
+            problem=problem,
         )
     names = (*member.values, *member.histograms)
     if not any(k.startswith(SERVER_PREFIXES) for k in names):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 import re
 import ssl
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from premortem.etcd.metrics import MemberMetrics, MetricsError, parse_metrics
+from premortem.redact import redact
 
 MAX_BYTES = 64 * 1024**2  # a real /metrics page is ~100 KiB; refuse to buffer something absurd
 
@@ -57,8 +60,13 @@ def metrics_url(source: str) -> str:
 
 
 def read_source(source: str, tls: TLSOptions | None = None, timeout: float = 10.0) -> str:
+    from premortem.load.files import InputError, read_file_text, read_stream
+
     if source == "-":
-        return sys.stdin.read()
+        try:
+            return read_stream(sys.stdin.buffer, MAX_BYTES)
+        except InputError as exc:
+            raise ScrapeError(f"stdin: {exc}") from None
     if is_url(source):
         return _fetch(metrics_url(source), tls or TLSOptions(), timeout)
     path = Path(source)
@@ -70,17 +78,54 @@ def read_source(source: str, tls: TLSOptions | None = None, timeout: float = 10.
     if path.is_dir():
         raise ScrapeError(f"{source}: is a directory, expected a metrics file or a URL")
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
+        return read_file_text(source)
+    except InputError as exc:
+        raise ScrapeError(f"{source}: {exc}") from None
     except OSError as exc:
         raise ScrapeError(f"{source}: cannot read: {exc.strerror}") from None
 
 
 def _fetch(url: str, tls: TLSOptions, timeout: float) -> str:
+    """The body at ``url``, within ``timeout`` seconds in all: connecting, TLS, headers and body (a
+    server that drips one byte a second cannot hold the scrape longer; socket timeouts alone are per
+    read). The request runs in a daemon thread that is abandoned at the deadline."""
     context = tls.context() if url.lower().startswith("https://") else None
+    outcome: list[object] = []
+
+    def work() -> None:
+        try:
+            outcome.append(_request(url, context, tls, timeout))
+        except BaseException as exc:  # handed to the caller's thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=work, name="premortem-scrape", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        raise ScrapeError(
+            f"{redact(url)}: no complete answer within {timeout:g}s (--timeout is for the whole scrape)"
+        )
+    result = outcome[0]
+    if isinstance(result, ScrapeError):
+        raise ScrapeError(redact(str(result))) from None
+    if isinstance(result, BaseException):
+        raise ScrapeError(f"{redact(url)}: {type(result).__name__}: {result}") from None
+    assert isinstance(result, str)
+    return result
+
+
+def _request(url: str, context: ssl.SSLContext | None, tls: TLSOptions, timeout: float) -> str:
     request = urllib.request.Request(url, headers={"Accept": "text/plain;version=0.0.4"})
     try:
         with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
             body: bytes = response.read(MAX_BYTES + 1)
+    except http.client.LineTooLong:
+        raise ScrapeError(f"{url}: a header line longer than 64 KiB: not an etcd metrics endpoint") from None
+    except (http.client.HTTPException, ConnectionResetError) as exc:
+        raise ScrapeError(
+            f"{url}: not an HTTP answer ({type(exc).__name__}); is this the metrics port? (kubeadm: "
+            "http://127.0.0.1:2381/metrics, or https://HOST:2379 with client certificates)"
+        ) from None
     except urllib.error.HTTPError as exc:
         raise ScrapeError(f"{url}: HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
@@ -133,8 +178,9 @@ def _reason(reason: object) -> str:
 
 def scrape(source: str, tls: TLSOptions | None = None, timeout: float = 10.0) -> MemberMetrics:
     text = read_source(source, tls, timeout)
+    shown = redact(source)  # a URL may carry user:password@
     try:
-        member = parse_metrics(text, source)
+        member = parse_metrics(text, shown)
     except MetricsError as exc:
         raise ScrapeError(str(exc)) from None
     if is_url(source):

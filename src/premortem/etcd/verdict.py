@@ -18,6 +18,7 @@ Rule ids (category ``etcd``):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,7 +109,8 @@ def member_stats(member: m.MemberMetrics) -> dict[str, Any]:
     }
     for key, name in (("wal_fsync", m.WAL_FSYNC), ("backend_commit", m.BACKEND_COMMIT)):
         hist = member.histograms.get(name)
-        out[f"{key}_count"] = int(hist.count) if hist else None
+        out[f"{key}_count"] = int(hist.count) if hist and math.isfinite(hist.count) else None
+        out[f"{key}_problem"] = hist.problem if hist else None
         out[f"{key}_p50_seconds"] = hist.quantile(0.50) if hist else None
         out[f"{key}_p99_seconds"] = hist.quantile(0.99) if hist else None
         out[f"{key}_p99_bucket_seconds"] = hist.quantile_bucket(0.99) if hist else None
@@ -242,7 +244,8 @@ def _latency(
 ) -> list[Finding]:
     p99, p50, count = stats[f"{key}_p99_seconds"], stats[f"{key}_p50_seconds"], stats[f"{key}_count"]
     if p99 is None:
-        why = "is missing" if count is None else "has no observation yet"
+        problem = stats.get(f"{key}_problem")
+        why = problem or ("is missing" if count is None else "has no observation yet")
         return [
             finding(
                 "ETM011",

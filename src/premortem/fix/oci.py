@@ -46,7 +46,7 @@ DOCKER_HUB_HOSTS = frozenset(
 DOCKER_HUB_API = "registry-1.docker.io"
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-_CHALLENGE_PARAM = re.compile(r'(\w+)\s*=\s*"([^"]*)"')
+_CHALLENGE_PARAM = re.compile(r'(?<!\w)(\w+)\s*=\s*"([^"]*)"')  # starts at a word: linear
 USER_AGENT = "premortem-fix (OCI distribution client)"
 
 

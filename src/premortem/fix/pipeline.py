@@ -83,13 +83,15 @@ def fixable_rules(select: Iterable[str] = ()) -> list[Rule]:
 
 
 def read_source(path: str, stdin_text: str | None = None) -> str:
-    """The file's text exactly (BOM and CRLF kept: they are written back as they were)."""
+    """The file's text exactly (BOM and CRLF kept: they are written back as they were), read under
+    the bounds of load/files.py (regular files, the size cap, UTF-8); raises InputError or OSError."""
+    from premortem.load.files import read_file_text, read_stream
+
     if path == "-":
         import sys
 
-        return stdin_text if stdin_text is not None else sys.stdin.read()
-    with open(path, "rb") as handle:
-        return handle.read().decode("utf-8")
+        return stdin_text if stdin_text is not None else read_stream(sys.stdin.buffer, keep_bom=True)
+    return read_file_text(path, keep_bom=True)
 
 
 # A fix can make another rule's finding appear (PDB001's maxUnavailable: 1 is exactly PDB002's "one
@@ -201,7 +203,12 @@ def _round_of_fixes(
             file_fix.outcomes = [Outcome(f, "failed", file_fix.error) for f in mine]
             continue
         docs = [d for d in loaded.documents if d.file == name]
-        _fix_file(file_fix, mine, docs, ctx)
+        try:
+            _fix_file(file_fix, mine, docs, ctx)
+        except RecursionError:
+            file_fix.fixed = file_fix.original
+            file_fix.error = "nested too deeply to edit safely: nothing in this file was changed."
+            file_fix.outcomes = [Outcome(f, "failed", file_fix.error) for f in mine]
     return files, [problem_finding(p) for p in loaded.problems]
 
 
@@ -298,7 +305,16 @@ def _shift(op: Any) -> Any:
 
 
 def _normal(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, default=str)
+    """A canonical text of parsed YAML: keys of any type (YAML 1.1 reads `on:` as the boolean true)."""
+    return json.dumps(_keyed(data), sort_keys=True, default=str)
+
+
+def _keyed(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {f"{type(k).__name__}:{k}": _keyed(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_keyed(v) for v in data]
+    return data
 
 
 def _item(expected: list[Any], doc: Document) -> Any:

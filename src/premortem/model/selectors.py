@@ -12,9 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from premortem.redact import shorten
+
 
 class SelectorError(ValueError):
-    """The selector is malformed (the API server would reject it)."""
+    """The selector is malformed (the API server would reject it). The engine turns it into an input
+    finding on the object that carries it (engine.py), and judges the other objects without it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,10 @@ def parse_selector(value: Any, null_matches: bool = False) -> Selector:
     if not isinstance(match_labels, dict):
         raise SelectorError("matchLabels must be a mapping of label to value")
     for key, val in match_labels.items():
+        if isinstance(val, dict | list):
+            raise SelectorError(
+                f"matchLabels value of {shorten(key, 40)} must be a string, not {shorten(val, 40)}"
+            )
         requirements.append(Requirement(str(key), "In", frozenset({_label_value(val)})))
     expressions = value.get("matchExpressions") or []
     if not isinstance(expressions, list):
@@ -76,6 +83,12 @@ def parse_selector(value: Any, null_matches: bool = False) -> Selector:
             raise SelectorError("each matchExpressions entry needs key and operator")
         op = expr["operator"]
         values = expr.get("values") or []
+        if not isinstance(values, list) or any(isinstance(v, dict | list) for v in values):
+            raise SelectorError(
+                f"matchExpressions values must be a list of strings, not {shorten(values, 40)}"
+            )
+        if not isinstance(op, str) or isinstance(expr["key"], dict | list):
+            raise SelectorError("matchExpressions key and operator must be strings")
         if op not in ("In", "NotIn", "Exists", "DoesNotExist"):
             raise SelectorError(f"unknown selector operator {op!r}")
         if op in ("In", "NotIn") and not values:

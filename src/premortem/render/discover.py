@@ -75,6 +75,8 @@ def plan_inputs(paths: Iterable[str]) -> InputPlan:
                 plan.units.append(RenderUnit("helm", chart, named=True))
             else:
                 _walk(path, plan)
+        elif not os.path.isfile(path) and (os.path.exists(path) or os.path.islink(path)):
+            plan.files.append(path)  # a FIFO, a dangling link...: the loader reads it and says why
         elif os.path.isfile(path):
             base = os.path.basename(path)
             parent = os.path.dirname(path) or "."
@@ -139,7 +141,10 @@ def _walk(root: str, plan: InputPlan) -> None:
     files: list[str] = []
     charts: list[str] = []
     kustomizations: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    unreadable: list[str] = []  # directories os.walk cannot list: loaded as files, they say why
+    for dirpath, dirnames, filenames in os.walk(root, onerror=lambda exc: unreadable.append(exc.filename)):
+        files.extend(unreadable)
+        unreadable.clear()
         if is_chart(dirpath):
             charts.append(dirpath)
             dirnames[:] = []
@@ -149,6 +154,7 @@ def _walk(root: str, plan: InputPlan) -> None:
             kustomizations.append(dirpath)
         files.extend(os.path.join(dirpath, n) for n in sorted(filenames) if n.endswith(MANIFEST_SUFFIXES))
 
+    files.extend(unreadable)
     consumed: set[str] = set()
     included: set[str] = set()
     components: set[str] = set()

@@ -48,7 +48,6 @@ _WRAPPED = re.compile(
     r"accumulating resources: accumulation err='accumulating resources from '[^']*': '[^']*' must resolve "
     r"to a file': recursed accumulation of path '[^']*': "
 )
-_FILE_LINE = re.compile(r"([^\s'\"]+\.(?:ya?ml|json)|Kustomization)(?::(\d+))?")
 
 
 @dataclass
@@ -124,12 +123,11 @@ def _failure(unit: RenderUnit, text: str, wrapper: str, no_helm: bool) -> Kustom
     line = 1
     # Point at the file kustomize names (when it is in the tree), else at the entry of the
     # kustomization that names it.
-    for found in _FILE_LINE.finditer(message):
-        candidate = found.group(1)
+    for candidate, number in _file_mentions(message):
         for base in (unit.path, os.path.dirname(unit.path) or "."):
             path = candidate if os.path.isabs(candidate) else os.path.normpath(os.path.join(base, candidate))
             if os.path.isfile(path):
-                file, line = path, int(found.group(2) or 1)
+                file, line = path, number
                 break
         else:
             continue
@@ -140,6 +138,18 @@ def _failure(unit: RenderUnit, text: str, wrapper: str, no_helm: bool) -> Kustom
     if "helm" in message.lower() and no_helm:
         fix = "Install Helm (or pass --helm PATH): this kustomization inflates helmCharts with it."
     return KustomizeRender(failure=RenderFailure(message, file, line, fix))
+
+
+def _file_mentions(message: str) -> list[tuple[str, int]]:
+    """(path, line) of every YAML/JSON file (or ``Kustomization``) an error message names, as
+    ``path`` or ``path:line`` (token by token: linear in the message's length)."""
+    found = []
+    for token in re.split(r"[\s'\"`\[\]]+", message):
+        token = token.rstrip(":,;.")
+        path, _, number = token.partition(":")
+        if path.endswith((".yaml", ".yml", ".json")) or path == "Kustomization":
+            found.append((path, int(number) if number.isdigit() else 1))
+    return found
 
 
 def _line_naming(file: str, message: str) -> int:

@@ -290,7 +290,9 @@ def find_image_override(kustomizations: list[str], doc: Document, path: Path) ->
             return None
     if not isinstance(image, str):
         return None
-    name = re.split(r"[@:](?=[^/]*$)", image, maxsplit=1)[0]
+    name = image.split("@", 1)[0]
+    head, _, last = name.rpartition("/")
+    name = f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]  # without tag or digest
     found = None
     for kustomization in kustomizations:
         data, root = _kustomization(kustomization)

@@ -161,7 +161,7 @@ def values_refs(segment: Segment, line: int, column: int) -> ValueRefs:
     return ValueRefs(tuple(on_line), tuple(scope), tuple(dict.fromkeys(block)), uses_dot)
 
 
-_ACTION = re.compile(r"\{\{(.*?)\}\}")
+_ACTION = re.compile(r"\{\{([^{}]*)\}\}")  # linear: no "{{" inside can start a rescan
 _DOT = re.compile(r"(?<![\w)\]$.])\.([A-Za-z_]\w*)?")
 _BUILTINS = frozenset({"Values", "Release", "Chart", "Capabilities", "Files", "Template", "Subcharts"})
 

@@ -90,6 +90,45 @@ def yaml_syntax(_: Any) -> Iterator[Hit]:
     return iter(())
 
 
+@load_rule(
+    "INP005", "rule-failed", "input", Severity.HIGH, "A rule failed on this object: it was not checked"
+)
+def rule_failed(_: Any) -> Iterator[Hit]:
+    """
+    ## What it checks
+    Raised by premortem itself when one of its rules fails on an object (a premortem bug, or input
+    no rule expected). The finding names the rule, the object and the file. The other objects are
+    still judged by every rule, cluster-wide rules included: a failing object is set aside and the
+    rule runs again without it. `premortem scan` exits 2 when this finding is present (unless
+    `--fail-on never`): part of the input was not checked, so a green result would be a lie.
+
+    ## Why it breaks clusters
+    A check that silently did not run looks exactly like a check that passed; the outage it would
+    have caught ships.
+
+    ## Failing example
+    ```yaml
+    # premortem raises this only when a rule fails; no manifest is known to make one fail.
+    ```
+
+    ## Passing example
+    ```yaml
+    apiVersion: v1
+    kind: ConfigMap
+    metadata:
+      name: fine
+    ```
+
+    ## Fix
+    Report it with the manifest; `PREMORTEM_STRICT=1` prints the traceback; `--ignore RULE` skips
+    the failing rule meanwhile.
+
+    ## Source
+    premortem's engine (src/premortem/engine.py).
+    """
+    return iter(())
+
+
 @load_rule("INP004", "duplicate-key", "input", Severity.HIGH, "A key written twice in one mapping")
 def duplicate_key(_: Any) -> Iterator[Hit]:
     """

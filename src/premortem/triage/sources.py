@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from premortem.load.document import Document, NodeRef
+from premortem.load.files import InputError, read_file_text
 
 STDIN_NAME = "<stdin>"
-MARK = b"premortem:"
+MARK = "premortem:"
 
 
 def source_texts(files: list[str], documents: list[Document]) -> dict[str, str]:
@@ -17,11 +18,10 @@ def source_texts(files: list[str], documents: list[Document]) -> dict[str, str]:
             if text and "premortem:" in text:
                 texts[STDIN_NAME] = text
             continue
-        try:
-            with open(path, "rb") as handle:
-                raw = handle.read()
-        except OSError:
+        try:  # the loader's bounded reader: no FIFO is opened, no file beyond the size cap read
+            text = read_file_text(path)
+        except (OSError, InputError, UnicodeDecodeError):
             continue  # reported by the loader already
-        if MARK in raw:
-            texts[path] = raw.decode("utf-8-sig", errors="replace")
+        if MARK in text:
+            texts[path] = text
     return texts
