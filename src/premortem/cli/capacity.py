@@ -16,6 +16,7 @@ from premortem.cli.options import (
     load_inputs,
     load_settings,
     manifest_inputs,
+    max_input_option,
     render_options,
     settings_options,
     text_or_json_option,
@@ -44,6 +45,7 @@ from premortem.cli.options import (
 @settings_options
 @exclude_option
 @kubernetes_version_option
+@max_input_option
 @render_options
 @color_option
 def capacity(
@@ -73,6 +75,8 @@ def capacity(
     loaded = inputs.loaded
     missing = missing or inputs.unrendered
     if loaded.files_read == 0:
+        for problem in loaded.problems:  # say why, as scan does
+            click.echo(f"  {problem.file}: {problem.message}", err=True)
         usage_error("no input could be read")
     apply_limit_ranges(loaded.documents)  # pods a LimitRange covers get its default requests
     index = ObjectIndex.build(loaded.documents)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -21,6 +20,7 @@ from premortem.cli.options import (
     ignore_option,
     kubernetes_version_option,
     load_settings,
+    max_input_option,
     no_config_option,
     split_commas,
     text_or_json_option,
@@ -70,6 +70,7 @@ _LABELS = {"fixed": "fixed", "held": "held back", "not-fixable": "not fixable", 
     help="Talk plain http to this registry (localhost and 127.0.0.1 always may).",
 )
 @kubernetes_version_option
+@max_input_option
 def fix(
     paths: tuple[str, ...],
     write: bool,
@@ -83,6 +84,7 @@ def fix(
     resolve_digests: bool,
     insecure: tuple[str, ...],
     kubernetes_version: str | None,
+    max_input_bytes: int | None,
 ) -> None:
     """Fix what can be fixed in manifests (files, directories, - for stdin to stdout).
 
@@ -109,6 +111,7 @@ def fix(
             "ignore": ignore,
             "exclude": exclude,
             "kubernetes_version": kubernetes_version,
+            "max_input_bytes": max_input_bytes,
             "config_file": config_file,
             "no_config": no_config,
         },
@@ -242,8 +245,10 @@ def _not_written(file_fix: FileFix, reason: str) -> None:
 
 
 def _diff(name: str, before: str, after: str) -> list[str]:
+    from premortem.fix.diff import unified_diff
+
     lines = list(
-        difflib.unified_diff(
+        unified_diff(
             before.splitlines(keepends=True),
             after.splitlines(keepends=True),
             fromfile=name if os.path.isabs(name) else f"a/{name}",

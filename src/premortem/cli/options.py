@@ -158,7 +158,18 @@ _FLAGS = {
     "jobs": "--jobs",
     "baseline": "--baseline",
     "kubernetes_version": "--kubernetes-version",
+    "max_input_bytes": "--max-input-bytes",
 }
+
+
+max_input_option = click.option(
+    "--max-input-bytes",
+    "max_input_bytes",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="BYTES",
+    help="Refuse any single input (file, stdin, stream) larger than this (default: 256 MiB).",
+)
 
 
 def load_settings(paths: Iterable[str], options: dict[str, Any], **extra: tuple[Any, str]) -> Settings:

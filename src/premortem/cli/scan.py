@@ -15,6 +15,7 @@ from premortem.cli.options import (
     load_inputs,
     load_settings,
     manifest_inputs,
+    max_input_option,
     render_options,
     settings_options,
     usage_error,
@@ -43,6 +44,7 @@ from premortem.cli.report_options import report_and_exit, report_options
     "Small inputs are always read in-process. The output is the same for any N.",
 )
 @kubernetes_version_option
+@max_input_option
 @render_options
 @report_options
 def scan(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
@@ -74,7 +76,10 @@ def scan(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
         from premortem.load.parallel import default_jobs
 
         jobs = default_jobs()
-    inputs = load_inputs(plan, settings, jobs=jobs)
+    from premortem.settings import use_settings
+
+    with use_settings(settings):  # the loader reads max_input_bytes from the settings
+        inputs = load_inputs(plan, settings, jobs=jobs)
     loaded = inputs.loaded
     missing = missing or inputs.unrendered
     if loaded.files_read == 0:

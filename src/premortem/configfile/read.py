@@ -93,6 +93,8 @@ def _node_lines(node: Any, path: KeyPath, lines: dict[KeyPath, int]) -> None:
 
 
 _TABLE = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?")
+# A bare key has no dot (TOML): dots only separate the parts, so no two ways to split a dotted key
+# exist and the pattern stays linear on a long line without '='.
 _KEY = re.compile(
     r"""^\s*((?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+))*)\s*="""
 )

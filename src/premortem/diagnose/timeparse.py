@@ -51,8 +51,15 @@ def parse_rfc3339(text: str) -> datetime | None:
 
 
 def parse_epoch(value: float) -> datetime | None:
+    """Seconds since the epoch; milliseconds, microseconds or nanoseconds when the number is that big
+    (kubelet JSON logs on some distributions write ``"ts":1753141980841.6128``)."""
     try:
-        return datetime.fromtimestamp(float(value), tz=UTC)
+        value = float(value)
+        for _ in range(3):
+            if abs(value) < 1e11:
+                break
+            value /= 1000
+        return datetime.fromtimestamp(value, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None
 

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from premortem.engine import problem_finding, scan
-from premortem.findings import Finding
+from premortem.findings import Finding, ObjectRef
 from premortem.fix.paths import parse_pointer
 from premortem.fix.registry import Fix, FixContext, Note, all_fixers
 from premortem.fix.yamltext import DocumentText, EditError, Op, apply_to_object, load_all
@@ -190,6 +190,9 @@ def _round_of_fixes(
     by_file: dict[str, list[Finding]] = {}
     for finding in findings:
         by_file.setdefault(finding.file or "", []).append(finding)
+    docs_of: dict[str, list[Document]] = {}
+    for doc in loaded.documents:
+        docs_of.setdefault(doc.file, []).append(doc)
 
     files: list[FileFix] = []
     for name, mine in by_file.items():
@@ -202,9 +205,8 @@ def _round_of_fixes(
             file_fix.error = f"{what} at line {line}: nothing in this file was changed (fix that first)."
             file_fix.outcomes = [Outcome(f, "failed", file_fix.error) for f in mine]
             continue
-        docs = [d for d in loaded.documents if d.file == name]
         try:
-            _fix_file(file_fix, mine, docs, ctx)
+            _fix_file(file_fix, mine, docs_of.get(name, []), ctx)
         except RecursionError:
             file_fix.fixed = file_fix.original
             file_fix.error = "nested too deeply to edit safely: nothing in this file was changed."
@@ -224,8 +226,11 @@ def _fix_file(file_fix: FileFix, findings: list[Finding], docs: list[Document], 
         return
     # The object as it stands after the fixes planned so far, per document.
     current: dict[int, Document] = {}
+    by_ref: dict[ObjectRef, list[Document]] = {}
+    for candidate in docs:
+        by_ref.setdefault(candidate.ref, []).append(candidate)
     for finding in findings:
-        doc = _document_of(finding, docs)
+        doc = _document_of(finding, by_ref.get(finding.object, []) if finding.object is not None else [])
         if doc is None:
             file_fix.outcomes.append(Outcome(finding, "failed", "could not locate this object in its file"))
             continue
@@ -332,8 +337,8 @@ def _view(doc: Document, obj: Any) -> Document:
     )
 
 
-def _document_of(finding: Finding, docs: list[Document]) -> Document | None:
-    candidates = [d for d in docs if d.ref == finding.object]
+def _document_of(finding: Finding, candidates: list[Document]) -> Document | None:
+    """The document of the finding among those of its file that name its object."""
     if len(candidates) <= 1:
         return candidates[0] if candidates else None
     path = parse_pointer(finding.path)

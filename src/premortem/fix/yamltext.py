@@ -18,9 +18,9 @@ import io
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -193,8 +193,12 @@ ManifestLoader.add_constructor("tag:yaml.org,2002:value", _construct_value)
 
 
 def load_all(text: str) -> list[Any]:
-    """Every document of ``text`` as plain data (what the edited file must parse to)."""
-    return list(yaml.load_all(text, Loader=ManifestLoader))
+    """Every document of ``text`` as plain data (what the edited file must parse to), constructed by
+    the scan's own loader (the same objects as PyYAML's safe loader with the ``=`` scalar, built
+    several times faster)."""
+    from premortem.load.reader import parse_documents
+
+    return parse_documents(text)
 
 
 def compose_all(text: str) -> list[Node]:
@@ -246,30 +250,200 @@ def _entry(node: MappingNode, key: str) -> tuple[Node, Node] | None:
 
 
 class DocumentText:
-    """The text of one file, edited document by document, splice by splice."""
+    """The text of one file, edited document by document, splice by splice.
+
+    The file is kept in pieces (the text between documents, each document's text) so an edit costs
+    the document it changes, not the file: a multi-document file with thousands of edits is not
+    copied and re-parsed whole for each. An edit inside one item of a ``kind: List`` (or of a
+    top-level sequence) costs that item: the document is cut at its block items once, and the item
+    is edited with its own first line (``- `` included) in front of it, exactly the characters it
+    has in the file. After each edit the piece must still be exactly one node spanning it; if not,
+    the pieces are laid out again from the whole text (what every edit used to do)."""
 
     def __init__(self, text: str, name: str = "") -> None:
-        self.text = text
         self.name = name
-        self.roots = compose_all(text)
-        self.style = detect_style(text, [r for r in self.roots if r is not None], name)
+        roots = self._layout(text)
+        self.style = detect_style(text, [r for r in roots if r is not None], name)
+
+    def _layout(self, text: str) -> list[Node]:
+        roots = [r for r in _untagged(text) if r is not None]  # spans and columns: no tags needed
+        self._gaps: list[str] = []  # text before each document, and after the last
+        self._docs: list[str | _Items] = []
+        self._pads: list[str] = []  # the document's column, as spaces
+        self._no_items: set[int] = set()  # documents that cannot be cut at their items
+        at = 0
+        for root in roots:
+            start, end = _span(text, root)
+            self._gaps.append(text[at:start])
+            self._docs.append(text[start:end])
+            self._pads.append(" " * (start - (text.rfind("\n", 0, start) + 1)))
+            at = end
+        self._gaps.append(text[at:])
+        self._text: str | None = text
+        return roots
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            pieces = [gap + _joined(doc) for gap, doc in zip(self._gaps, self._docs, strict=False)]
+            self._text = "".join(pieces) + self._gaps[-1]
+        return self._text
 
     def apply(self, doc_index: int, op: Op) -> None:
-        root = self.roots[doc_index]
-        start, end = _span(self.text, root)
-        chunk = self.text[start:end]
+        if not 0 <= doc_index < len(self._docs):
+            raise EditError(f"document {doc_index} does not exist")
+        items = self._items(doc_index, op.path)
+        if items is not None:
+            self._apply_item(doc_index, items, op)
+            return
+        pad = self._pads[doc_index]
         # Parse the document on its own (padded so that columns stay the same): an edit re-parses one
         # document, not the whole file.
-        line_start = self.text.rfind("\n", 0, start) + 1
-        pad = " " * (start - line_start)
-        local = pad + chunk
+        local = pad + _joined(self._docs[doc_index])
         local_root = compose_all(local)[0]
         edited = _Editor(local, self.style).apply(local_root, op)
-        new_chunk = edited[len(pad) :]
         if not edited.startswith(pad):
             raise EditError("the edit touched the start of the document")
-        self.text = self.text[:start] + new_chunk + self.text[end:]
-        self.roots = compose_all(self.text)
+        self._docs[doc_index] = edited[len(pad) :]
+        self._text = None
+        self._no_items.discard(doc_index)
+        if not _spans_all(_untagged(edited), len(pad), len(edited)):
+            self._layout(self.text)
+
+    def _items(self, doc_index: int, path: Path) -> tuple[_Items, int] | None:
+        """The document cut at its items and the item ``path`` goes into (None: edit it whole)."""
+        in_items = len(path) > 2 and path[0] == "items" and isinstance(path[1], int)
+        top_level = len(path) > 1 and isinstance(path[0], int)
+        if not (in_items or top_level) or doc_index in self._no_items:
+            return None
+        doc = self._docs[doc_index]
+        if isinstance(doc, str):
+            cut = _Items.cut(self._pads[doc_index], doc)
+            if cut is None:
+                self._no_items.add(doc_index)
+                return None
+            self._docs[doc_index] = doc = cut
+        item = path[1] if in_items else path[0]
+        if doc.in_items != in_items or not isinstance(item, int) or not 0 <= item < len(doc.items):
+            return None
+        return doc, item
+
+    def _apply_item(self, doc_index: int, found: tuple[_Items, int], op: Op) -> None:
+        items, k = found
+        to_item: Path = ("items", k) if items.in_items else (k,)
+        prefix = items.prefixes[k]
+        local = prefix + items.items[k]
+        editor = _Editor(local, self.style, to_item)
+        edited = editor.apply(_leading_to(compose_all(local)[0].value[0], to_item), op)
+        if not edited.startswith(prefix):
+            raise EditError("the edit touched the start of the document")
+        items.items[k] = edited[len(prefix) :]
+        self._text = None
+        if not (edited.endswith("\n") and _one_item(_untagged(edited), len(prefix), len(edited))):
+            self._docs[doc_index] = _joined(items)  # the item no longer stands alone: edit it whole
+            self._no_items.add(doc_index)
+            self._layout(self.text)
+
+
+@dataclass(slots=True)
+class _Items:
+    """A document cut at the block items of its ``items`` sequence (or of itself): ``head``, then each
+    item with the text before it on its line (``prefixes``: its dash), then ``tail``."""
+
+    head: str
+    items: list[str]
+    prefixes: list[str]
+    tail: str
+    in_items: bool
+
+    @classmethod
+    def cut(cls, pad: str, doc: str) -> _Items | None:
+        local = pad + doc
+        root = _untagged(local)[0]
+        sequence: Node | None = root
+        in_items = isinstance(root, MappingNode)
+        if isinstance(root, MappingNode):
+            entry = _entry(root, "items")
+            sequence = entry[1] if entry else None
+        if not isinstance(sequence, SequenceNode) or sequence.flow_style or not sequence.value:
+            return None
+        items: list[str] = []
+        prefixes: list[str] = []
+        previous_end: int | None = None
+        for item in sequence.value:
+            start, end = item.start_mark.index, item.end_mark.index
+            if not isinstance(item, MappingNode) or item.flow_style or local[end - 1 : end] != "\n":
+                return None
+            line_start = local.rfind("\n", 0, start) + 1
+            if previous_end is not None and previous_end != line_start:
+                return None  # an item must end where the next one's line starts
+            items.append(local[start:end])
+            prefixes.append(local[line_start:start])
+            previous_end = end
+        first, last = sequence.value[0].start_mark.index, sequence.value[-1].end_mark.index
+        if first < len(pad):
+            return None
+        return cls(local[len(pad) : first], items, prefixes, local[last:], in_items)
+
+    def text(self) -> str:
+        # item k > 0 follows its own prefix (its dash); item 0's prefix ends the head
+        middle = "".join(
+            prefix + item for prefix, item in zip(["", *self.prefixes[1:]], self.items, strict=True)
+        )
+        return self.head + middle + self.tail
+
+
+class _OneAt(Sequence[Node]):
+    """A sequence's items as far as a path into item ``position`` can tell: only that one is there."""
+
+    def __init__(self, position: int, node: Node) -> None:
+        self.position = position
+        self.node = node
+
+    def __len__(self) -> int:
+        return self.position + 1
+
+    @overload
+    def __getitem__(self, i: int) -> Node: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Node]: ...
+    def __getitem__(self, i: int | slice) -> Node | Sequence[Node]:
+        if i == self.position:
+            return self.node
+        raise IndexError(i)
+
+
+def _leading_to(item: Node, path: Path) -> Node:
+    """A root from which ``path`` (``("items", k)`` or ``(k,)``) leads to ``item``: paths into the
+    item, error messages included, read as they do from the whole document."""
+    node: Node = item
+    for part in reversed(path):
+        if isinstance(part, int):
+            node = SequenceNode("tag:yaml.org,2002:seq", _OneAt(part, node))
+        else:
+            node = MappingNode("tag:yaml.org,2002:map", [(ScalarNode("tag:yaml.org,2002:str", part), node)])
+    return node
+
+
+def _untagged(text: str) -> list[Node]:
+    from premortem.load.reader import compose_untagged
+
+    return compose_untagged(text)
+
+
+def _joined(doc: str | _Items) -> str:
+    return doc if isinstance(doc, str) else doc.text()
+
+
+def _spans_all(roots: list[Node], start: int, end: int) -> bool:
+    return len(roots) == 1 and (roots[0].start_mark.index, roots[0].end_mark.index) == (start, end)
+
+
+def _one_item(roots: list[Node], start: int, end: int) -> bool:
+    if len(roots) != 1 or not isinstance(roots[0], SequenceNode) or len(roots[0].value) != 1:
+        return False
+    item = roots[0].value[0]
+    return (item.start_mark.index, item.end_mark.index) == (start, end)
 
 
 def _span(text: str, root: Node) -> tuple[int, int]:
@@ -279,9 +453,15 @@ def _span(text: str, root: Node) -> tuple[int, int]:
 
 
 class _Editor:
-    def __init__(self, text: str, style: Style) -> None:
+    def __init__(self, text: str, style: Style, path_to_item: Path | None = None) -> None:
         self.text = text
         self.style = style
+        # The text is one sequence item (with its dash): the root leads to it along this path.
+        self.path_to_item = path_to_item
+
+    def _root(self) -> Node:
+        root = compose_all(self.text)[0]
+        return root if self.path_to_item is None else _leading_to(root.value[0], self.path_to_item)
 
     # -- entry point
     def apply(self, root: Node, op: Op) -> str:
@@ -309,7 +489,7 @@ class _Editor:
             if isinstance(value, dict) and isinstance(node, MappingNode):
                 # merge key by key, re-locating after each insertion
                 for key, sub in value.items():
-                    self._set(compose_all(self.text)[0], (*path, key), sub)
+                    self._set(self._root(), (*path, key), sub)
                 return
             if isinstance(node, ScalarNode) and isinstance(value, dict | list) and _is_null(node):
                 # `key:` or `key: null` becomes `key: {...}` (flow: the one form that fits on the line)
@@ -504,7 +684,7 @@ class _Editor:
         dumper.indent(mapping=step, sequence=max(offset + 2, step), offset=offset)
         dumper.width = 4096
         out = io.StringIO()
-        dumper.dump(value, out)
+        dumper.dump(_quote_ambiguous(value), out)
         lines = out.getvalue().splitlines()
         return "".join(" " * column + line + "\n" if line else "\n" for line in lines)
 
@@ -555,6 +735,21 @@ def _value_end(node: Node) -> int:
 
 
 _PLAIN_BAD = re.compile(r"^[\s\-?:,\[\]{}#&*!|>'\"%@`]|: | #|[\s:]$|[\x00-\x1f]")
+
+
+def _quote_ambiguous(value: Any) -> Any:
+    """``value`` with every string that would not read back as itself in YAML 1.1 (``yes``, ``on``,
+    ``1e3``, ``0777``...) double-quoted: ruamel writes YAML 1.2, where they are plain strings, but the
+    scan reads the file as YAML 1.1."""
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    if isinstance(value, dict):
+        return {k: _quote_ambiguous(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_quote_ambiguous(v) for v in value]
+    if isinstance(value, str) and not _plain_safe(value):
+        return DoubleQuotedScalarString(value)
+    return value
 
 
 def _plain_safe(text: str) -> bool:

@@ -194,6 +194,20 @@ def construct_checked(
     return data, problems
 
 
+def parse_documents(text: str) -> list[Any]:
+    """Every document of ``text`` as plain data, constructed as the scan constructs it (``fix``
+    checks that an edited file reads as intended with this); raises ``yaml.YAMLError``."""
+    loader = _Loader(text)
+    try:
+        documents: list[Any] = []
+        while loader.check_node():
+            node = loader.get_node()
+            documents.append(construct_fast(loader, node) if node is not None else None)
+        return documents
+    finally:
+        loader.dispose()
+
+
 def event_loader(text: str) -> _Loader:
     """A loader to read ``text`` as events (load/limits.py)."""
     return _Loader(text)
@@ -302,7 +316,8 @@ def load_file(path: str, stdin_text: str | None = None) -> LoadResult:
                 file=path,
                 line=1,
                 rule="INP001",
-                message=f"file not read ({reason}). Nothing in it was checked.",
+                # the reason first: the concise report shows a message up to its first clause
+                message=f"{reason[:1].upper()}{reason[1:]}; this file was not read, so nothing in it was checked.",
                 fix="Make the file readable UTF-8 text, or leave it out of the scan.",
             )
         )
@@ -321,7 +336,7 @@ def _directory_problem(path: str) -> str:
     try:
         os.listdir(path)
     except OSError as exc:
-        return f"cannot list this directory: {exc.strerror or exc}"
+        return f"cannot list this directory ({exc.strerror or exc})"
     return "a directory that could not be walked"
 
 
@@ -520,6 +535,19 @@ def compose_nodes(source: NodeSource) -> list[Any]:
             nodes.append(loader.get_node())
     except yaml.YAMLError:
         pass
+    finally:
+        loader.dispose()
+    return nodes
+
+
+def compose_untagged(text: str) -> list[Any]:
+    """The root node of every document of ``text``, with no tags resolved (positions and structure
+    only, several times faster); raises ``yaml.YAMLError``."""
+    loader = _Composer(text)
+    nodes: list[Any] = []
+    try:
+        while loader.check_node():
+            nodes.append(loader.get_node())
     finally:
         loader.dispose()
     return nodes

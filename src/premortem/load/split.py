@@ -29,7 +29,7 @@ ITEMS_PER_BATCH = 256
 # expression engine skip ahead instead of trying every position (five times faster on a dump).
 _ITEMS_KEY = re.compile(r"\nitems:[ \t\r]*(?:#[^\n]*)?(?=\n)")
 _ITEMS_FIRST_LINE = re.compile(r"items:[ \t\r]*(?:#[^\n]*)?(?=\n)")
-_FIRST_ENTRY = re.compile(r"(?:[ \t\r]*(?:#[^\n]*)?\n)*( *)-(?=[ \t\r\n])")
+_ENTRY_LINE = re.compile(r"(?<! )( *)-(?=[ \t\r\n]|$)")  # (?<! ): linear when searched
 _OTHER_DOCUMENTS = re.compile(r"\n(?:%|---|\.\.\.)")
 _ANCHOR_BEFORE = frozenset(" \t\n[{,")
 _ANCHOR_NAME_END = frozenset(" \t\r\n,[]{}")
@@ -67,11 +67,12 @@ def list_layout(text: str, per_batch: int | None = None) -> ListLayout | None:
         after_key.append(on_first_line.end() + 1)
     if len(after_key) != 1:
         return None
-    first = _FIRST_ENTRY.match(text, after_key[0])
-    if first is None:
+    region_start = _first_entry(text, after_key[0])
+    if region_start is None:
         return None
+    first = _ENTRY_LINE.match(text, region_start)
+    assert first is not None
     indent = len(first.group(1))
-    region_start = first.start(1)
     entry = re.compile("\n" + " " * indent + r"-(?=[ \t\r\n])")
     ending = re.compile(
         "\n(?:"
@@ -93,6 +94,19 @@ def list_layout(text: str, per_batch: int | None = None) -> ListLayout | None:
         end = starts[following] if following < len(starts) else region_end
         batches.append(Batch(start, end, line, first_entry, min(per_batch, len(starts) - first_entry)))
     return ListLayout(text[:region_start] + text[region_end:], batches)
+
+
+def _first_entry(text: str, at: int) -> int | None:
+    """Where the line of the first ``-`` entry after ``at`` starts (blank and comment lines skipped),
+    or None when the next other line is not an entry."""
+    while at < len(text):
+        end = text.find("\n", at)
+        end = len(text) if end < 0 else end
+        content = text[at:end].strip(" \t\r")
+        if content and not content.startswith("#"):
+            return at if _ENTRY_LINE.match(text, at) is not None else None
+        at = end + 1
+    return None
 
 
 def _has_anchor(text: str) -> bool:

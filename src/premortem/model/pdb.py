@@ -119,6 +119,12 @@ def analyse_pdbs(index: ObjectIndex) -> list[PdbVerdict]:
     return list(cached)
 
 
+def analyse_pdb(doc: Document, index: ObjectIndex) -> PdbVerdict:
+    """The verdict for one PodDisruptionBudget against the workloads of ``index`` (which need not
+    hold this PDB: ``premortem fix`` checks an edited copy against the objects as they are)."""
+    return _analyse(doc, index)
+
+
 def pdbs_covering(workload: Document, index: ObjectIndex) -> list[PdbVerdict]:
     """The PDBs whose selector matches the pods ``workload`` creates (``PdbVerdict.covers``), looked
     up by the workload's identity instead of asking every PDB (capacity asks for every pod)."""

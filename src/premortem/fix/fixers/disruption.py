@@ -10,27 +10,28 @@ from premortem.fix.registry import Fix, FixContext, Note, fixer
 from premortem.fix.yamltext import Op, Rename, Set, apply_to_object
 from premortem.load.document import Document
 from premortem.model.index import ObjectIndex
-from premortem.model.pdb import ALWAYS_ALLOW, PdbVerdict, analyse_pdbs
+from premortem.model.pdb import ALWAYS_ALLOW, PdbVerdict, analyse_pdb, analyse_pdbs
 
 
-def _same(a: Document, b: Document) -> bool:
-    return (a.file, a.doc_index, a.item_index) == (b.file, b.doc_index, b.item_index)
+def _place(doc: Document) -> tuple[str, int, int | None]:
+    return (doc.file, doc.doc_index, doc.item_index)
 
 
 def _verdict(ctx: FixContext, doc: Document, replacement: Document | None = None) -> PdbVerdict | None:
-    """The disruption controller's view of this PDB (as it stands, or with ``replacement`` for it)."""
-    documents = ctx.documents
+    """The disruption controller's view of this PDB (as it stands, or with ``replacement`` for it).
+
+    A PDB is not a workload: replacing it changes no other verdict and no workload, so the edited
+    copy is analysed against the index of the objects as they are (built once per round), not a new
+    index of every object for every PDB fixed."""
+    if "pdb_index" not in ctx.cache:
+        index = ctx.cache["pdb_index"] = ObjectIndex.build(ctx.documents)
+        ctx.cache["pdb_verdicts"] = {_place(v.pdb): v for v in reversed(analyse_pdbs(index))}
     if replacement is not None:
-        documents = [replacement if _same(d, doc) else d for d in documents]
-        index = ObjectIndex.build(documents)
-    else:
-        if "pdb_index" not in ctx.cache:
-            ctx.cache["pdb_index"] = ObjectIndex.build(documents)
-        index = ctx.cache["pdb_index"]
-    for verdict in analyse_pdbs(index):
-        if _same(verdict.pdb, doc):
-            return verdict
-    return None
+        if ctx.cache["pdb_verdicts"].get(_place(doc)) is None:
+            return None
+        return analyse_pdb(replacement, ctx.cache["pdb_index"])
+    verdict: PdbVerdict | None = ctx.cache["pdb_verdicts"].get(_place(doc))
+    return verdict
 
 
 @fixer("PDB001")
