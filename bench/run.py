@@ -8,8 +8,12 @@ the script records the wall time and the peak resident memory of the whole proce
 ru_maxrss of the largest single process). A number in the table is the median of the runs, with the
 minimum and maximum next to it.
 
-Checkov is installed into its own virtualenv (bench/.venv-checkov) when it is missing; the script says
-so. Synthetic corpora (bench/synth.py) are written below bench/out/.
+Besides the real corpus, the same synthetic objects are scanned in every shape users feed premortem
+(bench/synth.py: many files, one multi-document file, a kind: List in YAML and in JSON, a dense
+namespace) at 1k, 10k and 100k objects against the parse floor of the same bytes (bench/shapes.py),
+and `premortem capacity` runs on 300 nodes and 15,000 pods. Checkov is installed into its own
+virtualenv (bench/.venv-checkov) when it is missing; the script says so. Synthetic inputs are written
+below bench/out/. `--shapes`, `--sizes` and `--cluster` choose what is measured.
 """
 
 from __future__ import annotations
@@ -18,133 +22,22 @@ import argparse
 import json
 import os
 import platform
-import shlex
-import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+from measure import ENV, HERE, ROOT, MiB, Runs, _display, repeat, verdict
+from shapes import ShapeRow, measure_capacity, measure_shapes, shape_tables, target_rows
+from synth import SHAPES
+
 OUT = os.path.join(HERE, "out")
 CHECKOV_VENV = os.path.join(HERE, ".venv-checkov")
 CHECKOV = os.path.join(CHECKOV_VENV, "bin", "checkov")
 PYTHON = sys.executable
 PREMORTEM = os.path.join(os.path.dirname(PYTHON), "premortem")
 NOTES = os.path.join(HERE, "NOTES.md")
-SAMPLE_SECONDS = 0.01
-MiB = 1024 * 1024
-# Measured commands run with bytecode caching on (as after `pip install`, which compiles): a cold
-# start then measures starting a process, not compiling premortem's sources on every run.
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-
-
-@dataclass
-class Runs:
-    """Wall seconds and peak RSS bytes of repeated runs of one command."""
-
-    label: str
-    argv: list[str]
-    seconds: list[float] = field(default_factory=list)
-    rss: list[int] = field(default_factory=list)
-    exit_codes: list[int] = field(default_factory=list)
-
-    @property
-    def time(self) -> float:
-        return statistics.median(self.seconds)
-
-    @property
-    def memory(self) -> float:
-        return statistics.median(self.rss)
-
-    def time_cell(self) -> str:
-        return f"{self.time:.3f} s ({min(self.seconds):.3f}–{max(self.seconds):.3f})"
-
-    def rss_cell(self) -> str:
-        return f"{self.memory / MiB:.0f} MiB ({min(self.rss) / MiB:.0f}–{max(self.rss) / MiB:.0f})"
-
-    def command(self) -> str:
-        return " ".join(shlex.quote(_display(a)) for a in self.argv)
-
-
-def _display(arg: str) -> str:
-    """Paths relative to the repository where that is shorter, so the commands read as typed."""
-    if arg.startswith(ROOT + os.sep):
-        return os.path.relpath(arg, ROOT)
-    return arg
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as handle:
-            return [int(p) for p in handle.read().split()]
-    except OSError:
-        return []
-
-
-def _rss(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/statm") as handle:
-            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, IndexError, ValueError):
-        return 0
-
-
-def _tree_rss(pid: int) -> int:
-    total = 0
-    stack = [pid]
-    while stack:
-        current = stack.pop()
-        total += _rss(current)
-        stack.extend(_children(current))
-    return total
-
-
-GNU_TIME = "/usr/bin/time"
-
-
-def measure(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, int, int]:
-    """(wall seconds, peak RSS bytes of the process tree, exit code) of one cold run.
-
-    The command runs under GNU time when it is there: a process forked from this (bigger) script
-    would otherwise carry the script's own resident set in its ru_maxrss.
-    """
-    with tempfile.TemporaryFile() as sink, tempfile.NamedTemporaryFile("r") as maxrss_file:
-        wrapped = os.path.exists(GNU_TIME)
-        full = [GNU_TIME, "-f", "%M", "-o", maxrss_file.name, *argv] if wrapped else argv
-        start = time.perf_counter()
-        proc = subprocess.Popen(full, stdout=sink, stderr=subprocess.DEVNULL, env=env or ENV)
-        peak = 0
-        while True:
-            waited, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if waited:
-                elapsed = time.perf_counter() - start
-                break
-            roots = _children(proc.pid) if wrapped else [proc.pid]
-            peak = max(peak, sum(_tree_rss(pid) for pid in roots))
-            time.sleep(SAMPLE_SECONDS)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        kib = usage.ru_maxrss
-        if wrapped:
-            text = maxrss_file.read().strip().splitlines()
-            kib = int(text[-1]) if text and text[-1].isdigit() else 0
-    return elapsed, max(peak, kib * 1024), proc.returncode
-
-
-def repeat(label: str, argv: list[str], runs: int, env: dict[str, str] | None = None, ok=(0, 1)) -> Runs:
-    result = Runs(label, argv)
-    for index in range(runs):
-        seconds, rss, code = measure(argv, env)
-        if code not in ok:
-            raise SystemExit(f"bench: {label}: `{result.command()}` exited {code}")
-        result.seconds.append(seconds)
-        result.rss.append(rss)
-        result.exit_codes.append(code)
-        print(f"  {label} run {index + 1}/{runs}: {seconds:.3f} s, {rss / MiB:.0f} MiB", flush=True)
-    return result
 
 
 def ensure_checkov() -> str | None:
@@ -212,29 +105,15 @@ def scan_json(argv: list[str]) -> dict[str, Any]:
     return json.loads(out.stdout)
 
 
-def fit(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
-    """Least squares y = a + b x: (a, b, r squared)."""
-    n = len(xs)
-    mx, my = sum(xs) / n, sum(ys) / n
-    sxx = sum((x - mx) ** 2 for x in xs)
-    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
-    b = sxy / sxx if sxx else 0.0
-    a = my - b * mx
-    ss_tot = sum((y - my) ** 2 for y in ys)
-    ss_res = sum((y - a - b * x) ** 2 for x, y in zip(xs, ys, strict=True))
-    return a, b, (1 - ss_res / ss_tot) if ss_tot else 1.0
-
-
-def verdict(ok: bool) -> str:
-    return "**met**" if ok else "**not met**"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", required=True, help="the real-manifest corpus (a directory)")
     parser.add_argument("--runs", type=int, default=5, help="runs per premortem and parse-floor row")
     parser.add_argument("--checkov-runs", type=int, default=3)
     parser.add_argument("--sizes", default="1000,10000,100000", help="synthetic corpus sizes (objects)")
+    parser.add_argument("--shapes", default=",".join(SHAPES), help="synthetic shapes (bench/synth.py)")
+    parser.add_argument("--cluster", default="300x15000", help="capacity: NODESxPODS ('' to skip)")
+    parser.add_argument("--capacity-runs", type=int, default=3)
     parser.add_argument("--no-checkov", action="store_true", help="leave Checkov out")
     parser.add_argument("--output", default=os.path.join(ROOT, "BENCHMARKS.md"))
     parser.add_argument(
@@ -274,7 +153,7 @@ def main() -> None:
     files_real = int(report["summary"]["files"])
     scan = repeat("premortem scan (default jobs)", scan_cmd, args.runs)
     serial = repeat("premortem scan -j 1", [*scan_cmd, "-j", "1"], args.runs)
-    floor = repeat("parse floor (PyYAML CSafeLoader)", floor_cmd, args.runs)
+    floor = repeat("parse floor (PyYAML C loader; json.loads for JSON)", floor_cmd, args.runs)
     rows += [scan, serial, floor]
     checkov_runs = None
     if checkov:
@@ -305,25 +184,20 @@ def main() -> None:
     )
     rows += [version_runs, one_runs]
 
-    print("bench: scaling", flush=True)
-    scaling: list[tuple[int, Runs, Runs]] = []
-    for size in (int(s) for s in args.sizes.split(",") if s):
-        folder = os.path.join(OUT, f"synthetic-{size}")
-        generate(folder, size)
-        cmd = [PREMORTEM, "scan", folder, "--format", "json"]
-        runs = args.runs if size < 100_000 else max(3, args.runs // 2)
-        result = repeat(f"premortem scan ({size} objects)", cmd, runs)
-        floor_size = repeat(
-            f"parse floor ({size} objects)", [PYTHON, os.path.join(HERE, "floor.py"), folder], runs
-        )
-        scaling.append((size, result, floor_size))
+    sizes = [int(size) for size in args.sizes.split(",") if size]
+    shapes = [shape for shape in args.shapes.split(",") if shape]
+    shape_rows = measure_shapes(shapes, sizes, args.runs, repeat, PREMORTEM, PYTHON, HERE, OUT)
+    capacity = None
+    if args.cluster:
+        nodes, pods = (int(n) for n in args.cluster.lower().split("x"))
+        capacity = measure_capacity(nodes, pods, args.capacity_runs, repeat, PREMORTEM, OUT)
 
     info["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     write_report(
         args,
         Results(
             info, versions, jobs_default, corpus, files_real, objects_real, scan, serial, floor,
-            checkov_runs, version_runs, one_runs, scaling,
+            checkov_runs, version_runs, one_runs, shape_rows, capacity,
         ),
     )  # fmt: skip
 
@@ -342,7 +216,8 @@ class Results:
     checkov_runs: Runs | None
     version_runs: Runs
     one_runs: Runs
-    scaling: list[tuple[int, Runs, Runs]]
+    shapes: list[ShapeRow] = field(default_factory=list)
+    capacity: tuple[int, int, Runs] | None = None
 
 
 def write_report(args: argparse.Namespace, res: Results) -> None:
@@ -354,12 +229,7 @@ def write_report(args: argparse.Namespace, res: Results) -> None:
         res.serial,
         res.floor,
     )
-    checkov_runs, version_runs, one_runs, scaling = (
-        res.checkov_runs,
-        res.version_runs,
-        res.one_runs,
-        res.scaling,
-    )
+    checkov_runs, version_runs, one_runs = res.checkov_runs, res.version_runs, res.one_runs
     lines: list[str] = []
     add = lines.append
     add("# Benchmarks")
@@ -417,35 +287,38 @@ def write_report(args: argparse.Namespace, res: Results) -> None:
         f"| `premortem --version` < 0.15 s | {version_runs.time:.3f} s | {verdict(version_runs.time < 0.15)} |"
     )
     add(f"| one-file scan < 0.3 s | {one_runs.time:.3f} s | {verdict(one_runs.time < 0.3)} |")
-    if len(scaling) >= 2:
-        xs = [float(size) for size, _, _ in scaling]
-        a_t, b_t, r2_t = fit(xs, [r.time for _, r, _ in scaling])
-        a_m, b_m, r2_m = fit(xs, [r.memory / MiB for _, r, _ in scaling])
+    for row in target_rows(res.shapes):
+        add(row)
+    if res.capacity is not None:
+        nodes, pods, runs = res.capacity
         add(
-            f"| time linear in objects | {b_t * 1000:.3f} ms per object + {a_t:.2f} s, R² {r2_t:.4f} "
-            f"| {verdict(r2_t >= 0.99)} |"
-        )
-        add(
-            f"| memory linear in objects | {b_m * 1000:.1f} KiB per object + {a_m:.0f} MiB, R² {r2_m:.4f} "
-            f"| {verdict(r2_m >= 0.99)} |"
-        )
-    biggest = max(scaling, key=lambda s: s[0]) if scaling else None
-    if biggest is not None and biggest[0] >= 100_000:
-        add(
-            f"| {biggest[0]} objects under 1 GiB peak RSS | {biggest[1].memory / MiB:.0f} MiB "
-            f"| {verdict(biggest[1].memory < 1024 * MiB)} |"
+            f"| capacity on {nodes} nodes x {pods} pods (N-1 for every node, drains) | {runs.time:.1f} s, "
+            f"{runs.memory / MiB:.0f} MiB | measured |"
         )
     add("")
-    if scaling:
-        add("## Scaling (synthetic corpus, bench/synth.py)")
+    if res.shapes:
+        add("## Shapes (the same synthetic objects, packaged as users feed them; bench/synth.py)")
         add("")
-        add("| objects | premortem scan | peak memory | parse floor | scan / floor |")
-        add("| --- | --- | --- | --- | --- |")
-        for size, result, floor_size in scaling:
-            add(
-                f"| {size} | {result.time_cell()} | {result.rss_cell()} | {floor_size.time_cell()} "
-                f"| {result.time / floor_size.time:.2f}x |"
-            )
+        add("The parse floor parses the same bytes and nothing else: PyYAML's C loader for YAML (as")
+        add(
+            "`yaml.load_all`, with Python's garbage collector on, as a program using it has it), `json.loads`"
+        )
+        add("for JSON. premortem runs with its default jobs and prints the JSON report.")
+        add("")
+        lines.extend(shape_tables(res.shapes))
+    if res.capacity is not None:
+        nodes, pods, runs = res.capacity
+        add(f"## Capacity: {nodes} nodes, {pods} pods")
+        add("")
+        add("`premortem capacity` on Node objects and workloads from `bench/synth.py --cluster` (DaemonSets,")
+        add(
+            "hostname anti-affinity, a tainted pool, PDBs, HPAs): steady state, peak, losing each node, draining"
+        )
+        add("each node, overcommit and headroom.")
+        add("")
+        add("| what | wall time | peak memory |")
+        add("| --- | --- | --- |")
+        add(f"| {runs.label} | {runs.time_cell()} | {runs.rss_cell()} |")
         add("")
     add("## Cold start")
     add("")
@@ -460,9 +333,11 @@ def write_report(args: argparse.Namespace, res: Results) -> None:
     for row in (scan, serial, floor, checkov_runs, version_runs, one_runs):
         if row is not None:
             add(row.command())
-    for _size, result, floor_size in scaling:
-        add(result.command())
-        add(floor_size.command())
+    for shape_row in res.shapes:
+        add(shape_row.scan.command())
+        add(shape_row.floor.command())
+    if res.capacity is not None:
+        add(res.capacity[2].command())
     add("```")
     add("")
     if os.path.exists(NOTES):
@@ -472,14 +347,20 @@ def write_report(args: argparse.Namespace, res: Results) -> None:
     with open(args.output, "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines))
     print(f"bench: wrote {_display(args.output)}")
-    update_readme(args.readme, scan, floor, checkov_runs, version_runs, one_runs)
+    update_readme(args.readme, scan, floor, checkov_runs, version_runs, one_runs, res)
 
 
 README_MARKER = "<!-- section: speed (BENCHMARKS.md) -->"
 
 
 def update_readme(
-    path: str, scan: Runs, floor: Runs, checkov_runs: Runs | None, version_runs: Runs, one_runs: Runs
+    path: str,
+    scan: Runs,
+    floor: Runs,
+    checkov_runs: Runs | None,
+    version_runs: Runs,
+    one_runs: Runs,
+    res: Results | None = None,
 ) -> None:
     """Replace the README's Speed section body (from its marker to the next heading) with the numbers."""
     if not os.path.exists(path):
@@ -504,6 +385,28 @@ def update_readme(
     ]
     if checkov_runs is not None:
         rows.append(f"| Checkov | {checkov_runs.time:.1f} s | {checkov_runs.memory / MiB:.0f} MiB |")
+    biggest = max((r.size for r in res.shapes), default=0) if res is not None else 0
+    if res is not None and biggest:
+        rows += [
+            "",
+            f"The same {biggest:,} synthetic objects in every shape users feed it (one file per app, one",
+            "multi-document file, `kubectl get -A -o yaml` and `-o json` dumps, one dense namespace):",
+            "",
+            "| shape | premortem scan | peak memory | parse floor of the same bytes |",
+            "| --- | --- | --- | --- |",
+        ]
+        rows += [
+            f"| {r.shape} | {r.scan.time:.1f} s | {r.scan.memory / MiB:.0f} MiB | {r.floor.time:.1f} s |"
+            for r in res.shapes
+            if r.size == biggest
+        ]
+    if res is not None and res.capacity is not None:
+        nodes, pods, runs = res.capacity
+        rows += [
+            "",
+            f"`premortem capacity` on {nodes} nodes and {pods:,} pods, losing and draining each node: "
+            f"{runs.time:.1f} s, {runs.memory / MiB:.0f} MiB.",
+        ]
     rows += [
         "",
         f"`premortem --version` takes {version_runs.time * 1000:.0f} ms and a one-file scan "

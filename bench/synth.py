@@ -15,6 +15,7 @@ Shapes (the same objects, packaged the ways users feed them):
   HPA, all selecting each other by label (one file per app).
 
     python bench/synth.py OUTDIR N [--seed 7] [--shape files]
+    python bench/synth.py OUTDIR PODS --cluster NODES        (Node objects and workloads, for capacity)
 """
 
 from __future__ import annotations
@@ -354,7 +355,116 @@ def _write_json_list(path: str, docs: object) -> None:
             item = json.dumps(yaml.load(doc, Loader=loader), indent=4)
             handle.write(("\n" if first else ",\n") + "        " + item.replace("\n", "\n        "))
             first = False
-        handle.write('\n    ],\n    "kind": "List",\n    "metadata": {\n        "resourceVersion": ""\n    }\n}\n')
+        handle.write(
+            '\n    ],\n    "kind": "List",\n    "metadata": {\n        "resourceVersion": ""\n    }\n}\n'
+        )
+
+
+def cluster(outdir: str, nodes: int, pods: int, seed: int = 7) -> int:
+    """A cluster for ``premortem capacity``: ``nodes`` Node objects (three zones, a tenth of them a
+    tainted batch pool) and workloads creating about ``pods`` pods: four DaemonSets (one pod per
+    node), Deployments and StatefulSets of 1-6 replicas, some with hostname anti-affinity, some
+    pinned to the batch pool, half with a PDB, some scaled by an HPA. Returns the pod count at
+    steady state (HPAs at minReplicas)."""
+    if os.path.isdir(outdir):
+        shutil.rmtree(outdir)
+    os.makedirs(outdir)
+    rng = random.Random(seed)
+    batch = max(1, nodes // 10)
+    with open(os.path.join(outdir, "nodes.yaml"), "w", encoding="utf-8") as handle:
+        for i in range(nodes):
+            name = f"node-{i:04d}"
+            pool = "batch" if i < batch else "general"
+            taints = (
+                "\n  taints:\n  - key: dedicated\n    value: batch\n    effect: NoSchedule"
+                if i < batch
+                else ""
+            )
+            handle.write(
+                f"""---
+apiVersion: v1
+kind: Node
+metadata:
+  name: {name}
+  labels:
+    kubernetes.io/hostname: {name}
+    topology.kubernetes.io/zone: zone-{i % 3}
+    pool: {pool}
+spec:
+  podCIDR: 10.{i // 256}.{i % 256}.0/24{taints}
+status:
+  capacity: {{cpu: "16", memory: 64Gi, pods: "110"}}
+  allocatable: {{cpu: 15890m, memory: 62Gi, pods: "110"}}
+"""
+            )
+    count = 0
+    daemons = ("logs", "metrics", "cni", "csi")
+    with open(os.path.join(outdir, "daemonsets.yaml"), "w", encoding="utf-8") as handle:
+        for name in daemons:
+            handle.write(_workload("DaemonSet", name, "kube-system", 1, "50m", "128Mi", "256Mi", ""))
+            handle.write("      tolerations:\n      - operator: Exists\n")
+    count += len(daemons) * nodes
+    index = 0
+    while count < pods:
+        app = f"app-{index:05d}"
+        ns = f"team-{index % 40:02d}"
+        replicas = min(rng.randint(1, 6), pods - count)
+        kind = "StatefulSet" if rng.random() < 0.15 else "Deployment"
+        cpu = rng.choice(("50m", "100m", "200m", "250m", "500m"))
+        memory = rng.choice(("128Mi", "256Mi", "512Mi", "768Mi", "1Gi"))
+        limit = rng.choice((memory, memory, "2Gi"))
+        extra = ""
+        if rng.random() < 0.05:
+            extra = (
+                "      nodeSelector:\n        pool: batch\n      tolerations:\n"
+                "      - {key: dedicated, operator: Equal, value: batch, effect: NoSchedule}\n"
+            )
+        elif replicas > 1 and rng.random() < 0.3:
+            extra = (
+                "      affinity:\n        podAntiAffinity:\n          requiredDuringSchedulingIgnoredDuringExecution:\n"
+                f"          - labelSelector:\n              matchLabels: {{app: {app}}}\n"
+                "            topologyKey: kubernetes.io/hostname\n"
+            )
+        folder = os.path.join(outdir, ns)
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, f"{app}.yaml"), "w", encoding="utf-8") as handle:
+            handle.write(_workload(kind, app, ns, replicas, cpu, memory, limit, extra))
+            if rng.random() < 0.5:
+                handle.write(_pdb(app, ns, rng).join(("---\n", "\n")))
+            if kind == "Deployment" and rng.random() < 0.2:
+                handle.write(_hpa(app, ns, replicas).join(("---\n", "\n")))
+        count += replicas
+        index += 1
+    return count
+
+
+def _workload(
+    kind: str, app: str, ns: str, replicas: int, cpu: str, memory: str, limit: str, extra: str
+) -> str:
+    replicas_line = "" if kind == "DaemonSet" else f"\n  replicas: {replicas}"
+    service_line = f"\n  serviceName: {app}" if kind == "StatefulSet" else ""
+    return f"""---
+apiVersion: apps/v1
+kind: {kind}
+metadata:
+  name: {app}
+  namespace: {ns}
+spec:{replicas_line}{service_line}
+  selector:
+    matchLabels:
+      app: {app}
+  template:
+    metadata:
+      labels:
+        app: {app}
+    spec:
+      containers:
+      - name: {app}
+        image: registry.example/{app}:1.0.0
+        resources:
+          requests: {{cpu: {cpu}, memory: {memory}}}
+          limits: {{memory: {limit}}}
+{extra}"""
 
 
 def main() -> None:
@@ -363,7 +473,14 @@ def main() -> None:
     parser.add_argument("objects", type=int)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--shape", choices=SHAPES, default="files")
+    parser.add_argument(
+        "--cluster", metavar="NODES", type=int, help="write a cluster of NODES nodes and N pods"
+    )
     args = parser.parse_args()
+    if args.cluster:
+        count = cluster(args.outdir, args.cluster, args.objects, args.seed)
+        print(f"{args.cluster} nodes and {count} pods written below {args.outdir}")
+        return
     count = generate(args.outdir, args.objects, args.seed, args.shape)
     print(f"{count} objects written below {args.outdir} ({args.shape})")
 

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
+from hypothesis import strategies as st
 
 from premortem.engine import ScanResult, scan
 from premortem.load.reader import load_text
@@ -34,3 +36,31 @@ def raised_ids(result: ScanResult) -> list[str]:
 @pytest.fixture
 def scan_text():
     return scan_yaml
+
+
+def object_paths(obj: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Every path into ``obj`` (mapping keys as strings, sequence positions), ``()`` first."""
+    out = [prefix]
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            out += object_paths(value, (*prefix, str(key)))
+    elif isinstance(obj, list):
+        for index, value in enumerate(obj):
+            out += object_paths(value, (*prefix, index))
+    return out
+
+
+def manifest_objects(keys: Any, scalars: Any, max_leaves: int = 12) -> Any:
+    """A hypothesis strategy for small objects: apiVersion, kind and nested data of these keys and
+    scalars (for laws about loading, not about Kubernetes semantics)."""
+    values = st.recursive(
+        scalars,
+        lambda children: st.one_of(
+            st.lists(children, max_size=3), st.dictionaries(keys, children, max_size=3)
+        ),
+        max_leaves=max_leaves,
+    )
+    return st.fixed_dictionaries(
+        {"apiVersion": st.just("v1"), "kind": st.sampled_from(["ConfigMap", "Pod"])},
+        optional={"data": values, "spec": values, "metadata": st.dictionaries(keys, scalars, max_size=3)},
+    )

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import manifest_objects, object_paths
 from premortem.load.document import JsonRef, LoadResult, NodeSource
 from premortem.load.jsonpos import line_of_path, parse_json
 from premortem.load.reader import _parse_stream, load_paths, load_text
@@ -49,17 +50,6 @@ DUMP = """\
 """
 
 
-def _paths(obj: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
-    out = [prefix]
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            out += _paths(value, (*prefix, key))
-    elif isinstance(obj, list):
-        for index, value in enumerate(obj):
-            out += _paths(value, (*prefix, index))
-    return out
-
-
 def _as_yaml(text: str) -> LoadResult:
     """The same text read by the YAML loader (the reference for objects and lines)."""
     result = LoadResult()
@@ -85,7 +75,9 @@ def test_json_and_yaml_agree_on_objects_and_every_line():
         (d.obj, d.line, d.item_index) for d in yaml_docs
     ]
     for got, want in zip(json_docs, yaml_docs, strict=True):
-        assert [got.line_of(p) for p in _paths(got.obj)] == [want.line_of(p) for p in _paths(got.obj)]
+        assert [got.line_of(p) for p in object_paths(got.obj)] == [
+            want.line_of(p) for p in object_paths(got.obj)
+        ]
 
 
 def test_top_level_array_and_single_object():
@@ -162,15 +154,7 @@ def test_parse_json_matches_json_loads():
 
 keys = st.text("abcxyz-._/", min_size=1, max_size=6)
 scalars = st.one_of(st.integers(-(10**6), 10**6), st.text("ab c:#\"'\\\n\u00e9{}", max_size=8), st.booleans())
-values = st.recursive(
-    scalars,
-    lambda children: st.one_of(st.lists(children, max_size=3), st.dictionaries(keys, children, max_size=3)),
-    max_leaves=15,
-)
-objects = st.fixed_dictionaries(
-    {"apiVersion": st.just("v1"), "kind": st.sampled_from(["ConfigMap", "Pod"])},
-    optional={"data": values, "spec": values, "metadata": st.dictionaries(keys, scalars, max_size=3)},
-)
+objects = manifest_objects(keys, scalars)
 
 
 @settings(max_examples=80, deadline=None)
@@ -186,4 +170,6 @@ def test_json_lines_match_yaml_lines_law(items, indent, as_list):
     yaml_docs = _as_yaml(text).documents
     assert [(d.obj, d.line) for d in json_docs] == [(d.obj, d.line) for d in yaml_docs]
     for got, want in zip(json_docs, yaml_docs, strict=True):
-        assert [got.line_of(p) for p in _paths(got.obj)] == [want.line_of(p) for p in _paths(got.obj)]
+        assert [got.line_of(p) for p in object_paths(got.obj)] == [
+            want.line_of(p) for p in object_paths(got.obj)
+        ]

@@ -20,6 +20,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import object_paths
 from premortem.engine import scan
 from premortem.load.document import Document, NodeRef, NodeSource
 from premortem.load.parallel import _batches, load_files_parallel
@@ -77,17 +78,6 @@ items:
 """
 
 
-def _paths(obj: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
-    out = [prefix]
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            out += _paths(value, (*prefix, str(key)))
-    elif isinstance(obj, list):
-        for index, value in enumerate(obj):
-            out += _paths(value, (*prefix, index))
-    return out
-
-
 def _whole_stream_lines(doc: Document) -> list[int]:
     """line_of for every path, with nodes from composing the whole stream (the reference)."""
     ref = doc.node
@@ -95,13 +85,13 @@ def _whole_stream_lines(doc: Document) -> list[int]:
     # A source of its own (nothing cached) and no spans: the whole stream is composed.
     source = NodeSource(ref.source.name, ref.source.text, ref.source.line_offset)
     reference = Document(doc.obj, doc.file, doc.line, NodeRef(source, ref.index, ref.item, ref.in_items))
-    return [reference.line_of(p) for p in _paths(doc.obj)]
+    return [reference.line_of(p) for p in object_paths(doc.obj)]
 
 
 def _assert_spans_agree(text: str) -> int:
     result = load_text(text, "t.yaml")
     for doc in result.documents:
-        assert [doc.line_of(p) for p in _paths(doc.obj)] == _whole_stream_lines(doc)
+        assert [doc.line_of(p) for p in object_paths(doc.obj)] == _whole_stream_lines(doc)
     return len(result.documents)
 
 
@@ -142,7 +132,7 @@ def test_lines_after_a_syntax_error_use_the_chunk():
     text = "a: [\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: later\ndata:\n  k: v\n"
     doc = load_text(text, "x.yaml").documents[0]
     assert doc.line_of(("data", "k")) == 8
-    assert [doc.line_of(p) for p in _paths(doc.obj)] == _whole_stream_lines(doc)
+    assert [doc.line_of(p) for p in object_paths(doc.obj)] == _whole_stream_lines(doc)
 
 
 scalars = st.one_of(

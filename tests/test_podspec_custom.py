@@ -258,3 +258,12 @@ def test_units_match_the_groups_that_have_containers(groups):
 def test_every_table_kind_names_its_groups():
     for kind, source in CUSTOM_POD_SOURCES.items():
         assert source.groups and source.paths, kind
+
+
+def test_capacity_says_it_leaves_custom_resource_pods_out():
+    from premortem.analyses.capacity.rules import report_for
+
+    index = ObjectIndex.build(load_text(RAY, "t.yaml").documents)
+    report = report_for(index, "2x4cpu/16Gi")
+    assert report is not None
+    assert any("custom resources" in note and "RayCluster rc" in note for note in report.notes)

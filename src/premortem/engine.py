@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from premortem.findings import CATEGORIES, INTERNAL_ERROR, SEVERITIES, Finding, json_pointer
+from premortem.fixtures import as_delivered
 from premortem.load.document import Document, JsonRef, LoadProblem, LoadResult, NodeRef, Path
 from premortem.model.index import ObjectIndex
 from premortem.model.limitrange import apply_limit_ranges
@@ -241,7 +242,7 @@ def _finding(
     )
     if pending is not None and hit.path:
         pending.setdefault(id(doc), (doc, []))[1].append((finding, hit.path))
-    return finding
+    return as_delivered(finding, doc)
 
 
 def _fill_lines(pending: dict[int, tuple[Document, list[tuple[Finding, Path]]]]) -> None:

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from premortem.analyses.capacity.nodes import SimNode, Taint
-from premortem.analyses.capacity.placement import _State, place
+from premortem.analyses.capacity.placement import NodeLosses, _State, place
 from premortem.analyses.capacity.pods import AntiAffinityTerm, Constraints, SimPod, Toleration
 from premortem.load.document import Document
 from premortem.model.selectors import Requirement, Selector
@@ -120,3 +120,37 @@ def test_removing_a_pod_never_breaks_a_fitting_scenario(case, data):
     assert before.exact and after.exact
     if before.fits:
         assert after.fits
+
+
+@st.composite
+def bigger_scenario(draw: st.DrawFn) -> tuple[list[SimNode], list[SimPod]]:
+    nodes = [draw(sim_node(f"n{i}")) for i in range(draw(st.integers(2, 6)))]
+    pods = [p for i in range(draw(st.integers(1, 6))) for p in draw(workload_pods(i))]
+    return nodes, pods
+
+
+@FAST
+@given(bigger_scenario())
+def test_node_losses_on_one_state_equal_placing_on_the_survivors(case):
+    """NodeLosses answers each N-1 question on one state; it must say what a fresh placement on the
+    other nodes says (same pods moved, same places, same Pending pods and reasons)."""
+    nodes, pods = case
+    base = place(nodes, pods)
+    losses = NodeLosses(nodes, base)
+    for lost in sorted(nodes, key=lambda n: n.name):
+        result = losses.lose(lost.name)
+        displaced = [p for p, n in base.assignment.items() if n == lost.name and not p.daemon]
+        assert result.displaced == displaced
+        if not displaced:
+            assert result.placement is None
+            continue
+        survivors = [n for n in nodes if n.name != lost.name]
+        fixed = {p: n for p, n in base.assignment.items() if n != lost.name}
+        fresh = place(survivors, displaced, fixed=fixed)
+        assert result.placement is not None
+        moved = {p: n for p, n in fresh.assignment.items() if p not in fixed}
+        assert result.placement.assignment == moved
+        assert result.placement.unplaced == fresh.unplaced
+        assert result.placement.exact == fresh.exact
+    # Nothing is left behind: the state is the base placement again.
+    assert sorted(losses.state.where.values()) == sorted(losses.index[n] for n in base.assignment.values())

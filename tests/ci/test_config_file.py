@@ -132,3 +132,41 @@ def test_config_verb_prints_effective_settings_and_sources(tmp_path):
     assert data["settings"]["fail-on"] == "medium"
     assert data["settings"]["params"] == {"ADM003": {"max_timeout_seconds": 8}}
     assert data["sources"]["fail-on"].endswith(".premortem.yaml:1")
+
+
+def test_rule_parameters_change_what_rules_report(tmp_path):
+    probe = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - name: app
+          image: r.example.com/app:1@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+          livenessProbe: {httpGet: {path: /livez, port: 8080}, periodSeconds: 5, failureThreshold: 8}
+"""
+    root = repo(tmp_path, {"d.yaml": probe})
+
+    def rules() -> set[str]:
+        out = premortem("scan", "d.yaml", "--select", "PRB003", "--format", "json", cwd=root)
+        return {f["rule"] for f in json.loads(out.stdout)["findings"]}
+
+    assert rules() == set()  # 40 s of start budget: above the 30 s default
+    (root / ".premortem.yaml").write_text(
+        "params:\n  liveness-without-startup-grace:\n    min-start-seconds: 60\n"
+    )
+    assert rules() == {"PRB003"}
+
+
+def test_parameters_are_listed_by_rules_and_explain(tmp_path):
+    entries = {
+        e["id"]: e for e in json.loads(premortem("rules", "--format", "json", cwd=tmp_path).stdout)["rules"]
+    }
+    assert entries["PRB003"]["params"]["min-start-seconds"]["default"] == 30
+    assert entries["NET002"]["params"]["pressure-ratio"]["default"] == 0.75
+    page = premortem("explain", "ETC004", cwd=tmp_path).stdout
+    assert "## Parameters" in page and "`max-quota-bytes` (default `8589934592`)" in page

@@ -336,3 +336,34 @@ def test_get_pods_table(run) -> None:
     assert crash.extra["objects"] == {"pod": "api-7d9f8c-x2k4q", "namespace": "payments", "node": "worker-2"}
     assert "after 7 restarts" in crash.message
     assert result.summary["lines_unknown"] == 0
+
+
+def test_every_diagnose_rule_is_documented() -> None:
+    import re
+
+    from premortem.diagnose.rules import DIAG_RULES
+
+    doc = (ROOT / "docs" / "diagnose.md").read_text()
+    table = {rule for row in re.findall(r"^\| (DIAG-[^|]+) \|", doc, re.M) for rule in row.split(" / ")}
+    assert table == set(DIAG_RULES)
+
+
+JOURNAL_JSON = (
+    '{"__CURSOR":"s=1;i=2","__REALTIME_TIMESTAMP":"1795635000412873","_HOSTNAME":"worker-2",'
+    '"SYSLOG_IDENTIFIER":"kubelet","_PID":"1187","MESSAGE":"I1125 19:30:00.412873    1187 eviction_manager.go:366] '
+    '\\"Eviction manager: attempting to reclaim\\" resourceName=\\"memory\\""}\n'
+    '{"__REALTIME_TIMESTAMP":"1795635002000000","_HOSTNAME":"worker-2","SYSLOG_IDENTIFIER":"kernel",'
+    '"MESSAGE":"Memory cgroup out of memory: Killed process 48211 (java) total-vm:5843212kB, anon-rss:2087340kB, '
+    'file-rss:21456kB, shmem-rss:0kB, UID:1000 pgtables:4516kB oom_score_adj:968"}\n'
+)
+
+
+def test_journald_json_export(run) -> None:
+    """journalctl -o json: the journal's fields give time, host and process; MESSAGE is read as a line."""
+    result = run(JOURNAL_JSON, name="journal.json")
+    assert [(f.rule, f.extra["time"], f.extra["objects"]["node"]) for f in result.findings] == [
+        ("DIAG-NODE-MEMORY-PRESSURE", "2026-11-25T19:30:00.412873Z", "worker-2"),
+        ("DIAG-OOM-CGROUP", "2026-11-25T19:30:02Z", "worker-2"),
+    ]
+    assert result.findings[1].extra["numbers"]["qos"] == "Burstable"
+    assert result.summary["lines_unknown"] == 0

@@ -143,6 +143,24 @@ CASES = [
         'time="2026-11-25T19:32:15Z" level=error msg="Map full" error="BPF map is full" subsys=policymap',
         "DIAG-CILIUM-POLICY-MAP",
     ),
+    # the node's agents: systemd's word on their death, a client that cannot reach the runtime
+    (
+        "Nov 25 19:30:03 worker-1 systemd[1]: kubelet.service: Main process exited, code=killed, status=9/KILL",
+        "DIAG-NODE-AGENT-DOWN",
+    ),
+    (
+        "Nov 25 19:30:03 worker-1 systemd[1]: containerd.service: A process of this unit has been killed by the OOM killer.",
+        "DIAG-NODE-AGENT-DOWN",
+    ),
+    (
+        'Nov 25 19:30:04 worker-1 kubelet[1187]: E1125 19:30:04.1 1187 remote_runtime.go:193] "RunPodSandbox from runtime service failed" err="rpc error: code = Unavailable desc = connection error: desc = \\"transport: Error while dialing dial unix /run/containerd/containerd.sock: connect: connection refused\\""',
+        "DIAG-NODE-AGENT-DOWN",
+    ),
+    # containerd's own OOM event
+    (
+        'Nov 25 19:30:05 worker-1 containerd[800]: time="2026-11-25T19:30:05.1Z" level=info msg="TaskOOM event &TaskOOM{ContainerID:4bcba7fc4369fee4d7d2e6263b58fce52cfc928c6a31cfac4d43c838708991ce,XXX_unrecognized:[],}"',
+        "DIAG-OOM-CGROUP",
+    ),
 ]
 
 
@@ -175,6 +193,44 @@ def test_oom_figures_and_qos(run) -> None:
     assert f.extra["numbers"]["qos"] == "BestEffort"
     assert f.extra["prevented_by"] == ["RES001"]
     assert len(f.extra["evidence"]) == 2  # the Killed process line and the constraint line
+
+
+def test_a_killed_node_agent_is_critical(run) -> None:
+    line = (
+        "[  147.377885] Memory cgroup out of memory: Killed process {pid} ({comm}) total-vm:856872kB, "
+        "anon-rss:49600kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:464kB oom_score_adj:-999\n"
+    )
+    kubelet = run(line.format(pid=989, comm="kubelet")).findings[0]
+    runtime = run(line.format(pid=990, comm="containerd"), name="c.log").findings[0]
+    daemon = run(line.format(pid=991, comm="journald"), name="j.log").findings[0]
+    assert kubelet.rule == runtime.rule == daemon.rule == "DIAG-OOM-RESERVED"
+    assert kubelet.severity == runtime.severity == Severity.CRITICAL
+    assert daemon.severity == Severity.HIGH
+    assert "NotReady" in kubelet.message and "container runtime (containerd)" in runtime.message
+
+
+def test_agent_down_says_which_agent_and_how(run) -> None:
+    kubelet = run(
+        "Nov 25 19:30:03 worker-1 systemd[1]: kubelet.service: Main process exited, code=killed, status=9/KILL\n"
+    ).findings[0]
+    assert kubelet.severity == Severity.CRITICAL
+    assert kubelet.extra["objects"] == {"node": "worker-1", "agent": "kubelet"}
+    assert (
+        "The kubelet on worker-1 was killed (signal 9/KILL)" in kubelet.message
+        and "NotReady" in kubelet.message
+    )
+    refused = run(
+        "Nov 25 19:30:04 worker-1 dockerd[16642]: error dialing: dial unix /run/containerd/containerd.sock: "
+        "connect: no such file or directory\n",
+        name="d.log",
+    ).findings[0]
+    assert refused.severity == Severity.HIGH
+    assert (
+        "dockerd could not connect to /run/containerd/containerd.sock (no such file or directory)"
+        in refused.message
+    )
+    # a permission problem on the socket is not the runtime being down
+    assert not run("dial unix /var/run/docker.sock: connect: permission denied\n", name="p.log").findings
 
 
 def test_webhook_timeout_vs_refused(run) -> None:
@@ -246,3 +302,50 @@ def test_kernel_oom_is_named_by_the_kubelet_uid(run) -> None:
 def test_empty_event_list_is_known(run) -> None:
     result = run('{\n    "apiVersion": "v1",\n    "items": [],\n    "kind": "List"\n}\n', name="none.json")
     assert result.findings == [] and result.summary["lines_unknown"] == 0
+
+
+# The wording variants issue 12 lists, each in the form the component prints it.
+VARIANTS = [
+    (
+        'level=warning msg="Failed to sync policy map" error="update map cilium_policy_01834: no space left on device" subsys=endpoint',
+        "DIAG-CILIUM-POLICY-MAP",
+        "cilium_policy_01834",
+    ),
+    (
+        '{"level":"warn","ts":"2026-11-25T19:28:11.002Z","caller":"etcdserver/util.go:166","msg":"apply request took too long","took":"1m11.16s","expected-duration":"100ms"}',
+        "DIAG-ETCD-SLOW-APPLY",
+        "71.16 s",
+    ),
+    (
+        "raft2026/11/25 19:50:11 INFO: 8e9e05c52164694d no leader at term 4; dropping proposal",
+        "DIAG-ETCD-LEADER-ELECTION",
+        "no leader",
+    ),
+    (
+        'I1125 19:33:10.551201    1022 prober.go:116] Readiness probe for "web-5d8f-abcde_shop(0d2b9a61-8f3e):web" failed (failure): HTTP probe failed with statuscode: 503',
+        "DIAG-PROBE-READINESS",
+        "shop/web-5d8f-abcde",
+    ),
+    (
+        'I1125 19:33:10.551201    1022 kubelet.go:2000] pod "web-5d8f-abcde_shop(0d2b9a61-8f3e)" container "web" is unhealthy, it will be killed and re-created.',
+        "DIAG-PROBE-RESTART",
+        "shop/web-5d8f-abcde",
+    ),
+    (
+        "default   10m   Warning   EvictionThresholdMet   node/worker-2   Attempting to reclaim ephemeral-storage",
+        "DIAG-NODE-DISK-PRESSURE",
+        "ephemeral-storage",
+    ),
+    (
+        "E1125 19:28:12.870112       1 wrap.go:54] Timeout: request did not complete within allowed duration",
+        "DIAG-APISERVER-TIMEOUT",
+        "did not complete",
+    ),
+]
+
+
+@pytest.mark.parametrize(("line", "rule", "says"), VARIANTS, ids=[r for _, r, _ in VARIANTS])
+def test_wording_variants(run, line: str, rule: str, says: str) -> None:
+    (f,) = run(line + "\n").findings
+    assert f.rule == rule
+    assert says in f.message

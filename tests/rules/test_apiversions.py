@@ -224,4 +224,13 @@ def test_metadata_only_patches_are_not_objects():
         "metadata:\n  name: x.example.com\n  annotations: {cert-manager.io/inject-ca-from: ns/cert}\n"
     )
     assert not api001(patch)
-    assert api001(patch + "spec: {group: example.com}\n")
+    assert api001(patch + "spec: {group: example.com, names: {kind: X, plural: xs}}\n")
+
+
+def test_crd_conversion_patches_are_not_objects():
+    patch = (
+        "apiVersion: apiextensions.k8s.io/v1beta1\nkind: CustomResourceDefinition\nmetadata: {name: x.example.com}\n"
+        "spec: {conversion: {strategy: Webhook}}\n"
+    )
+    assert not api001(patch)
+    assert api001(patch.replace("spec: {", "spec: {names: {kind: X, plural: xs}, "))

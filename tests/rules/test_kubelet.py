@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import scan_yaml
+from premortem.settings import Settings, use_settings
 
 HEAD = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
 
@@ -121,8 +122,13 @@ def test_other_kinds_named_kubeletconfiguration_are_ignored():
 
 def test_kub005_swap_behaviours():
     base = "kubeReserved: {memory: 1Gi}\nfailSwapOn: false\n"
+    # Severity policy (issue 14): refused by the release judged against (the newest by default) -> high;
+    # judged against v1.29 it works until the upgrade -> medium.
     [f] = findings(base + "memorySwap: {swapBehavior: UnlimitedSwap}\n", rule="KUB005")
-    assert f.severity.label == "medium" and "v1.30" in f.message
+    assert f.severity.label == "high" and "refuses it at startup" in f.message  # the newest release
+    with use_settings(Settings(kubernetes_version="1.29")):
+        [f] = findings(base + "memorySwap: {swapBehavior: UnlimitedSwap}\n", rule="KUB005")
+    assert f.severity.label == "medium" and "from v1.30" in f.message
     [f] = findings(base + "memorySwap: {swapBehavior: Unlimited}\n", rule="KUB005")
     assert f.severity.label == "high"
     for ok in ("NoSwap", "LimitedSwap", "''"):

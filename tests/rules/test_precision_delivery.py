@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from conftest import rule_ids, scan_yaml
 from premortem.load.reader import load_text
-from premortem.model.delivery import API_SERVER, FRAGMENT, KUBELET, TOOL, delivery_of
+from premortem.model.delivery import API_SERVER, FIXTURE, FRAGMENT, KUBELET, TOOL, delivery_of
 
 # istio/istio samples/security/spire/istio-spire-config.yaml (read by `istioctl install -f`)
 ISTIO_OPERATOR = """\
@@ -97,3 +97,44 @@ def test_component_configs_and_tool_configs_are_tool_inputs():
     assert delivery(kubelet).target == TOOL
     assert delivery(kind).target == TOOL
     assert delivery(istio_crd).target == API_SERVER
+
+
+# kyverno/policies pod-security/baseline/disallow-host-ports/.kyverno-test/resource.yaml (trimmed)
+KYVERNO_FIXTURE = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: badpod01
+spec:
+  containers:
+  - name: container01
+    image: dummyimagename
+    ports:
+    - containerPort: 80
+      hostPort: 1000
+"""
+
+
+def test_policy_test_fixtures_get_facts_not_alarms():
+    from premortem.engine import scan
+    from premortem.rules import all_rules
+
+    path = "kyverno__policies/pod-security/baseline/disallow-host-ports/.kyverno-test/resource.yaml"
+    loaded = load_text(KYVERNO_FIXTURE, path)
+    assert delivery_of(loaded.documents[0]).target == FIXTURE
+    findings = scan(loaded, all_rules()).findings
+    assert findings and {f.severity.label for f in findings} == {"info"}
+    img001 = next(f for f in findings if f.rule == "IMG001")
+    assert img001.message.startswith("[a kyverno CLI test input, never deployed as written]")
+    assert img001.extra["severity_as_deployed"] == "high"
+    # kubescape/regolibrary rules/<rule>/test/<case>/input/*.yaml
+    rego = "regolibrary/rules/etcd-tls-enabled/test/rke2-args-fail/input/1.yaml"
+    assert delivery_of(load_text(KYVERNO_FIXTURE, rego).documents[0]).target == FIXTURE
+    # The same object anywhere else is judged as deployed.
+    assert delivery_of(load_text(KYVERNO_FIXTURE, "deploy/pod.yaml").documents[0]).target == API_SERVER
+
+
+def test_go_testdata_is_a_fixture():
+    # GoogleCloudPlatform/kubernetes-engine-samples cost-optimization/gke-shift-left-cost/api/testdata/hpa/
+    path = "gke-shift-left-cost/api/testdata/hpa/hpa-v2beta2.yaml"
+    assert delivery_of(load_text(KYVERNO_FIXTURE, path).documents[0]).target == FIXTURE

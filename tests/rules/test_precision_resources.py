@@ -311,3 +311,83 @@ spec:
     only_max = kops.replace("defaultRequest: {cpu: 100m}", "max: {memory: 1Gi}")
     pod = objects(only_max)["Pod"]
     assert pod["limits"]["memory"] == 2**30 and pod["requests"]["memory"] == 2**30
+
+
+# --- RES004 -----------------------------------------------------------------------------------------
+
+# GoogleCloudPlatform/kubernetes-engine-samples observability/elastic-stack-tutorial/
+#   max-map-count-setter-ds.yaml (trimmed): the init container sets a sysctl, the app container sleeps.
+MAX_MAP_COUNT = """\
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: max-map-count-setter, namespace: elastic-system}
+spec:
+  selector: {matchLabels: {name: max-map-count-setter}}
+  template:
+    metadata: {labels: {name: max-map-count-setter}}
+    spec:
+      initContainers:
+        - name: max-map-count-setter
+          image: docker.io/bash:5.2.15
+          resources:
+            requests: {cpu: 10m, memory: 10Mi}
+            limits: {cpu: 50m, memory: 32Mi}
+          command: ["/usr/local/bin/bash", "-e", "-c", "echo 262144 > /proc/sys/vm/max_map_count"]
+      containers:
+        - name: sleep
+          image: docker.io/bash:5.2.15
+          command: ["sleep", "infinity"]
+          resources:
+            requests: {cpu: 10m, memory: 10Mi}
+            limits: {cpu: 10m, memory: 10Mi}
+"""
+
+
+def res004(text: str):
+    return [f for f in scan_yaml(text).findings if f.rule == "RES004"]
+
+
+def test_sleeping_app_container_makes_guaranteed_irrelevant():
+    assert res004(MAX_MAP_COUNT) == []
+
+
+def test_fix_text_says_raise_the_requests_when_the_limits_are_set():
+    working = MAX_MAP_COUNT.replace('command: ["sleep", "infinity"]', "command: [/app/serve]")
+    [finding] = res004(working)
+    assert "requests below their limits" in finding.message
+    assert "set limits" not in finding.fix
+    assert "raise requests.cpu to 50m" in finding.fix and "requests.memory to 32Mi" in finding.fix
+    no_limits = working.replace("            limits: {cpu: 50m, memory: 32Mi}\n", "", 1)
+    [finding] = res004(no_limits)
+    assert "set limits.cpu" in finding.fix and "set limits.memory" in finding.fix
+
+
+# GoogleCloudPlatform/kubernetes-engine-samples streaming/kafka-confluent/manifests/04-ssl-options/
+#   kafkacat-mtls.yaml: a client toolbox pod that idles until someone execs into it.
+KAFKACAT = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: kafkacat-mtls
+spec:
+  containers:
+  - name: kafkacat
+    image: confluentinc/cp-kcat:7.4.0
+    command: ["sh", "-c", "exec tail -f /dev/null"]
+"""
+
+
+def test_idle_toolbox_pod_is_low():
+    finding = res001(KAFKACAT)
+    assert finding.severity.label == "low" and "toolbox" in finding.message
+    serving = KAFKACAT.replace('command: ["sh", "-c", "exec tail -f /dev/null"]', "command: [kcat-server]")
+    assert res001(serving).severity.label == "high"
+
+
+def test_bare_pod_that_runs_to_completion_reads_as_one_pod():
+    done = KAFKACAT.replace("spec:\n  containers:", "spec:\n  restartPolicy: Never\n  containers:").replace(
+        '["sh", "-c", "exec tail -f /dev/null"]', "[kcat, -L]"
+    )
+    finding = res001(done)
+    assert finding.severity.label == "medium"
+    assert "this pod is BestEffort" in finding.message and "nothing retries a bare pod" in finding.message

@@ -155,3 +155,13 @@ def test_sch003_replicas_that_may_share_a_node_are_low():
 )
 def test_sch003_quiet(text):
     assert found(text, "SCH003") == []
+
+
+def test_wrk002_fix_follows_the_target_version():
+    from premortem.settings import Settings, use_settings
+
+    [new] = found(deployment() + service(), "WRK002")
+    assert "preStop.sleep.seconds: 5" in new.fix
+    with use_settings(Settings(kubernetes_version="1.29")):
+        [old] = found(deployment() + service(), "WRK002")
+    assert "exec.command: [sleep, '5']" in old.fix and "v1.30" in old.fix

@@ -16,6 +16,7 @@ from premortem.cli.options import (
     text_or_json_option,
     usage_error,
 )
+from premortem.redact import terminal_safe
 
 
 @click.command()
@@ -45,15 +46,31 @@ def diagnose(
     color: bool | None,
     **options: Any,
 ) -> None:
-    """Diagnose an incident from logs, events and describe output (files, or - for stdin)."""
+    """Diagnose an incident from logs, events and describe output (files, directories, or - for stdin)."""
+    from premortem.diagnose import Selection
     from premortem.diagnose import diagnose as run
+    from premortem.diagnose.selection import split
     from premortem.diagnose.timeparse import parse_rfc3339
-    from premortem.triage import selected, triage
+    from premortem.triage import triage
 
     settings = load_settings(paths, options)
 
     if not paths:
-        usage_error("give the evidence to read: log files, event dumps, or - for stdin")
+        usage_error("give the evidence to read: log files, directories of logs, event dumps, or - for stdin")
+    # Names given on this command line must be diagnose rules or categories; a config file's select
+    # and ignore speak to every verb, so names of other verbs' rules are left to them.
+    given = set(split(options.get("select") or ())) | set(split(options.get("ignore") or ()))
+    everything = Selection(split(settings.select), split(settings.ignore))
+    unknown = [name for name in everything.unknown() if name in given]
+    foreign = set(everything.unknown())
+    selection = Selection(
+        tuple(n for n in everything.select if n not in foreign),
+        tuple(n for n in everything.ignore if n not in foreign),
+    )
+    if unknown:
+        usage_error(
+            f"unknown diagnose rule or category: {', '.join(unknown)} (see `premortem rules --source diagnose`)"
+        )
     now = None
     if now_text is not None:
         now = parse_rfc3339(now_text)
@@ -64,10 +81,10 @@ def diagnose(
         boot = parse_rfc3339(boot_text)
         if boot is None:
             usage_error(f"--boot-time {boot_text!r} is not an RFC 3339 time (e.g. 2026-11-20T08:00:00Z)")
-    result = run(paths, now=now, boot=boot)
+    result = run(paths, now=now, boot=boot, max_input_bytes=settings.max_input_bytes, selection=selection)
     summary = result.summary
-    for problem in summary["files_unreadable"]:
-        click.echo(f"premortem: error: {problem['file']}: {problem['error']}", err=True)
+    for problem in (*summary["files_unreadable"], *summary["files_truncated"]):
+        click.echo(f"premortem: error: {terminal_safe(problem['file'])}: {problem['error']}", err=True)
     if summary["files"] == 0 or summary["lines"] == 0:
         click.echo(
             "premortem: error: no input could be read"
@@ -82,9 +99,9 @@ def diagnose(
             err=True,
         )
         raise SystemExit(EXIT_USAGE)
-    findings = triage(selected(result.findings, settings), settings).findings
+    findings = triage(result.findings, settings).findings  # severity overrides; selection done above
     code = exit_code(findings, settings.fail_on)
-    if summary["files_unreadable"]:
+    if summary["files_unreadable"] or summary["files_truncated"]:
         code = EXIT_USAGE
     if fmt == "json":
         from premortem.diagnose.report import to_json

@@ -117,6 +117,10 @@ def rules(fmt: str, category: str | None, source: str) -> None:
                         "title": e.title,
                         "fixable": e.fixable,
                         "source": e.source,
+                        "params": {
+                            name.replace("_", "-"): {"default": p.default, "help": p.help}
+                            for name, p in e.params.items()
+                        },
                     }
                     for e in selected
                 ]

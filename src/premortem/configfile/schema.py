@@ -154,9 +154,14 @@ def rule_key(key: str) -> str | None:
     from premortem.cli.rules import all_entries
 
     upper = key.upper()
-    for entry in all_entries():
+    entries = all_entries()
+    for entry in entries:
         if entry.id.upper() == upper or entry.name.lower() == key.lower():
             return entry.id
+    # A family of diagnose ids by prefix (DIAG-ETCD, DIAG-ETCD-*), as `diagnose --select` takes it.
+    prefix = upper.rstrip("*").rstrip("-")
+    if prefix.startswith("DIAG-") and any(e.id.upper().startswith(prefix + "-") for e in entries):
+        return upper
     return None
 
 

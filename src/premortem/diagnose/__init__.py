@@ -15,6 +15,7 @@ from typing import Any
 
 from premortem.diagnose.engine import Diagnosis, Placement
 from premortem.diagnose.reader import Stats, read_path
+from premortem.diagnose.selection import Selection
 from premortem.diagnose.story import Story, build
 from premortem.findings import CATEGORIES, SEVERITIES, Finding
 from premortem.settings import DEFAULT_MAX_INPUT_BYTES
@@ -43,13 +44,18 @@ def diagnose(
     now: datetime | None = None,
     boot: datetime | None = None,
     max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+    selection: Selection | None = None,
 ) -> Result:
+    """Read ``paths`` (files, directories, ``-``) and diagnose them; ``selection`` keeps the findings of
+    some rules only (stories are built from what is kept)."""
     stats = Stats()
     engine = Diagnosis(now=now, boot=boot)
     seq = [0]
     for path in paths:
         read_path(path, engine, stats, seq, max_input_bytes)
     findings = engine.findings(_registry())
+    if selection is not None:
+        findings = [f for f in findings if selection.keep(f)]
     for p in engine.placements:
         p.rec.time = engine.fix_year(p.rec.time)
     stories = build(findings, engine.placements)
@@ -77,4 +83,4 @@ def diagnose(
     return Result(findings, stories, engine.placements, summary, stats)
 
 
-__all__ = ["Result", "diagnose"]
+__all__ = ["Result", "Selection", "diagnose"]

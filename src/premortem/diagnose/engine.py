@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from premortem.diagnose import recognisers
@@ -62,6 +62,7 @@ class Diagnosis:
         self.placements: list[Placement] = []
         self.file_state: dict[str, dict[str, Any]] = {}
         self.years: list[int] = []
+        self.starts: list[date] = []
         self.recognised = 0
         self.pod_uids: dict[str, str] = {}  # pod UID -> "namespace/name"
 
@@ -76,6 +77,12 @@ class Diagnosis:
     def note_year(self, year: int) -> None:
         if 1970 <= year <= 9999 and len(self.years) < 1000:
             self.years.append(year)
+
+    def note_start(self, start: date) -> None:
+        """The evidence begins on this day (journald's ``-- Logs begin at``): a yearless timestamp
+        falls on or after it."""
+        self.note_year(start.year)
+        self.starts.append(start)
 
     def end_file(self, name: str) -> None:
         """What recognisers kept for later (an OOM report without its kill line) becomes findings."""
@@ -173,6 +180,8 @@ class Diagnosis:
         fixed = resolve_year(value, year)
         if not self.years and fixed > datetime.now(UTC) + timedelta(days=1):
             fixed = resolve_year(value, year - 1)
+        if self.starts and fixed.date() < min(self.starts):
+            fixed = resolve_year(value, year + 1)
         return fixed
 
     def findings(self, registry_ids: Iterable[tuple[str, str, str, str]] = ()) -> list[Finding]:

@@ -18,6 +18,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import BinaryIO, Protocol, cast
 
 from premortem.diagnose.parsers import (
@@ -29,6 +30,7 @@ from premortem.diagnose.parsers import (
     events_doc,
     events_table,
     golog,
+    journal_json,
     jsonlog,
     kernel,
     klog,
@@ -47,13 +49,13 @@ MAX_LINE_BYTES = 64 * 1024
 _JOIN_LINES = 8  # a wrapped JSON line is joined from at most this many pieces
 _YAML_TOP = re.compile(r"^(?:apiVersion|items|kind|metadata|status):(?: |$)")
 _YAML_CONT = re.compile(r'^(?:[ -]|[A-Za-z_"][\w"]*:(?: |$)|---|\.\.\.)')
-_JOURNAL_BANNER = re.compile(r"^-- (?:Logs begin at|Journal begins at) \w{3} (\d{4})-\d\d-\d\d")
+_JOURNAL_BANNER = re.compile(r"^-- (?:Logs begin at|Journal begins at) \w{3} (\d{4})-(\d\d)-(\d\d)")
 # The first characters of every single-line format read here (klog, syslog/journald, RFC 3339 and
 # capnslog stamps, dmesg, JSON, logfmt, kubectl drain, shell prompts).
 _KNOWN_START = re.compile(
     r"(?:[a-z]*\d{4}/\d\d/\d\d \d\d:|\[(?:INFO|WARN|WARNING|ERROR|DEBUG|NOTICE)\] |[IWEF]\d{4} \d\d:|[A-Za-z]{3} [ \d]\d \d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:|\[|\{.*\}$|time=|ts=|"
     r"node/|pod/|evicting pod |error when evicting |error: unable to drain|There are pending pods|"
-    r"Warning: |WARNING: |\$ |# |[\w@.:~/-]+[$#] |-- )"
+    r"Warning: |WARNING: |Error from server|error: |\$ |# |[\w@.:~/-]+[$#] |-- )"
 )
 _SINGLE = (
     prompt.parse,
@@ -76,8 +78,8 @@ class Sink(Protocol):
     def note_text(self, text: str) -> None:
         """See a raw line (the pod UIDs kubelet lines name)."""
 
-    def note_year(self, year: int) -> None:
-        """A year the evidence states (journald's banner)."""
+    def note_start(self, start: date) -> None:
+        """The day the evidence begins (journald's banner)."""
 
     def end_file(self, name: str) -> None:
         """The end of one input: what recognisers kept for later becomes findings."""
@@ -182,7 +184,11 @@ class FileReader:
         if text.startswith("-- "):
             banner = _JOURNAL_BANNER.match(text)
             if banner:
-                self.sink.note_year(int(banner.group(1)))
+                try:
+                    self.sink.note_start(date(*(int(g) for g in banner.groups())))
+                except ValueError:
+                    self.stats.unknown(self.name, n, text)
+                    return
                 self.stats.formats["journal-banner"] += 1
                 return
         self.single(n, text)
@@ -256,6 +262,9 @@ class FileReader:
             return
         rec = self.record(n, text)
         inner = envelope.strip(text, rec).lstrip()
+        journal = journal_json.unwrap(inner, rec)
+        if journal is not None:
+            inner = journal.lstrip()
         rec.message = inner
         parsed = False
         for parse in _SINGLE:

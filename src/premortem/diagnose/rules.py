@@ -85,6 +85,13 @@ DIAG_RULES: dict[str, DiagRule] = {
         DiagRule("DIAG-NODE-PID-PRESSURE", "kubelet", _H, "node under PID pressure", ("KUB002",)),
         DiagRule("DIAG-NODE-NOT-READY", "kubelet", _C, "node NotReady", ("KUB001", "KUB003")),
         DiagRule(
+            "DIAG-NODE-AGENT-DOWN",
+            "kubelet",
+            _H,
+            "kubelet or container runtime killed or unreachable",
+            ("KUB001",),
+        ),
+        DiagRule(
             "DIAG-PROBE-LIVENESS",
             "probes",
             _H,

@@ -122,7 +122,7 @@ class NodeSource:
     between processes).
     """
 
-    __slots__ = ("_located", "_nodes", "_text", "line_offset", "name", "text")
+    __slots__ = ("_located", "_nodes", "_text", "json_seen", "line_offset", "name", "text")
 
     def __init__(self, name: str, text: str | None = None, line_offset: int = 0) -> None:
         self.name = name
@@ -131,6 +131,7 @@ class NodeSource:
         self._nodes: list[Any] | None = None
         self._located: dict[Any, Located | None] = {}
         self._text: str | None = None
+        self.json_seen: dict[int, Any] = {}  # JSON objects and arrays walked (jsonpos.line_of_path)
 
     def __getstate__(self) -> tuple[str, str | None, int]:
         return (self.name, self.text, self.line_offset)
@@ -140,6 +141,7 @@ class NodeSource:
         self._nodes = None
         self._located = {}
         self._text = None
+        self.json_seen = {}
 
     def stream_text(self) -> str | None:
         """The text as first parsed, or None if it cannot be read."""
@@ -164,8 +166,10 @@ class NodeSource:
         return self._nodes
 
     def release(self, key: Any = None, keep_text: bool = False) -> None:
-        """Let go of the nodes composed for ``key``; without ``keep_text``, of everything."""
+        """Let go of the nodes composed for ``key`` (and of the JSON walked for the object just done);
+        without ``keep_text``, of everything."""
         self._located.pop(key, None)
+        self.json_seen.clear()
         if not keep_text:
             self._located.clear()
             self._nodes = None
@@ -242,7 +246,7 @@ class JsonRef:
         from premortem.load.jsonpos import line_of_path
 
         text = self.source.stream_text()
-        return line if text is None else line_of_path(text, self.start, line, path)
+        return line if text is None else line_of_path(text, self.start, line, path, self.source.json_seen)
 
 
 def _child(node: Any, key: str) -> Any:

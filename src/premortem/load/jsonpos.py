@@ -62,27 +62,36 @@ def parse_json(text: str) -> JsonDocument:
     return document
 
 
-def line_of_path(text: str, start: int, line: int, path: Sequence[str | int]) -> int:
+def line_of_path(
+    text: str, start: int, line: int, path: Sequence[str | int], seen: dict[int, Any] | None = None
+) -> int:
     """Line of the deepest node of ``path`` that exists in the value at ``start`` (on line ``line``):
     a key's line for object members (the last of duplicate keys, which is the one that counts), an
     element's first line for array elements. The text is not trusted: anything unexpected stops the
-    walk at the deepest line found."""
+    walk at the deepest line found. ``seen`` keeps the members of the objects and arrays walked
+    through, by offset, for the next paths into the same value (the findings of one object)."""
     found = start
     pos = start
+    seen = {} if seen is None else seen
     try:
         for part in path:
             pos = _skip(text, pos)
             head = text[pos : pos + 1]
             if isinstance(part, str) and head == "{":
-                member = _member(text, pos, part)
+                members = seen.get(pos)
+                if members is None:
+                    members = seen[pos] = _members(text, pos)
+                member = members.get(part)
                 if member is None:
                     break
                 found, pos = member
             elif isinstance(part, int) and head == "[":
-                element = _element(text, pos, part)
-                if element is None:
+                elements = seen.get(pos)
+                if elements is None:
+                    elements = seen[pos] = _elements(text, pos)
+                if not 0 <= part < len(elements):
                     break
-                found = pos = element
+                found = pos = elements[part]
             else:
                 break
     except (JSONDecodeError, ValueError, IndexError):
@@ -90,35 +99,36 @@ def line_of_path(text: str, start: int, line: int, path: Sequence[str | int]) ->
     return line + text.count("\n", start, found)
 
 
-def _member(text: str, pos: int, wanted: str) -> tuple[int, int] | None:
-    """(offset of the key, offset of the value) of the last member ``wanted`` of the object at pos."""
-    result = None
+def _members(text: str, pos: int) -> dict[str, tuple[int, int]]:
+    """(offset of the key, offset of the value) of each member of the object at ``pos`` (the last of
+    duplicate keys)."""
+    members: dict[str, tuple[int, int]] = {}
     pos = _skip(text, pos + 1)
     if text[pos : pos + 1] == "}":
-        return None
+        return members
     while True:
         key_at = pos
         key, pos = _key(text, pos)
         value_at = _skip(text, pos)
-        if key == wanted:
-            result = (key_at, value_at)
+        members[key] = (key_at, value_at)
         _, pos = _value(text, value_at)
         more, pos = _after_value(text, pos, "}")
         if not more:
-            return result
+            return members
 
 
-def _element(text: str, pos: int, wanted: int) -> int | None:
-    """Offset of element ``wanted`` of the array at ``pos``."""
+def _elements(text: str, pos: int) -> list[int]:
+    """Offset of each element of the array at ``pos``."""
+    elements: list[int] = []
     pos = _skip(text, pos + 1)
-    if wanted < 0 or text[pos : pos + 1] == "]":
-        return None
-    for _ in range(wanted):
+    if text[pos : pos + 1] == "]":
+        return elements
+    while True:
+        elements.append(pos)
         _, pos = _value(text, pos)
         more, pos = _after_value(text, pos, "]")
         if not more:
-            return None
-    return pos
+            return elements
 
 
 def _object(text: str, pos: int) -> tuple[dict[str, Any], list[int] | None, int]:

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from premortem.load import limits
+from premortem.load import limits, split
 from premortem.load.document import Document, JsonRef, LoadProblem, LoadResult, NodeRef, NodeSource
 from premortem.load.files import InputError, read_file_text, read_stream
 from premortem.load.jsonpos import looks_like_json, parse_json
@@ -302,8 +302,7 @@ def load_file(path: str, stdin_text: str | None = None) -> LoadResult:
                 file=path,
                 line=1,
                 rule="INP001",
-                # the reason first: the concise report shows a message up to its first clause
-                message=f"{reason[:1].upper()}{reason[1:]}; this file was not read, so nothing in it was checked.",
+                message=f"file not read ({reason}). Nothing in it was checked.",
                 fix="Make the file readable UTF-8 text, or leave it out of the scan.",
             )
         )
@@ -338,6 +337,11 @@ def _load_text(text: str, name: str, source: NodeSource) -> LoadResult:
             return _load_json(text, name, source)
         except ValueError as exc:  # JSONDecodeError, or an int too long to convert
             json_error = exc
+    if len(text) >= split.SPLIT_MIN_CHARS:  # a big kind: List is parsed in batches of items
+        layout = split.list_layout(text)
+        batched = _load_list_batches(text, name, source, layout) if layout is not None else None
+        if batched is not None:
+            return batched
     result = LoadResult(files_read=1)
     try:
         _parse_stream(text, name, 0, 0, result, source)
@@ -361,6 +365,65 @@ def _load_text(text: str, name: str, source: NodeSource) -> LoadResult:
     if not result.problems:  # the split hid the error (e.g. it was in a separator line)
         result.problems.append(_syntax_problem(first_error, name, 0))
     return result
+
+
+def _load_list_batches(
+    text: str, name: str, source: NodeSource, layout: split.ListLayout
+) -> LoadResult | None:
+    """A one-document List read a batch of items at a time (see split.py): the same documents,
+    lines and problems as reading it whole, or None when the text does not hold what the layout
+    says (then it is read whole)."""
+    header = _parse_one(layout.header, 0)
+    if header is None:
+        return None
+    data, problems, root = header
+    kind = data.get("kind") if isinstance(data, dict) else None
+    if problems or not isinstance(kind, str) or not kind.endswith("List") or data.get("items", 0) is not None:
+        return None
+    items: list[Any] = []
+    places: list[tuple[int, Any]] = []
+    found: list[InputProblem] = []
+    for batch in layout.batches:
+        parsed = _parse_one(text[batch.start : batch.end], batch.line)
+        if parsed is None or parsed[0] is None:
+            return None
+        values, batch_problems, sequence = parsed
+        if type(sequence) is not yaml.SequenceNode or len(sequence.value) != batch.count:
+            return None
+        for position, node in enumerate(sequence.value):
+            mark = node.start_mark
+            span = (
+                mark.index + batch.start,
+                node.end_mark.index + batch.start,
+                mark.line + batch.line,
+                mark.column,
+            )
+            places.append((span[2] + 1, NodeRef(source, 0, batch.first + position, True, None, span)))
+        items.extend(values)
+        found.extend(batch_problems)
+    data["items"] = items
+    result = LoadResult(files_read=1)
+    result.problems.extend(LoadProblem(name, p.line, p.message, p.fix, p.rule) for p in found)
+    line = root.start_mark.line + 1
+    _add_document(data, name, line, 0, result, NodeRef(source, 0), lambda count, in_items: places)
+    return result
+
+
+def _parse_one(text: str, line_offset: int) -> tuple[Any, list[InputProblem], Any] | None:
+    """(data, problems, root node) of a text holding exactly one YAML document, else None."""
+    loader = _Loader(text)
+    try:
+        if not loader.check_node():
+            return None
+        root = loader.get_node()
+        if root is None or loader.check_node():
+            return None
+        data, problems = construct_checked(loader, root, text, line_offset)
+        return data, problems, root
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
 
 
 def _load_json(text: str, name: str, source: NodeSource) -> LoadResult:

@@ -11,6 +11,11 @@ tells, for every document:
   it itself: ``istioctl install -f`` (IstioOperator), kubeadm, kind, kops, kustomize, skaffold,
   the kyverno CLI, component configs (``*.config.k8s.io``: kubelet, kube-proxy, scheduler,
   API server), kubeconfig files;
+- ``FIXTURE``: an object a policy engine's tests evaluate, never deployed as written: kyverno CLI
+  tests (``.kyverno-test/``), chainsaw tests (``.chainsaw-test/``, applied only to a throwaway test
+  cluster), the ``test/<case>/input/`` layout of OPA/Rego rule libraries (kubescape's
+  regolibrary), and ``testdata/`` directories (Go's convention for the inputs of a program's tests,
+  which ``go build`` ignores). Their findings are facts, not alarms (premortem/fixtures.py reports them as info);
 - ``FRAGMENT``: a piece a program completes before use, so fields it omits are not final: an
   explicitly empty ``metadata: {}`` (what Go writes for an empty ObjectMeta; kops copies the
   containers of such a Pod into its kube-apiserver static pod, where ``hostNetwork`` is true), or a
@@ -28,6 +33,41 @@ API_SERVER = "api-server"
 KUBELET = "kubelet"
 TOOL = "tool"
 FRAGMENT = "fragment"
+FIXTURE = "fixture"
+
+# Directories in which policy engines keep the objects their tests evaluate.
+FIXTURE_DIRS = {
+    ".kyverno-test": "a kyverno CLI test input",
+    ".chainsaw-test": "a chainsaw test step",
+    "testdata": "a program's test data (testdata/)",
+}
+
+# API groups served by every Kubernetes API server: their objects must have metadata.name. Objects of
+# other groups (CRDs, tool configs such as kind's Cluster) may legitimately carry `name` at the top.
+BUILTIN_GROUPS = frozenset(
+    {
+        "",
+        "apps",
+        "batch",
+        "policy",
+        "autoscaling",
+        "networking.k8s.io",
+        "rbac.authorization.k8s.io",
+        "admissionregistration.k8s.io",
+        "storage.k8s.io",
+        "scheduling.k8s.io",
+        "coordination.k8s.io",
+        "discovery.k8s.io",
+        "node.k8s.io",
+        "certificates.k8s.io",
+        "apiextensions.k8s.io",
+        "apiregistration.k8s.io",
+        "flowcontrol.apiserver.k8s.io",
+        "events.k8s.io",
+        "extensions",
+        "resource.k8s.io",
+    }
+)
 
 # API group -> the tool or component that reads documents of that group itself.
 TOOL_GROUPS = {
@@ -101,6 +141,21 @@ def _delivery(doc: Document) -> Delivery:
         return Delivery(
             FRAGMENT, "the program that fills it in", "metadata.name is left empty to be filled in"
         )
+    fixture = _fixture(doc.file)
+    if fixture is not None:
+        return Delivery(FIXTURE, "a policy engine's tests", fixture)
     if is_static_pod(doc):
         return Delivery(KUBELET, "the kubelet", "a static pod manifest")
     return _API_SERVER
+
+
+def _fixture(file: str) -> str | None:
+    """Why ``file`` holds policy-test objects (see the module documentation), or None."""
+    parts = file.replace("\\", "/").split("/")[:-1]
+    for part in parts:
+        if part in FIXTURE_DIRS:
+            return FIXTURE_DIRS[part]
+    for i, part in enumerate(parts):
+        if part in ("input", "inputs") and i >= 2 and parts[i - 2] in ("test", "tests"):
+            return "a policy rule's test input"
+    return None

@@ -12,7 +12,10 @@ node's resolv.conf, and so does ``ClusterFirst`` on a ``hostNetwork`` pod (only
 
 from __future__ import annotations
 
+import json
+
 from premortem.load.document import Document
+from premortem.model.index import ObjectIndex
 from premortem.model.podspec import pod_spec_of, template_labels
 
 DNS_NAMES = frozenset({"coredns", "kube-dns"})
@@ -38,3 +41,54 @@ def resolves_with_node_dns(doc: Document) -> str | None:
     if policy == "ClusterFirst" and pod.spec.get("hostNetwork") is True:
         return "hostNetwork: true with dnsPolicy ClusterFirst, which falls back to the node's resolv.conf"
     return None
+
+
+def proportional_autoscaler_for(dns: Document, index: ObjectIndex) -> tuple[Document, bool] | None:
+    """The cluster-proportional-autoscaler Deployment that scales ``dns`` (``--target=Deployment/NAME``
+    in its namespace), and whether its parameters keep 2+ replicas (``preventSinglePointFailure``
+    or ``min`` >= 2); None when no autoscaler in the scan targets it."""
+    wanted = f"deployment/{dns.ref.name or ''}".lower()
+    for doc in index.of_kind("Deployment"):
+        if doc.ref.namespace != dns.ref.namespace or doc is dns:
+            continue
+        pod = pod_spec_of(doc)
+        if pod is None:
+            continue
+        for container in pod.containers():
+            words = [
+                str(w)
+                for key in ("command", "args")
+                for w in (container.data.get(key) or [])
+                if w is not None
+            ]
+            flags = dict(_flag(w) for w in words if w.startswith("--") and "=" in w)
+            if flags.get("--target", "").lower() != wanted:
+                continue
+            return doc, _keeps_two(flags.get("--default-params"))
+    return None
+
+
+def _flag(word: str) -> tuple[str, str]:
+    name, _, value = word.partition("=")
+    return name, value
+
+
+def _keeps_two(params: str | None) -> bool:
+    """cluster-proportional-autoscaler ``--default-params``: linear or ladder mode with
+    ``preventSinglePointFailure: true`` (2 replicas once there are 2 nodes) or ``min`` >= 2. Without
+    parameters it reads them from its ConfigMap: assumed to keep two."""
+    if not params:
+        return True
+    try:
+        parsed = json.loads(params)
+    except ValueError:
+        return True
+    if not isinstance(parsed, dict):
+        return True
+    for mode in parsed.values():
+        if isinstance(mode, dict) and (
+            mode.get("preventSinglePointFailure") is True
+            or (isinstance(mode.get("min"), int) and mode["min"] >= 2)
+        ):
+            return True
+    return False

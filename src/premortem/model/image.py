@@ -32,6 +32,33 @@ _PATH = re.compile(rf"^{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*$")
 _TAG = re.compile(r"^\w[\w.-]{0,127}$", re.ASCII)
 _DIGEST = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$")
 _NAME_TOTAL_LENGTH_MAX = 255
+# Tags that name a branch or a release channel, not a build: whoever pushes moves them as often as
+# :latest ("master-head", "stable-alpine": a channel plus a variant without a version in it).
+FLOATING_TAGS = frozenset(
+    {
+        "latest",
+        "master",
+        "main",
+        "head",
+        "trunk",
+        "nightly",
+        "edge",
+        "stable",
+        "dev",
+        "develop",
+        "development",
+        "canary",
+        "unstable",
+        "snapshot",
+        "testing",
+        "rolling",
+        "current",
+        "mainline",
+    }
+)
+# Values that are not images but are filled in by an admission webhook: Istio's gateway injection
+# replaces `image: auto` with its proxy image (istio.io "Installing Gateways", gateway injection).
+INJECTED_IMAGES = frozenset({"auto"})
 # Unrendered template syntax: $VAR, ${VAR}, $(VAR), {{ .Values.x }}, <PLACEHOLDER>, and ALL_CAPS path
 # components such as PROJECT_ID (documentation samples meant to be edited before use), ko:// (resolved
 # by `ko resolve` at build time).
@@ -52,6 +79,22 @@ class ImageRef:
     def is_latest(self) -> bool:
         """True when the runtime will resolve ``:latest`` (explicit, or no tag and no digest)."""
         return self.digest is None and (self.tag is None or self.tag == "latest")
+
+    @property
+    def is_floating(self) -> bool:
+        """No digest, and no tag or a tag that names a branch or channel (FLOATING_TAGS): the bytes it
+        names change whenever someone pushes."""
+        if self.digest is not None:
+            return False
+        if self.tag is None:
+            return True
+        channel, _, variant = self.tag.lower().partition("-")
+        return channel in FLOATING_TAGS and not any(ch.isdigit() for ch in variant)
+
+    @property
+    def is_injected(self) -> bool:
+        """Not an image: a value an admission webhook replaces (Istio's ``image: auto``)."""
+        return self.raw in INJECTED_IMAGES
 
     @property
     def is_pinned(self) -> bool:
@@ -247,3 +290,57 @@ def kustomize_overrides(
 
 def _str(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+# --- skaffold artifacts -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltImage:
+    """An image a skaffold configuration builds and writes into the manifests it deploys."""
+
+    config: str  # file of the skaffold configuration
+    line: int
+    name: str
+    tag_policy: str | None  # gitCommit, inputDigest, sha256... (None: skaffold's default, gitCommit)
+
+    def describe(self) -> str:
+        policy = f", tagPolicy {self.tag_policy}" if self.tag_policy else ""
+        return f"{self.config}:{self.line} builds {self.name}{policy}"
+
+
+def skaffold_builds(configs: list[tuple[str, int, dict[str, Any]]]) -> list[BuiltImage]:
+    """Images the skaffold configurations read build (``build.artifacts[].image``, in profiles too).
+
+    skaffold replaces every reference to an artifact's image in the manifests it deploys with the tag
+    it built, so such a reference in a manifest below the configuration's directory is a name, not a
+    tag the cluster pulls (skaffold.dev docs: "Image tagging", "Deployers")."""
+    out: list[BuiltImage] = []
+    for file, line, obj in configs:
+        sections = [obj, *(p for p in _as_list(obj.get("profiles")) if isinstance(p, dict))]
+        for section in sections:
+            build = section.get("build")
+            if not isinstance(build, dict):
+                continue
+            policy = build.get("tagPolicy")
+            policy_name = next(iter(policy), None) if isinstance(policy, dict) and policy else None
+            for artifact in _as_list(build.get("artifacts")):
+                if isinstance(artifact, dict) and isinstance(artifact.get("image"), str):
+                    out.append(BuiltImage(file, line, artifact["image"], policy_name))
+    return out
+
+
+def built_by(builds: list[BuiltImage], manifest: str, ref: ImageRef) -> BuiltImage | None:
+    """The skaffold build that rewrites ``ref`` in ``manifest`` (its configuration's directory holds the
+    manifest), if any."""
+    where = os.path.normpath(manifest)
+    for build in builds:
+        root = os.path.dirname(os.path.normpath(build.config))
+        inside = not root or where.startswith(root + os.sep)
+        if inside and build.name == ref.name:
+            return build
+    return None
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

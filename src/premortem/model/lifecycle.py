@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from premortem.load.document import Path
+from premortem.model.kubeversion import KubeVersion
 from premortem.model.podspec import ContainerView, PodSpecView
 
 DEFAULT_GRACE_SECONDS = 30
 MINIMUM_GRACE_SECONDS = 2
-SLEEP_ACTION_SINCE = (1, 30)  # beta, on by default
+SLEEP_ACTION_SINCE = KubeVersion(1, 30)  # beta, on by default
 _SECONDS = re.compile(r"^(\d+(?:\.\d+)?)s?$")
 _SHELL_SLEEP = re.compile(r"(?:^|[\s;&|(])(?:/usr)?(?:/bin/)?sleep\s+(\d+(?:\.\d+)?)s?(?=$|[\s;&|)])")
 

@@ -164,6 +164,15 @@ LONG_RUNNING_KINDS = _BUILTIN_LONG_RUNNING | frozenset(
 ONE_SHOT_KINDS = _BUILTIN_ONE_SHOT | frozenset(k for k, s in CUSTOM_POD_SOURCES.items() if not s.long_running)
 
 
+def is_one_shot(doc: Document) -> bool:
+    """Pods that run to completion: a Job, a CronJob (or a custom kind like them), or a bare Pod with
+    ``restartPolicy: Never`` or ``OnFailure`` (a Helm test hook, a migration, a debugging client)."""
+    if doc.kind in ONE_SHOT_KINDS:
+        return True
+    spec = doc.obj.get("spec") if doc.kind == "Pod" and isinstance(doc.obj, dict) else None
+    return isinstance(spec, dict) and spec.get("restartPolicy") in ("Never", "OnFailure")
+
+
 @dataclass(frozen=True, slots=True)
 class ContainerView:
     name: str | None

@@ -17,13 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from premortem.load.document import Document
+from premortem.model.criticality import CLUSTER_CRITICAL, NODE_CRITICAL
 from premortem.model.index import ObjectIndex
 from premortem.model.pdb import proximity, related_files
 from premortem.model.podspec import pod_spec_of
 
 HIGHEST_USER_DEFINABLE = 1_000_000_000
 SYSTEM_CRITICAL = 2 * HIGHEST_USER_DEFINABLE
-SYSTEM_CLASSES = {"system-cluster-critical": SYSTEM_CRITICAL, "system-node-critical": SYSTEM_CRITICAL + 1000}
+SYSTEM_CLASSES = {CLUSTER_CRITICAL: SYSTEM_CRITICAL, NODE_CRITICAL: SYSTEM_CRITICAL + 1000}
 PREEMPT = "PreemptLowerPriority"
 NEVER = "Never"
 _CACHE_KEY = "_premortem_priority_classes"

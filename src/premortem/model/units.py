@@ -19,7 +19,9 @@ go together, wherever ``kubectl apply -n`` puts them).
 
 from __future__ import annotations
 
+import bisect
 import os
+from collections.abc import Iterable
 
 
 def same_unit(a: str, b: str) -> bool:
@@ -39,3 +41,30 @@ def proximity(a: str, b: str) -> int:
     if os.path.dirname(a) == os.path.dirname(b):
         return 1
     return 2 if same_unit(a, b) else 3
+
+
+class UnitMembers:
+    """Answers "does the input unit of this file hold any of these files?" without pairing every file
+    with every other: the members' directories, sorted, are searched for an ancestor, the same
+    directory or a descendant of the asking file's directory."""
+
+    def __init__(self, files: Iterable[str]) -> None:
+        self._dirs = sorted({os.path.dirname(f) for f in files})
+        self._set = set(self._dirs)
+
+    def any_in_unit_of(self, file: str) -> bool:
+        if not self._dirs:
+            return False
+        directory = os.path.dirname(file)
+        if "" in self._set or not directory:
+            return True
+        probe = directory
+        while probe:
+            if probe in self._set:
+                return True
+            parent = os.path.dirname(probe)
+            if parent == probe:
+                break
+            probe = parent
+        i = bisect.bisect_left(self._dirs, directory + os.sep)
+        return i < len(self._dirs) and self._dirs[i].startswith(directory + os.sep)

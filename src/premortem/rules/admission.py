@@ -855,7 +855,9 @@ def webhook_wildcard_fail_closed(ctx: ClusterContext) -> Iterator[Hit]:
 def webhook_side_effects(ctx: ClusterContext) -> Iterator[Hit]:
     """
     ## What it checks
-    Webhooks whose `sideEffects` is missing or is not `None` / `NoneOnDryRun`.
+    Webhooks whose `sideEffects` is missing or is not `None` / `NoneOnDryRun`. In a v1
+    configuration the object is refused, so the finding is `high`; in the removed v1beta1 API it is
+    the rule's `low` (dry runs fail).
 
     ## Why it breaks clusters
     In admissionregistration.k8s.io/v1 `sideEffects` is required and only `None` and `NoneOnDryRun`
@@ -931,6 +933,7 @@ def webhook_side_effects(ctx: ClusterContext) -> Iterator[Hit]:
             fix="Declare sideEffects: None (or NoneOnDryRun) once the webhook has no side effects on dry runs.",
             path=webhook.field_path("sideEffects"),
             doc=webhook.config,
+            severity=Severity.HIGH if webhook.v1 else None,  # v1: the API server refuses the object
         )
 
 

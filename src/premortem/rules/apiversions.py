@@ -15,6 +15,17 @@ from premortem.rules.registry import Hit, object_rule
 _METADATA_ONLY = frozenset({"apiVersion", "kind", "metadata"})
 
 
+def _patch_fragment(obj: dict[str, object]) -> bool:
+    """Metadata only, or a CustomResourceDefinition without the spec.names every CRD must have (the
+    scaffold's `webhook_in_*.yaml` conversion patches)."""
+    if set(obj) <= _METADATA_ONLY:
+        return True
+    spec = obj.get("spec")
+    return obj.get("kind") == "CustomResourceDefinition" and not (
+        isinstance(spec, dict) and spec.get("names")
+    )
+
+
 @object_rule(
     "API001",
     "removed-api-version",
@@ -36,8 +47,8 @@ def removed_api_version(doc: Document) -> Iterator[Hit]:
     The release judged is `--kubernetes-version` (default: the newest release the rules know, v1.35).
     An API removed at or before that release is `high`. One still served by it but removed by a later
     release is `low`: the manifest works today and breaks on the upgrade. A document with nothing but
-    `apiVersion`, `kind` and `metadata` is a kustomize patch touching metadata, not an object, and is
-    not judged.
+    `apiVersion`, `kind` and `metadata`, or a CRD without `spec.names`, is a kustomize patch, not an
+    object, and is not judged.
 
     ## Why it breaks clusters
     Removing an API version means the API server no longer has a REST endpoint for that group/version
@@ -103,7 +114,7 @@ def removed_api_version(doc: Document) -> Iterator[Hit]:
     reference/using-api/deprecation-policy.md; kubernetes/kubernetes CHANGELOG-1.16, -1.22, -1.25,
     -1.26, -1.27, -1.29, -1.32 ("API removals").
     """
-    if not isinstance(doc.obj, dict) or set(doc.obj) <= _METADATA_ONLY:
+    if not isinstance(doc.obj, dict) or _patch_fragment(doc.obj):
         return
     removal = removed_api(doc.ref.api_version, doc.kind)
     if removal is None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from premortem.findings import Severity
 from premortem.load.document import Document
-from premortem.model.index import namespace_key
+from premortem.model.delivery import BUILTIN_GROUPS, delivery_of
+from premortem.model.index import ObjectIndex, namespace_key
 from premortem.model.pdb import PdbVerdict, analyse_pdbs, hpa_min_replicas, workload_key
+from premortem.model.units import same_unit
 from premortem.rules.registry import ClusterContext, Hit, cluster_rule
 
 _DRAIN = (
@@ -212,7 +215,10 @@ def pdb_one_disruption_default_policy(ctx: ClusterContext) -> Iterator[Hit]:
     ## What it checks
     PodDisruptionBudgets that allow exactly one disruption at normal scale (all selected pods Ready,
     HPA at `minReplicas`) and leave `unhealthyPodEvictionPolicy` unset, i.e. the default
-    `IfHealthyBudget`. An explicit `IfHealthyBudget` is taken as a deliberate choice.
+    `IfHealthyBudget`. An explicit `IfHealthyBudget` is taken as a deliberate choice. A
+    `policy/v1beta1` budget is not checked: the field arrived in v1.26, after the last release that
+    served policy/v1beta1 (v1.24), so no cluster that accepts the object can apply the fix (the
+    removed API version is its own problem).
 
     ## Why it breaks clusters
     "Healthy" means the pod's Ready condition is True. With one disruption allowed, a single pod that
@@ -281,6 +287,8 @@ def pdb_one_disruption_default_policy(ctx: ClusterContext) -> Iterator[Hit]:
     for verdict in analyse_pdbs(ctx.index):
         if verdict.unhealthy_policy is not None or not verdict.counted or verdict.allowed_disruptions != 1:
             continue
+        if verdict.pdb.ref.api_version == "policy/v1beta1":
+            continue  # no cluster serving policy/v1beta1 (<= v1.24) has the field (v1.26+)
         if _only_daemonsets(verdict):
             continue
         if verdict.selected_pods == 1:
@@ -434,6 +442,11 @@ def pdb_selects_nothing(ctx: ClusterContext) -> Iterator[Hit]:
     be protected, all at once. The usual cause is a label typo or a chart that renamed its labels.
     The workload may also be deployed from other files than those read; then this is noise.
 
+    Pods an operator creates from a custom resource are not in any pod template premortem reads: a
+    PDB whose selector matches the labels a custom resource of the same namespace and input unit
+    carries (its own, or a label map in its spec such as `podMetadata.labels`) is taken to protect
+    the operator's pods (kube-prometheus' `Alertmanager` and `Prometheus` resources and their PDBs).
+
     ## Failing example
     ```yaml
     apiVersion: apps/v1
@@ -489,6 +502,8 @@ def pdb_selects_nothing(ctx: ClusterContext) -> Iterator[Hit]:
     for verdict in analyse_pdbs(ctx.index):
         if verdict.problem is not None or verdict.workloads:
             continue
+        if not verdict.selector.matches_nothing and _operator_made(verdict, ctx.index):
+            continue
         ns = verdict.pdb.ref.namespace
         where = f"namespace {ns}" if ns else "the same (unspecified) namespace"
         if verdict.selector.matches_nothing:
@@ -513,3 +528,28 @@ def pdb_selects_nothing(ctx: ClusterContext) -> Iterator[Hit]:
             )
             fix = "Make spec.selector match the pod template labels of the workload it protects."
         yield Hit(message=message, fix=fix, path=("spec", "selector"), doc=verdict.pdb)
+
+
+def _operator_made(verdict: PdbVerdict, index: ObjectIndex) -> bool:
+    """A custom resource of the PDB's namespace and input unit carries labels its selector matches: an
+    operator creates pods from it (model/delivery.py excludes tool inputs, which create nothing)."""
+    pdb = verdict.pdb
+    for doc in index.documents:
+        if doc.api_group in BUILTIN_GROUPS or not delivery_of(doc).reaches_api_server:
+            continue
+        if namespace_key(doc) != namespace_key(pdb) or not same_unit(pdb.file, doc.file):
+            continue
+        if any(verdict.selector.matches(labels) for labels in _label_maps(doc.obj)):
+            return True
+    return False
+
+
+def _label_maps(value: Any, depth: int = 0) -> Iterator[dict[str, str]]:
+    """Every ``labels`` mapping in an object (metadata.labels, spec.podMetadata.labels, ...)."""
+    if depth > 6 or not isinstance(value, dict):
+        return
+    for key, child in value.items():
+        if key == "labels" and isinstance(child, dict):
+            yield {str(k): str(v) for k, v in child.items()}
+        elif isinstance(child, dict):
+            yield from _label_maps(child, depth + 1)

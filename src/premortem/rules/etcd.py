@@ -24,7 +24,7 @@ from premortem.model.index import ObjectIndex
 from premortem.model.podspec import CONTAINER, SIDECAR, ContainerView, pod_spec_of
 from premortem.model.quantity import format_bytes
 from premortem.model.resources import BEST_EFFORT, oom_score_adj, resources_of
-from premortem.rules.registry import ClusterContext, Hit, cluster_rule, object_rule
+from premortem.rules.registry import ClusterContext, Hit, Param, cluster_rule, object_rule
 
 # Kinds whose pods run a long-lived etcd member (Jobs and CronJobs run etcdctl backups).
 SERVER_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController")
@@ -743,6 +743,7 @@ def etcd_data_dir_shared(context: ClusterContext) -> Iterator[Hit]:
     Severity.MEDIUM,
     "--quota-backend-bytes above etcd's suggested 8GiB maximum, or negative (no quota at all)",
     kinds=(*SERVER_KINDS, "ClusterConfiguration"),
+    params={"max_quota_bytes": Param(MAX_QUOTA, "largest --quota-backend-bytes accepted without a finding")},
 )
 def etcd_quota_above_8gib(doc: Document) -> Iterator[Hit]:
     """
@@ -814,7 +815,7 @@ def etcd_quota_above_8gib(doc: Document) -> Iterator[Hit]:
                 extra={"quota_backend_bytes": quota},
             )
             continue
-        if quota is None or quota <= MAX_QUOTA:
+        if quota is None or quota <= etcd_quota_above_8gib.param("max_quota_bytes"):
             continue
         yield Hit(
             message=(

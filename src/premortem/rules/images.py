@@ -7,8 +7,23 @@ from collections.abc import Iterator
 
 from premortem.findings import Severity
 from premortem.load.document import Document
-from premortem.model.image import ImageOverride, ImageRef, kustomize_overrides, parse_image
-from premortem.model.podspec import EPHEMERAL, INIT, POD_BEARING_KINDS, SIDECAR, ContainerView, pod_spec_of
+from premortem.model.image import (
+    ImageOverride,
+    ImageRef,
+    built_by,
+    kustomize_overrides,
+    parse_image,
+    skaffold_builds,
+)
+from premortem.model.podspec import (
+    EPHEMERAL,
+    INIT,
+    POD_BEARING_KINDS,
+    SIDECAR,
+    ContainerView,
+    is_one_shot,
+    pod_spec_of,
+)
 from premortem.rules.registry import ClusterContext, Hit, cluster_rule, object_rule
 
 _ROLE_WORDS = {INIT: "init container", SIDECAR: "sidecar", EPHEMERAL: "ephemeral container"}
@@ -59,16 +74,26 @@ def resolved_images(
 
     A Kustomization in the scan whose ``images:`` entry names the image, and whose ``resources``
     (followed through directories, bases and components) include the manifest, rewrites it: each
-    such rewrite is one variant; without one the image itself is the only variant.
+    such rewrite is one variant; without one the image itself is the only variant. Images a skaffold
+    configuration above the manifest builds (skaffold writes the tag it built) and values an
+    admission webhook fills in (Istio's ``image: auto``) are not images the manifest chooses: they
+    are left out.
     """
     kustomizations = [
         (d.file, d.line, d.obj) for d in context.index.of_kind("Kustomization") if isinstance(d.obj, dict)
     ]
     overrides = kustomize_overrides(kustomizations) if kustomizations else {}
+    builds = skaffold_builds(
+        [
+            (d.file, d.line, d.obj)
+            for d in context.index.of_kind("Config")
+            if (d.ref.api_version or "").startswith("skaffold/") and isinstance(d.obj, dict)
+        ]
+    )
     for doc in context.index.workloads():
         applicable = overrides.get(os.path.normpath(doc.file), [])
         for container, ref in images_of(doc):
-            if not ref.valid:
+            if not ref.valid or ref.is_injected or (builds and built_by(builds, doc.file, ref)):
                 continue
             matches = [o for o in applicable if o.name == ref.name]
             variants: list[Variant] = [(o.apply(ref), o) for o in matches] if matches else [(ref, None)]
@@ -96,7 +121,7 @@ def _pull_policy(container: ContainerView, ref: ImageRef) -> tuple[str, bool]:
     "mutable-image-tag",
     "images",
     Severity.HIGH,
-    "Image uses :latest or no tag, without a digest",
+    "Image uses :latest, a branch or channel tag (:master, :stable...) or no tag, without a digest",
 )
 def mutable_image_tag(context: ClusterContext) -> Iterator[Hit]:
     """
@@ -107,6 +132,19 @@ def mutable_image_tag(context: ClusterContext) -> Iterator[Hit]:
     digest pins the image whatever the tag says, so `app@sha256:...` and `app:latest@sha256:...`
     are not findings (but see the pull-policy note below). Ephemeral (debug) containers are
     reported at `low`: they are started once by hand and never restarted or replicated.
+
+    Tags that name a branch or a release channel rather than a build are as mutable as `latest`:
+    `master`, `main`, `head`, `trunk`, `nightly`, `edge`, `stable`, `dev`, `develop`, `canary`,
+    `snapshot`, `unstable`, `testing`, `rolling`, `current`, `mainline`, alone or with a variant
+    that carries no version (`master-head`, `stable-alpine`). Unlike `latest` they default to
+    `imagePullPolicy: IfNotPresent`, and the message says what that does.
+
+    Severity: `high` for serving workloads and bare pods; `medium` for Jobs and CronJobs, whose run
+    on a bad build fails and is retried (delayed work, no dropped requests), and for bare Pods that
+    run to completion (`restartPolicy: Never` or `OnFailure`, such as Helm test hooks); `low` for
+    ephemeral containers. Names that are not the manifest's choice are not judged: an image a skaffold
+    configuration in the same directory tree builds (skaffold writes the tag it built into the
+    manifests it deploys), and Istio's `image: auto`, which its injection webhook replaces.
 
     When the scan holds a Kustomization whose `images:` entry names the image and whose
     `resources` (followed through directories, bases and components) include the manifest, the
@@ -177,7 +215,7 @@ def mutable_image_tag(context: ClusterContext) -> Iterator[Hit]:
     enhancements KEP-6083 (digest-aware pull policy defaulting).
     """
     for doc, container, original, variants in resolved_images(context):
-        latest = [(ref, o) for ref, o in variants if ref.valid and ref.is_latest]
+        latest = [(ref, o) for ref, o in variants if ref.valid and ref.is_floating]
         if not latest:
             continue
         ref, override = latest[0]
@@ -187,6 +225,9 @@ def mutable_image_tag(context: ClusterContext) -> Iterator[Hit]:
             f"{subject} has no tag, so the runtime pulls {ref.name}:latest"
             if ref.tag is None
             else f"{subject} uses the tag latest"
+            if ref.tag == "latest"
+            else f"{subject} uses the tag {ref.tag}, which names a branch or channel, not a build: every push "
+            "to it moves it, as with :latest"
         )
         if ref.tag is None and ref.registry and ":" in ref.registry:
             tag_words += f" ({ref.registry.rsplit(':', 1)[1]} is the registry port, not a tag)"
@@ -219,10 +260,17 @@ def mutable_image_tag(context: ClusterContext) -> Iterator[Hit]:
         if container.role == EPHEMERAL:
             # A debugging container: started once by hand, never restarted or replicated.
             effect = "it is started once and never restarted, so only what you debug with is uncertain."
+        if container.role != EPHEMERAL and is_one_shot(doc):
+            effect += (
+                f" This {doc.kind} runs to completion: a run that gets a bad build fails (a Job retries it): work "
+                "is delayed or lost, not a serving outage."
+            )
         hit = _hit(container, original, f"{tag_words}; {effect}", fix, pull_policy=policy)
         hit.doc = doc
         if container.role == EPHEMERAL:
             hit.severity = Severity.LOW
+        elif is_one_shot(doc):
+            hit.severity = Severity.MEDIUM
         yield hit
 
 
@@ -237,9 +285,10 @@ def image_tag_not_pinned(context: ClusterContext) -> Iterator[Hit]:
     """
     ## What it checks
     Containers of every kind (init, sidecar, ephemeral, CronJob job templates) whose image has a
-    tag other than `latest` and no digest. It is `info` by default, because many teams treat
-    version tags as immutable by convention (and some registries enforce it); teams that want
-    digests everywhere run it as a gate: `premortem scan --select IMG002 --fail-on info`.
+    tag that names a build (not `latest` or a branch or channel tag: those are IMG001) and no
+    digest. It is `info` by default, because many teams treat version tags as immutable by
+    convention (and some registries enforce it); teams that want digests everywhere run it as a
+    gate: `premortem scan --select IMG002 --fail-on info`.
 
     ## Why it breaks clusters
     A tag is a name the registry lets anyone with push rights move. With the default
@@ -280,7 +329,7 @@ def image_tag_not_pinned(context: ClusterContext) -> Iterator[Hit]:
     (grammar: `name:tag@digest`).
     """
     for doc, container, original, variants in resolved_images(context):
-        if any(ref.valid and ref.is_latest for ref, _ in variants):
+        if any(ref.valid and ref.is_floating for ref, _ in variants):
             continue  # IMG001
         tagged = [(ref, o) for ref, o in variants if ref.valid and not ref.is_pinned]
         if not tagged:

@@ -7,7 +7,7 @@ from typing import Any
 
 from premortem.findings import Severity
 from premortem.load.document import Document
-from premortem.model.delivery import FRAGMENT, TOOL, Delivery, delivery_of
+from premortem.model.delivery import BUILTIN_GROUPS, FRAGMENT, TOOL, Delivery, delivery_of
 from premortem.model.podspec import POD_BEARING_KINDS, pod_spec_path
 from premortem.model.resources import resources_of
 from premortem.rules.registry import Hit, load_rule, object_rule
@@ -20,32 +20,6 @@ _POD_SPEC_FIELDS = (
     "nodeSelector",
     "tolerations",
     "serviceAccountName",
-)
-# API groups served by every Kubernetes API server: their objects must have metadata.name. Objects of
-# other groups (CRDs, tool configs such as kind's Cluster) may legitimately carry `name` at the top.
-BUILTIN_GROUPS = frozenset(
-    {
-        "",
-        "apps",
-        "batch",
-        "policy",
-        "autoscaling",
-        "networking.k8s.io",
-        "rbac.authorization.k8s.io",
-        "admissionregistration.k8s.io",
-        "storage.k8s.io",
-        "scheduling.k8s.io",
-        "coordination.k8s.io",
-        "discovery.k8s.io",
-        "node.k8s.io",
-        "certificates.k8s.io",
-        "apiextensions.k8s.io",
-        "apiregistration.k8s.io",
-        "flowcontrol.apiserver.k8s.io",
-        "events.k8s.io",
-        "extensions",
-        "resource.k8s.io",
-    }
 )
 # Kinds that legitimately have no metadata.name (kubeconfig-like or component configs).
 _NAMELESS_KINDS = frozenset(

@@ -29,9 +29,12 @@ from premortem.model.kubelet import (
     memory_eviction_bytes,
     with_kubelet_flags,
 )
+from premortem.model.kubeversion import KubeVersion, target_version
 from premortem.model.quantity import QuantityError, format_bytes
-from premortem.rules.registry import ClusterContext, Hit, cluster_rule, object_rule
+from premortem.rules.registry import ClusterContext, Hit, Param, cluster_rule, object_rule
 
+# v1.30 replaced swapBehavior's values with NoSwap / LimitedSwap (kubernetes/kubelet types.go @v0.30.0).
+SWAP_VALUES_REPLACED = KubeVersion(1, 30)
 # The node size used to turn thresholds and reservations into numbers in messages.
 REFERENCE_NODE_MEMORY = 16 * 2**30
 MIN_MEMORY_THRESHOLD = 100 * 2**20
@@ -287,6 +290,11 @@ def _partial_eviction_hard(judged: _Judged) -> Iterator[Hit]:
     "kubelet",
     Severity.MEDIUM,
     "Hard memory eviction threshold missing, disabled or below 100Mi",
+    params={
+        "min_memory_bytes": Param(
+            MIN_MEMORY_THRESHOLD, "smallest evictionHard memory.available accepted (bytes)"
+        )
+    },
 )
 def memory_eviction_threshold(context: ClusterContext) -> Iterator[Hit]:
     """
@@ -375,7 +383,7 @@ def _memory_eviction_threshold(judged: _Judged) -> Iterator[Hit]:
         )
         return
     threshold = _memory_threshold(settings)
-    if 0 < threshold < MIN_MEMORY_THRESHOLD:
+    if 0 < threshold < memory_eviction_threshold.param("min_memory_bytes"):
         yield Hit(
             message=(
                 f"evictionHard memory.available is {value} ({format_bytes(threshold)} on a 16Gi node), below "
@@ -491,6 +499,9 @@ def swap_behavior_removed(doc: Document) -> Iterator[Hit]:
     `KubeletConfiguration` documents with `memorySwap.swapBehavior: UnlimitedSwap`, or any value other
     than `""`, `NoSwap` or `LimitedSwap`. `UnlimitedSwap` existed in v1.28-v1.29 (NodeSwap beta, off
     by default); v1.30 replaced the values with `NoSwap` (the default) and `LimitedSwap`.
+    `UnlimitedSwap` is `medium` when the scan targets v1.28-v1.29 (`--kubernetes-version`: it works
+    until the upgrade) and `high` when it targets v1.30 or later (the default, the newest release):
+    that kubelet refuses the configuration.
 
     ## Why it breaks clusters
     The configuration works until the upgrade: a v1.30+ kubelet validates `swapBehavior` against the
@@ -538,11 +549,15 @@ def swap_behavior_removed(doc: Document) -> Iterator[Hit]:
     if text in SWAP_BEHAVIORS_V130:
         return
     removed = text == "UnlimitedSwap"
+    refused_now = removed and target_version() >= SWAP_VALUES_REPLACED  # --kubernetes-version
     yield Hit(
         message=(
             f"memorySwap.swapBehavior is {text!r}"
             + (
-                ", a v1.28-v1.29 value: from v1.30 the kubelet refuses it at startup, so the node upgrade "
+                f", a v1.28-v1.29 value: the {target_version()} kubelet this scan targets refuses it at startup, "
+                "so the node stays NotReady."
+                if refused_now
+                else ", a v1.28-v1.29 value: from v1.30 the kubelet refuses it at startup, so the node upgrade "
                 "leaves every upgraded node NotReady."
                 if removed
                 else ", which no kubelet accepts (v1.30+: NoSwap or LimitedSwap): it exits at startup."
@@ -550,5 +565,5 @@ def swap_behavior_removed(doc: Document) -> Iterator[Hit]:
         ),
         fix="Set memorySwap.swapBehavior: LimitedSwap (or NoSwap).",
         path=("memorySwap", "swapBehavior"),
-        severity=None if removed else Severity.HIGH,
+        severity=None if removed and not refused_now else Severity.HIGH,
     )

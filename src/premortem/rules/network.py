@@ -19,7 +19,7 @@ from premortem.load.document import Document, Path
 from premortem.model.index import ObjectIndex
 from premortem.model.podspec import pod_spec_of, template_labels
 from premortem.model.selectors import Selector, SelectorError, parse_selector
-from premortem.rules.registry import ClusterContext, Hit, cluster_rule, object_rule
+from premortem.rules.registry import ClusterContext, Hit, Param, cluster_rule, object_rule
 
 CNP = "CiliumNetworkPolicy"
 CCNP = "CiliumClusterwideNetworkPolicy"
@@ -571,7 +571,7 @@ def _policy_map_max(index: ObjectIndex) -> tuple[int, Document | None, str | Non
             size = DEFAULT_POLICY_MAP_MAX
         # The agent clamps the value to [256, 65536] (option.PolicyMapMin/PolicyMapMax).
         return min(max(size, POLICY_MAP_MIN), POLICY_MAP_MAX), doc, None if ratio is None else str(ratio)
-    return DEFAULT_POLICY_MAP_MAX, None, None
+    return policy_map_pressure.param("policy_map_max"), None, None
 
 
 @cluster_rule(
@@ -580,6 +580,12 @@ def _policy_map_max(index: ObjectIndex) -> tuple[int, Document | None, str | Non
     "network",
     Severity.MEDIUM,
     "Policy rules selecting the same endpoints approach bpf-policy-map-max",
+    params={
+        "pressure_ratio": Param(0.75, "report when the estimated entries reach this fraction of the map"),
+        "policy_map_max": Param(
+            DEFAULT_POLICY_MAP_MAX, "bpf-policy-map-max assumed when no cilium-config ConfigMap is scanned"
+        ),
+    },
 )
 def policy_map_pressure(context: ClusterContext) -> Iterator[Hit]:
     """
@@ -667,7 +673,7 @@ def policy_map_pressure(context: ClusterContext) -> Iterator[Hit]:
         for key in group_keys:
             members[key].append(len(kept))
         kept.append((rule, _rule_entries(rule, identities)))
-    threshold = 0.75 * limit
+    threshold = policy_map_pressure.param("pressure_ratio") * limit
     estimates: list[tuple[frozenset[int], _Estimate]] = []
     for rule_set in {frozenset(v) for v in members.values()}:
         if sum(len(kept[i][1].entries) for i in rule_set) < threshold:

@@ -6,8 +6,11 @@ from collections.abc import Iterator
 
 from premortem.findings import Severity
 from premortem.load.document import Document
+from premortem.model.criticality import CLUSTER_CRITICAL, NODE_CRITICAL
+from premortem.model.delivery import delivery_of
 from premortem.model.dns import is_cluster_dns
 from premortem.model.pdb import related_files
+from premortem.model.podspec import ONE_SHOT_KINDS
 from premortem.model.priority import (
     HIGHEST_USER_DEFINABLE,
     NEVER,
@@ -18,10 +21,7 @@ from premortem.model.priority import (
 )
 from premortem.rules.registry import ClusterContext, Hit, cluster_rule
 
-BATCH_KINDS = frozenset({"Job", "CronJob"})
 SERVING_KINDS = frozenset({"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"})
-NODE_CRITICAL = "system-node-critical"
-CLUSTER_CRITICAL = "system-cluster-critical"
 
 
 @cluster_rule(
@@ -77,7 +77,7 @@ def priority_class_refused(ctx: ClusterContext) -> Iterator[Hit]:
     seen_default: Document | None = None
     for doc in ctx.index.of_kind("PriorityClass"):
         pc = parse_priority_class(doc)
-        if pc is None:
+        if pc is None or not delivery_of(doc).reaches_api_server:
             continue
         builtin = SYSTEM_CLASSES.get(pc.name)
         if pc.name.startswith("system-") and (builtin is None or builtin != pc.value or pc.global_default):
@@ -241,7 +241,7 @@ def batch_preempts_serving(ctx: ClusterContext) -> Iterator[Hit]:
             continue
         if doc.kind in SERVING_KINDS:
             serving.append((doc, priority))
-        elif doc.kind in BATCH_KINDS:
+        elif doc.kind in ONE_SHOT_KINDS:
             batch.append((doc, priority))
     for doc, priority in batch:
         if priority.preemption_policy == NEVER:

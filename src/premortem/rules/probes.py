@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
 from premortem.findings import Severity
 from premortem.load.document import Document
 from premortem.model.delivery import delivery_of
+from premortem.model.idle import is_idle
 from premortem.model.podspec import (
     CONTAINER,
     LONG_RUNNING_KINDS,
@@ -27,7 +29,8 @@ from premortem.model.probes import (
     probes_of,
 )
 from premortem.model.traffic import serves_traffic, services_selecting, serving_ports
-from premortem.rules.registry import ClusterContext, Hit, cluster_rule, object_rule
+from premortem.model.units import UnitMembers
+from premortem.rules.registry import ClusterContext, Hit, Param, cluster_rule, object_rule
 
 # A start budget below this many seconds turns a slow start into a crash loop.
 MIN_START_BUDGET = 30
@@ -246,6 +249,14 @@ def liveness_crosses_network(doc: Document) -> Iterator[Hit]:
     Severity.MEDIUM,
     "Liveness probe is the readiness probe with no larger failure budget",
     kinds=LONG_RUNNING_KINDS,
+    params={
+        "clearly_larger": Param(
+            CLEARLY_LARGER, "liveness budget / readiness budget from which there is no finding"
+        ),
+        "patient_seconds": Param(
+            300, "a liveness failure budget of at least this many seconds is patient enough: no finding"
+        ),
+    },
 )
 def liveness_same_as_readiness(doc: Document) -> Iterator[Hit]:
     """
@@ -255,7 +266,10 @@ def liveness_same_as_readiness(doc: Document) -> Iterator[Hit]:
     does not give up clearly later than readiness: its failure budget (`periodSeconds *
     failureThreshold`, after defaults 10 s and 3) is not at least 1.5 times readiness'. At or below
     readiness' budget it is `medium`; larger but less than 1.5 times, `low`. A liveness budget at
-    least 1.5 times the readiness budget is the accepted pattern and no finding. DaemonSets are not
+    least 1.5 times the readiness budget is the accepted pattern and no finding, and so is a liveness
+    budget of `patient_seconds` (300) or more: a pod failing its check for five minutes is down
+    already, and restarting it then is recovery, not a load spike turned into a restart cascade
+    (GKE's JetStream samples give both probes 30 x 60 s). DaemonSets are not
     checked: one pod per node, usually a node agent outside any Service, so there is no traffic for
     readiness to move away and the identical probe adds no harm of its own.
 
@@ -329,7 +343,13 @@ def liveness_same_as_readiness(doc: Document) -> Iterator[Hit]:
         if key is None or key != readiness.handler_key():
             continue
         live_budget, ready_budget = liveness.failure_budget, readiness.failure_budget
-        if live_budget is None or ready_budget is None or live_budget >= CLEARLY_LARGER * ready_budget:
+        if (
+            live_budget is None
+            or ready_budget is None
+            or live_budget >= liveness_same_as_readiness.param("clearly_larger") * ready_budget
+        ):
+            continue
+        if live_budget >= liveness_same_as_readiness.param("patient_seconds"):
             continue
         if live_budget <= ready_budget:
             when = (
@@ -369,6 +389,11 @@ def liveness_same_as_readiness(doc: Document) -> Iterator[Hit]:
     Severity.LOW,
     "Liveness probe kills containers that start in less than 30 s, and there is no startupProbe",
     kinds=LONG_RUNNING_KINDS,
+    params={
+        "min_start_seconds": Param(
+            MIN_START_BUDGET, "start budget (seconds) below which a container is killed"
+        )
+    },
 )
 def liveness_without_startup_grace(doc: Document) -> Iterator[Hit]:
     """
@@ -376,6 +401,10 @@ def liveness_without_startup_grace(doc: Document) -> Iterator[Hit]:
     Containers with a liveness probe, no startup probe, and a start budget
     (`initialDelaySeconds + periodSeconds * failureThreshold`, after the API defaults 0, 10 and 3)
     under 30 seconds. With the defaults the budget is exactly 30 s and there is no finding.
+    Probes that pass as soon as the container runs are not findings: an `exec` of a file check or a
+    trivial command (`ls`, `cat`, `test`, `stat`, `true`), which does not wait for the application,
+    and a check of Redis (`redis-cli ping`, or a TCP connect to its port 6379 in a Redis image),
+    which accepts connections at once (it listens before it loads its dataset).
 
     ## Why it breaks clusters
     Liveness probing starts after `initialDelaySeconds`, whether or not the application is up yet;
@@ -436,7 +465,11 @@ def liveness_without_startup_grace(doc: Document) -> Iterator[Hit]:
         if liveness is None or STARTUP in probes:
             continue
         budget = liveness.start_budget
-        if budget is None or budget >= MIN_START_BUDGET:
+        if (
+            budget is None
+            or budget >= liveness_without_startup_grace.param("min_start_seconds")
+            or answers_at_once(liveness)
+        ):
             continue
         yield Hit(
             message=(
@@ -454,6 +487,32 @@ def liveness_without_startup_grace(doc: Document) -> Iterator[Hit]:
             container=container.name,
             extra={"start_budget_seconds": budget},
         )
+
+
+# exec commands that check a file or do nothing: they pass as soon as the container runs.
+_INSTANT_COMMANDS = frozenset({"ls", "cat", "test", "[", "stat", "true", "echo", "touch", "find"})
+_SHELLS = frozenset({"sh", "bash", "ash", "dash"})
+REDIS_PORT = 6379
+
+
+def answers_at_once(probe: Probe) -> bool:
+    """The probe passes as soon as the container runs: it does not wait for a slow start."""
+    kind = probe.handler_type
+    if kind == "exec":
+        command = probe.handler.get("command")
+        words = [str(w) for w in command] if isinstance(command, list) else []
+        if len(words) >= 3 and os.path.basename(words[0]) in _SHELLS and words[1].startswith("-"):
+            words = words[2].split()  # sh -c "cat /tmp/healthy"
+        if not words:
+            return False
+        program = os.path.basename(words[0])
+        if program in _INSTANT_COMMANDS and not any(sep in words for sep in ("&&", "||", "|", ";")):
+            return True
+        return program == "redis-cli" and [w.lower() for w in words[-1:]] == ["ping"]
+    if kind == "tcpSocket" and probe.port() == REDIS_PORT:
+        image = probe.container.data.get("image")
+        return isinstance(image, str) and "redis" in os.path.basename(image.split("@")[0].split(":")[0])
+    return False
 
 
 @object_rule(
@@ -731,6 +790,14 @@ def no_readiness_probe(context: ClusterContext) -> Iterator[Hit]:
       shippers, CNI, kube-proxy) without a Service receive no traffic a readiness probe could hold
       back.
 
+    Pods whose containers only idle (`sleep infinity`, `tail -f /dev/null`: a toolbox that a
+    sample's Service happens to select) are not findings: nothing in them listens.
+
+    A scalable workload with container ports that no Service read selects is judged by its input
+    unit (model/units.py): when the unit holds Services and none selects it, nothing sends it
+    traffic and there is no finding; when the scan holds no Service of its unit at all, whether one
+    does is unknown and the finding is `info`.
+
     ## Why it breaks clusters
     A container without a readiness probe counts as ready the moment it is running. The endpoints
     controller adds the pod to every Service that selects it before the application listens, so
@@ -798,12 +865,15 @@ def no_readiness_probe(context: ClusterContext) -> Iterator[Hit]:
     (availability, maxUnavailable, minReadySeconds).
     """
     index = context.index
+    services = UnitMembers(svc.file for svc in index.of_kind("Service"))
     for doc in index.workloads():
         if doc.kind not in LONG_RUNNING_KINDS:
             continue
         containers = list(probed_containers(doc))
         if not containers or any(READINESS in probes for _, probes in containers):
             continue
+        if all(is_idle(c) for c, _ in containers):
+            continue  # nothing in it listens: readiness has nothing to wait for
         # publishNotReadyAddresses Services list pods whether Ready or not: readiness changes nothing.
         selecting = [
             svc.ref.name or "?"
@@ -813,6 +883,11 @@ def no_readiness_probe(context: ClusterContext) -> Iterator[Hit]:
         has_ports = any(serving_ports(c) for c, _ in containers)
         if not selecting and not (doc.kind in SCALABLE_KINDS and has_ports):
             continue
+        severity: Severity | None = None
+        if not selecting:
+            if services.any_in_unit_of(doc.file):
+                continue  # the unit's Services are all read, and none sends it traffic
+            severity = Severity.INFO  # no Service read at all: whether one sends it traffic is unknown
         if selecting:
             names = ", ".join(sorted(set(selecting)))
             traffic = f"Service {names} sends it traffic"
@@ -841,6 +916,7 @@ def no_readiness_probe(context: ClusterContext) -> Iterator[Hit]:
             path=first.path,
             container=first.name,
             doc=doc,
+            severity=severity,
             extra={"services": sorted(set(selecting))},
         )
 

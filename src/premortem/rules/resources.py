@@ -7,13 +7,14 @@ from collections.abc import Iterator
 from premortem.findings import Severity
 from premortem.load.document import Document
 from premortem.model.criticality import criticality_of
+from premortem.model.idle import is_idle
 from premortem.model.pdb import peak_replicas
 from premortem.model.podspec import (
     CONTAINER,
     LONG_RUNNING_KINDS,
-    ONE_SHOT_KINDS,
     POD_BEARING_KINDS,
     SIDECAR,
+    is_one_shot,
     pod_spec_path,
 )
 from premortem.model.quantity import format_bytes, format_millicores
@@ -47,9 +48,13 @@ def best_effort_pod(doc: Document) -> Iterator[Hit]:
     priority) describe: their facts are folded into this finding instead of three findings.
 
     Severity follows what the cluster does with the pod:
+    - `low` when every app container only idles (`sleep infinity`, `tail -f /dev/null`: a toolbox
+      to exec into): eviction ends a shell session, no Service depends on it;
     - `high` for serving workloads and bare pods (a bare pod evicted is not recreated);
     - `medium` for Jobs and CronJobs: a run killed by eviction or OOM fails and is retried by the
-      Job controller (against `backoffLimit`), which delays work but drops no requests;
+      Job controller (against `backoffLimit`), which delays work but drops no requests; the same
+      for bare Pods that run to completion (`restartPolicy: Never` or `OnFailure`: Helm test hooks,
+      one-off clients), whose task fails but serves no traffic;
     - critical pods (`system-cluster-critical`, `system-node-critical`, static pods) are never
       evicted by the kubelet, and the message says so. `system-node-critical` pods also get
       `oom_score_adj` -997 whatever their QoS: for them the finding is `medium` (no cpu weight, no
@@ -133,13 +138,20 @@ def best_effort_pod(doc: Document) -> Iterator[Hit]:
             f"OOM killer still picks it first (oom_score_adj 1000). Also, {placed}, and with no cpu request it "
             "gets the minimum cpu weight."
         )
-    elif doc.kind in ONE_SHOT_KINDS:
+    elif all(is_idle(c.container) for c in res.containers if c.container.role in (CONTAINER, SIDECAR)):
+        severity = Severity.LOW
+        message = (
+            "No container sets a cpu or memory request or limit, so this pod is BestEffort, but its containers "
+            "only idle (a toolbox to exec into, or a placeholder): the kubelet evicts it first under memory "
+            "pressure and the OOM killer picks it first (oom_score_adj 1000), which ends a shell session or what "
+            "runs in it, and no Service depends on it."
+        )
+    elif is_one_shot(doc):
         severity = Severity.MEDIUM
         message = (
-            f"No container sets a cpu or memory request or limit, so this {doc.kind}'s pods are BestEffort: the "
+            f"No container sets a cpu or memory request or limit, so {_its_pods(doc)} BestEffort: the "
             "scheduler places them as if they used nothing, the kubelet evicts them first under memory pressure "
-            "and the kernel OOM killer picks them first (oom_score_adj 1000). A run killed that way fails and is "
-            "retried against backoffLimit: work is delayed or lost, not a serving outage."
+            "and the kernel OOM killer picks them first (oom_score_adj 1000). " + _one_shot_consequence(doc)
         )
     else:
         message = (
@@ -394,8 +406,11 @@ def init_breaks_guaranteed(doc: Document) -> Iterator[Hit]:
     """
     ## What it checks
     Pods whose app containers and sidecars all have cpu and memory limits equal to their requests
-    (so they would be Guaranteed) but where an init container lacks them. Kubernetes counts init
-    containers when computing the QoS class, so the pod is Burstable.
+    (so they would be Guaranteed) but where an init container lacks them, or requests less than its
+    limits. Kubernetes counts init containers when computing the QoS class, so the pod is Burstable.
+    Pods whose app containers only keep the pod alive (`sleep infinity`, `tail -f /dev/null`, a
+    `pause` image) while an init container does the work (a sysctl setter) are not findings: a
+    sleeping process uses next to no memory, so its OOM score changes nothing.
 
     ## Why it breaks clusters
     The team believes the pod is Guaranteed, but its containers get a Burstable `oom_score_adj`
@@ -455,18 +470,34 @@ def init_breaks_guaranteed(doc: Document) -> Iterator[Hit]:
 
     if not apps or not inits or not all(guaranteed(c) for c in apps):
         return
+    if all(is_idle(c.container) for c in apps):
+        return  # the app containers only sleep: which process dies first under OOM does not matter
     for c in inits:
         if guaranteed(c):
             continue
+        missing = [r for r in ("cpu", "memory") if c.limit(r) is None]
+        lower = [r for r in ("cpu", "memory") if c.limit(r) is not None and c.request(r) < (c.limit(r) or 0)]
+        what = "; ".join(
+            [f"no {' or '.join(missing)} limit"] * bool(missing)
+            + [f"{' and '.join(lower)} requests below their limits"] * bool(lower)
+        )
+        todo = [f"set limits.{r}" for r in missing] + [
+            f"raise requests.{r} to {_quantity(r, c.limit(r))} (its limit), or remove it (it then defaults to the limit)"
+            for r in lower
+        ]
         yield Hit(
             message=(
-                f"init container {c.container.name!r} has no equal cpu and memory limits, so the whole pod is "
-                "Burstable, not Guaranteed: its containers get an oom_score_adj between 3 and 999 instead of -997."
+                f"init container {c.container.name!r} has {what}, so the whole pod is Burstable, not Guaranteed: "
+                "its containers get an oom_score_adj between 3 and 999 instead of -997."
             ),
-            fix=f"Set resources.limits.cpu and limits.memory on init container {c.container.name!r}.",
+            fix=f"On init container {c.container.name!r}: {'; '.join(todo)}.",
             path=(*c.container.path, "resources"),
             container=c.container.name,
         )
+
+
+def _quantity(resource: str, value: int | None) -> str:
+    return format_millicores(value) if resource == "cpu" else format_bytes(value)
 
 
 @cluster_rule(
@@ -627,3 +658,14 @@ def _throttle_message(limit: int, services: list[str], ports: list[int]) -> str:
 
 def _ms(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def _one_shot_consequence(doc: Document) -> str:
+    """What losing a run-to-completion pod costs (Jobs are retried, a bare pod is not)."""
+    if doc.kind == "Pod":
+        return "This pod runs to completion: one killed that way fails its task (nothing retries a bare pod), not a serving outage."
+    return "A run killed that way fails and is retried against backoffLimit: work is delayed or lost, not a serving outage."
+
+
+def _its_pods(doc: Document) -> str:
+    return "this pod is" if doc.kind == "Pod" else f"this {doc.kind}'s pods are"

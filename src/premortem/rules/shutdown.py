@@ -6,8 +6,10 @@ from collections.abc import Iterator
 
 from premortem.findings import Severity
 from premortem.load.document import Document
+from premortem.model.delivery import delivery_of
 from premortem.model.index import ObjectIndex
-from premortem.model.lifecycle import MINIMUM_GRACE_SECONDS, grace_seconds, pre_stop
+from premortem.model.kubeversion import target_version
+from premortem.model.lifecycle import MINIMUM_GRACE_SECONDS, SLEEP_ACTION_SINCE, grace_seconds, pre_stop
 from premortem.model.podspec import (
     CONTAINER,
     LONG_RUNNING_KINDS,
@@ -131,6 +133,13 @@ def no_prestop_delay(ctx: ClusterContext) -> Iterator[Hit]:
         if not containers or any(pre_stop(c) is not None for c in containers):
             continue
         first = containers[0]
+        if target_version() >= SLEEP_ACTION_SINCE:
+            fix = f"Add lifecycle.preStop.sleep.seconds: 5 to container {first.name!r}."
+        else:
+            fix = (
+                f"Add lifecycle.preStop.exec.command: [sleep, '5'] to container {first.name!r} (the sleep action "
+                f"needs {SLEEP_ACTION_SINCE}; the image must have a sleep binary)."
+            )
         yield Hit(
             message=(
                 f"Service {', '.join(services)} sends traffic to container {first.name!r}, which has no preStop hook: "
@@ -139,7 +148,7 @@ def no_prestop_delay(ctx: ClusterContext) -> Iterator[Hit]:
                 "stops listening on SIGTERM refuses the requests still routed to it (resets and 502s at every "
                 "rollout and drain)."
             ),
-            fix=f"Add lifecycle.preStop.sleep.seconds: 5 to container {first.name!r} (Kubernetes v1.30+).",
+            fix=fix,
             path=first.path,
             container=first.name,
             doc=doc,
@@ -229,7 +238,7 @@ def prestop_outlasts_grace_period(doc: Document) -> Iterator[Hit]:
         if hook is None or hook.sleep_seconds is None or hook.sleep_seconds < grace:
             continue
         seconds = f"{hook.sleep_seconds:g}"
-        if hook.handler == "sleep" and hook.sleep_seconds > grace:
+        if hook.handler == "sleep" and hook.sleep_seconds > grace and delivery_of(doc).reaches_api_server:
             yield Hit(
                 message=(
                     f"preStop sleep of {seconds} s is longer than terminationGracePeriodSeconds {grace}: the API server "

@@ -6,6 +6,7 @@ from premortem.load.document import Document, NodeRef
 from premortem.load.files import InputError, read_file_text
 
 STDIN_NAME = "<stdin>"
+MARK = "premortem:"
 
 
 def source_texts(files: list[str], documents: list[Document]) -> dict[str, str]:
@@ -17,10 +18,10 @@ def source_texts(files: list[str], documents: list[Document]) -> dict[str, str]:
             if text and "premortem:" in text:
                 texts[STDIN_NAME] = text
             continue
-        try:  # bounded like the loader: FIFOs and devices are not opened, the size cap applies
+        try:  # the loader's bounded reader: no FIFO is opened, no file beyond the size cap read
             text = read_file_text(path)
-        except (OSError, InputError):
+        except (OSError, InputError, UnicodeDecodeError):
             continue  # reported by the loader already
-        if "premortem:" in text:
+        if MARK in text:
             texts[path] = text
     return texts

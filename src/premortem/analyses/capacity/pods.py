@@ -23,7 +23,14 @@ from premortem.analyses.capacity.nodes import BLOCKING_EFFECTS, SimNode, Taint
 from premortem.load.document import Document
 from premortem.model.index import ObjectIndex, namespace_key
 from premortem.model.pdb import hpa_for
-from premortem.model.podspec import SCALABLE_KINDS, PodSpecView, pod_spec_of, replicas_of, template_labels
+from premortem.model.podspec import (
+    SCALABLE_KINDS,
+    PodSpecView,
+    TemplateUnit,
+    pod_spec_of,
+    replicas_of,
+    template_labels,
+)
 from premortem.model.resources import resources_of
 from premortem.model.selectors import Selector, SelectorError, parse_selector
 
@@ -226,6 +233,9 @@ def workloads_of(index: ObjectIndex, notes: list[str]) -> list[Workload]:
             f"Static control-plane pods ({', '.join(sorted(static))}: kube-system, tier: control-plane) are run by "
             "the kubelet of each control-plane node, not scheduled: left out."
         )
+    custom = sorted({f"{u.kind} {u.ref.name}" for u in index.workloads() if isinstance(u, TemplateUnit)})
+    if custom:  # their controllers decide how many pods run (Ray autoscaling, LeaderWorkerSet groups)
+        unsupported["pods of custom resources (their controller decides how many run)"] = custom
     for what, names in sorted(unsupported.items()):
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         notes.append(f"Not simulated (treated as absent): {what}, used by {shown}.")

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+from premortem.analyses.capacity.colocation import colocated_hits
 from premortem.analyses.capacity.nodes import NodeSpecError
 from premortem.analyses.capacity.pods import SimPod
 from premortem.analyses.capacity.simulate import (
@@ -69,6 +70,8 @@ def hits(rule_id: str, report: CapacityReport) -> Iterator[Hit]:
         yield from _drain(report)
     elif rule_id == "CAP004":
         yield from _overcommit(report)
+    elif rule_id == "CAP005":
+        yield from colocated_hits(report)
 
 
 def _steady(report: CapacityReport) -> Iterator[Hit]:
@@ -642,9 +645,107 @@ def memory_overcommit(context: ClusterContext) -> Iterator[Hit]:
     yield from _run("CAP004", context)
 
 
+@cluster_rule(
+    "CAP005",
+    "node-holds-every-replica",
+    "capacity",
+    Severity.MEDIUM,
+    "All replicas of a workload run on one node in the simulated placement: losing it takes them all",
+)
+def node_holds_every_replica(context: ClusterContext) -> Iterator[Hit]:
+    """
+    ## What it checks
+    Deployments, StatefulSets, ReplicaSets and ReplicationControllers with 2 or more pods that the
+    simulated steady-state placement puts on a single node. High when no other node can ever run
+    them (untolerated taints, node selectors, required node affinity): the placement is forced.
+    Medium when the other nodes are merely full: the scheduler, which also places by free
+    resources, faces the same choice.
+
+    ## Why it breaks clusters
+    Replicas exist so that one failure does not take the service down. When the cluster can only
+    place them on one node, a kernel panic, a spot reclaim, a NotReady kubelet or a drain of that
+    node removes every replica at the same moment: the workload has no running pod until the
+    replacements are scheduled on other nodes (if any can take them: see CAP002), their images
+    pulled and their readiness probes passed. The scheduler's default spreading only scores nodes
+    (SCH001); it cannot spread onto nodes the pods may not use or that have no room.
+
+    ## Failing example
+    ```yaml
+    apiVersion: v1
+    kind: Node
+    metadata: {name: node-a, labels: {pool: web}}
+    status: {allocatable: {cpu: "4", memory: 8Gi, pods: "110"}}
+    ---
+    apiVersion: v1
+    kind: Node
+    metadata: {name: node-b, labels: {pool: batch}}
+    status: {allocatable: {cpu: "4", memory: 8Gi, pods: "110"}}
+    ---
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec:
+      replicas: 2
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}}
+        spec:
+          nodeSelector: {pool: web}
+          containers:
+            - name: web
+              image: registry.example.com/web:2.0.0
+              resources:
+                requests: {cpu: 500m, memory: 1Gi}
+                limits: {memory: 1Gi}
+    ```
+
+    ## Passing example
+    ```yaml
+    apiVersion: v1
+    kind: Node
+    metadata: {name: node-a, labels: {pool: web}}
+    status: {allocatable: {cpu: "4", memory: 8Gi, pods: "110"}}
+    ---
+    apiVersion: v1
+    kind: Node
+    metadata: {name: node-b, labels: {pool: web}}
+    status: {allocatable: {cpu: "4", memory: 8Gi, pods: "110"}}
+    ---
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec:
+      replicas: 2
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}}
+        spec:
+          nodeSelector: {pool: web}
+          containers:
+            - name: web
+              image: registry.example.com/web:2.0.0
+              resources:
+                requests: {cpu: 500m, memory: 1Gi}
+                limits: {memory: 1Gi}
+    ```
+
+    ## Fix
+    Let the pods run on at least two nodes (widen the node selector or affinity, tolerate the other
+    pool's taints, or add nodes to the pool), keep them apart with a `DoNotSchedule` topology spread
+    on `kubernetes.io/hostname`, and leave room for one replica per node.
+
+    ## Source
+    kubernetes/kubernetes pkg/scheduler/framework/plugins/nodeaffinity, tainttoleration,
+    noderesources/fit.go, podtopologyspread/scoring.go; K8s docs concepts/scheduling-eviction/
+    assign-pod-node.md and topology-spread-constraints.md.
+    """
+    yield from _run("CAP005", context)
+
+
 CAPACITY_RULES: tuple[Rule, ...] = (
     steady_state_does_not_fit,
     node_loss_strands_pods,
     drain_blocked,
     memory_overcommit,
+    node_holds_every_replica,
 )

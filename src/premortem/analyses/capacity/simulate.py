@@ -29,7 +29,7 @@ from premortem.analyses.capacity.nodes import (
     nodes_from_index,
     nodes_from_option,
 )
-from premortem.analyses.capacity.placement import Placement, place
+from premortem.analyses.capacity.placement import NodeLosses, Placement, place
 from premortem.analyses.capacity.pods import SimPod, Workload, expand, workloads_of
 from premortem.load.document import Document
 from premortem.model.index import ObjectIndex
@@ -202,7 +202,8 @@ def analyse(index: ObjectIndex, nodeset: NodeSet) -> CapacityReport:
             "The packing search gave up before proving that no placement exists; a failure to fit is "
             "then the verdict of the scheduler-like heuristic."
         )
-    losses = [lose_node(nodes, base, node) for node in nodes]
+    simulator = NodeLosses(nodes, base.placement)
+    losses = [lose_node(simulator, node) for node in nodes]
     guessed = [loss.node.name for loss in losses if loss.placement is not None and not loss.placement.exact]
     if guessed:
         notes.append(
@@ -245,22 +246,16 @@ def usage_of(nodes: list[SimNode], placement: Placement) -> list[NodeUsage]:
     return [usage[n.name] for n in nodes]
 
 
-def lose_node(nodes: list[SimNode], base: Scenario, lost: SimNode) -> NodeLoss:
-    assignment = base.placement.assignment
-    displaced = [p for p, n in assignment.items() if n == lost.name and not p.daemon]
-    if not displaced:
+def lose_node(simulator: NodeLosses, lost: SimNode) -> NodeLoss:
+    """``lost`` fails: its pods (DaemonSet pods excepted) are placed on the other nodes."""
+    result = simulator.lose(lost.name)
+    if result.placement is None:
         return NodeLoss(lost, [], None)
-    survivors = [n for n in nodes if n.name != lost.name]
-    fixed = {p: n for p, n in assignment.items() if n != lost.name}
-    placement = place(survivors, displaced, fixed=fixed)
-    running: dict[int, int] = defaultdict(int)
-    for pod in placement.assignment:
-        running[pod.group] += 1
     down: list[Document] = []
-    for pod, _ in placement.unplaced:
-        if running[pod.group] == 0 and pod.workload not in down:
+    for pod, _ in result.placement.unplaced:
+        if result.running[pod.group] == 0 and pod.workload not in down:
             down.append(pod.workload)
-    return NodeLoss(lost, displaced, placement, down)
+    return NodeLoss(lost, result.displaced, result.placement, down)
 
 
 def drain_node(index: ObjectIndex, nodes: list[SimNode], base: Scenario, loss: NodeLoss) -> Drain:
@@ -361,7 +356,10 @@ def headroom(
         for extra in range(_extra_lower_bound(nodes, base, template), MAX_EXTRA_NODES + 1):
             grown = nodes + [_clone(template, k) for k in range(1, extra + 1)]
             scenario = run_scenario("grown", grown, workloads, peak=False)
-            if scenario.fits and all(lose_node(grown, scenario, n).fits for n in grown):
+            if not scenario.fits:
+                continue
+            simulator = NodeLosses(grown, scenario.placement)
+            if all(lose_node(simulator, n).fits for n in grown):
                 needed = len(grown)
                 break
     return Headroom(len(nodes), needed, clone_of, largest_memory, largest_cpu)

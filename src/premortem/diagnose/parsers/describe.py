@@ -257,6 +257,9 @@ def condition(lineno: int, line: str, m: re.Match[str]) -> Condition:
 
 
 def start(line: str) -> bool:
-    """Whether the line opens a describe block: a describe field at the start of the line."""
+    """Whether the line opens a describe block: a describe field at the start of the line, or a
+    container's ``State:``/``Last State:`` pasted with its indentation."""
     m = _FIELD.match(line)
-    return m is not None and not m.group(1) and m.group(2) in OPENERS
+    if m is None:
+        return False
+    return (not m.group(1) and m.group(2) in OPENERS) or m.group(2) in ("State", "Last State")

@@ -35,7 +35,22 @@ _STAMP = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) ([+-]\d{4})")
 _NAMESPACE = re.compile(r"^[a-z0-9][-a-z0-9]{0,62}$")
 
 
+# The Kubernetes e2e framework's dump: "At 2021-05-04 15:45:47 +0000 UTC - event for pod-x: {kubelet node-1} Failed: ..."
+_E2E = re.compile(
+    r"At (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) ([+-]\d{4}) \w{1,5} - event for ([a-z0-9][-a-z0-9.]{0,252}): "
+    r"\{([^}]{0,300})\} ([A-Z][A-Za-z]{1,63}): (.*)$"
+)
+
+
 def parse(text: str, rec: Record) -> bool:
+    if " - event for " in text:
+        m = _E2E.search(text)
+        if m:
+            day, offset, name, source, reason, message = m.groups()
+            rec.time = parse_rfc3339(f"{day.replace(' ', 'T')}{offset[:3]}:{offset[3:]}")
+            rec.name, rec.reason, rec.message, rec.source = name, reason, message, "e2e-event"
+            _source(source, rec)
+            return True
     if "Normal" not in text and "Warning" not in text:
         return False
     m = _ANCHOR.search(text)

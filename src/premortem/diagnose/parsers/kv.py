@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-_PAIR = re.compile(r'([A-Za-z_][\w.\-/]*)=("(?:[^"\\]|\\.)*"|\[[^\]]*\]|\{[^}]*\}|\S*)')
+# A key starts only where no key character precedes it: otherwise a long run of word characters
+# without "=" would be rescanned from every position in it (quadratic in the line).
+_PAIR = re.compile(r'(?<![\w.\-/])([A-Za-z_][\w.\-/]*)=("(?:[^"\\]|\\.)*"|\[[^\]]*\]|\{[^}]*\}|\S*)')
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
 
 

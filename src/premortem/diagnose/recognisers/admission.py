@@ -38,8 +38,16 @@ def webhook(rec: Record, state: State) -> Result:
         timeout = _TIMEOUT_PARAM.search(text)
         if timeout:
             failure += f" (after its {timeout.group(1)}s timeout)"
-    elif "connection refused" in text or "no endpoints available" in text or "no route to host" in text:
-        failure, prevented = "could not reach its backend", ("ADM006", "ADM001")
+    elif "no endpoints available" in text:
+        service = re.search(r'no endpoints available for service \\?"([^"\\]{1,253})', text)
+        named = f" {service.group(1)}" if service else ""
+        failure, prevented = (
+            f"found no backend: its Service{named} has no ready endpoints",
+            ("ADM006", "ADM001"),
+        )
+    elif "connection refused" in text or "no route to host" in text:
+        cause = "connection refused" if "connection refused" in text else "no route to host"
+        failure, prevented = f"could not reach its backend ({cause})", ("ADM006", "ADM001")
     elif "x509" in text or "certificate" in text:
         failure, prevented = "failed TLS verification", ("ADM001",)
     elif "could not find the requested resource" in text or "404" in text:
@@ -86,8 +94,11 @@ def webhook(rec: Record, state: State) -> Result:
         "DIAG-WEBHOOK-FAILURE",
         (name,),
         f"Calls to admission webhook {name} {failure}{' (' + url.group(1) + ')' if url else ''}. {policy}",
-        "Restore the webhook backend (replicas >= 2 with a PDB), set timeoutSeconds to 5 or less, exclude kube-system "
-        "with a namespaceSelector, and use failurePolicy Ignore where the check is not security-critical.",
+        "Restore the webhook backend (replicas >= 2 with a PDB) and alert when the API server logs that it fails "
+        "open: until then its policy is not enforced."
+        if "failing open" in lowered
+        else "Restore the webhook backend (replicas >= 2 with a PDB), set timeoutSeconds to 5 or less, exclude "
+        "kube-system with a namespaceSelector, and use failurePolicy Ignore where the check is not security-critical.",
         severity=Severity.CRITICAL if kube_system else severity,
         objects=objects,
         prevented_by=prevented,

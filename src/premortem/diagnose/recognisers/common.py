@@ -18,6 +18,7 @@ _POD_PATTERNS = (
     re.compile(r'\bpod "(?P<pod>[a-z0-9][-a-z0-9.]*)"'),
     re.compile(r'"(?P<pod>[a-z0-9][-a-z0-9.]*)_(?P<ns>[a-z0-9][-a-z0-9]*)\([0-9a-f-]+\)'),
     re.compile(r"\bk8sPodName=(?P<ns>[a-z0-9][-a-z0-9]*)/(?P<pod>[a-z0-9][-a-z0-9.]*)"),
+    re.compile(r"^Pod (?P<pod>[a-z0-9][-a-z0-9.]{0,252}): "),  # an operator re-emitting a pod's event
 )
 
 

@@ -16,6 +16,9 @@ from premortem.diagnose.records import Record, Sighting
 _PDB_NEEDS = re.compile(
     r"The disruption budget (\S{1,253}) needs (\d{1,9}) healthy pods and has (\d{1,9}) currently"
 )
+_NOT_ENOUGH = re.compile(
+    r"not enough pod disruption budget to move ([a-z0-9][-a-z0-9]{0,62})/([a-z0-9][-a-z0-9.]{0,252})"
+)
 _EVICTION_429 = re.compile(
     r"/namespaces/([a-z0-9][-a-z0-9]{0,62})/pods/([a-z0-9][-a-z0-9.]{0,252})/eviction 429"
 )
@@ -35,7 +38,7 @@ def drain_started(rec: Record, state: State) -> Result:
 def pdb_blocked(rec: Record, state: State) -> Result:
     text = rec.message
     multiple = "more than one PodDisruptionBudget" in text
-    too_many = _EVICTION_429.search(text)
+    too_many = _EVICTION_429.search(text) or _NOT_ENOUGH.search(text)
     if not (
         multiple or too_many or "Cannot evict pod" in text or "violate the pod's disruption budget" in text
     ):
@@ -56,7 +59,11 @@ def pdb_blocked(rec: Record, state: State) -> Result:
     if multiple:
         detail += " The pod is matched by more than one PodDisruptionBudget, which the eviction API refuses outright."
     if too_many and not detail:
-        detail = " The eviction API answered 429 Too Many Requests: the pod's disruption budget allows no eviction now."
+        detail = (
+            " The eviction API answered 429 Too Many Requests: the pod's disruption budget allows no eviction now."
+            if "429" in too_many.group(0)
+            else " The cluster autoscaler leaves the node: the pod's disruption budget allows no eviction now."
+        )
     return Sighting(
         "DIAG-DRAIN-PDB",
         pod_key(objects),

@@ -243,7 +243,10 @@ def etcd_nospace(rec: Record, state: State) -> Result:
 
 
 _APISERVER_TIMEOUTS = (
+    "has no leader",
+    "etcd cluster is unavailable or misconfigured",
     "Timeout: request did not complete within",
+    "unable to return a response in the time allotted",
     "etcdserver: request timed out",
     "etcdserver: leader changed",
     "etcdserver: too many requests",
@@ -252,7 +255,10 @@ _APISERVER_TIMEOUTS = (
 
 
 @recogniser(
+    "has no leader",
+    "etcd cluster is unavailable or misconfigured",
     "request did not complete within",
+    "unable to return a response in the time allotted",
     "etcdserver: request timed out",
     "etcdserver: leader changed",
     "etcdserver: too many requests",
@@ -265,11 +271,11 @@ def apiserver_timeout(rec: Record, state: State) -> Result:
     if hit.startswith("etcdserver") and _etcd_itself(rec):
         return KNOWN  # etcd's own requests timing out: its slow-apply and election lines say why
     where = rec.host or rec.file
-    etcd = hit.startswith("etcdserver")
+    etcd = hit.startswith("etcdserver") or "leader" in hit or hit.startswith("etcd cluster")
     return Sighting(
         "DIAG-APISERVER-TIMEOUT",
         (where,),
-        f"API server requests fail with `{hit}`"
+        f"API server requests fail with `{'etcd member ... has no leader' if hit == 'has no leader' else hit}`"
         + (
             ": etcd could not commit in time (no leader, or a slow disk). Controllers, kubelets and kubectl see "
             "errors; leases may expire."

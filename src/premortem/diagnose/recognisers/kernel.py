@@ -30,8 +30,9 @@ from typing import Any
 
 from premortem.diagnose.figures import size
 from premortem.diagnose.recognisers import KNOWN, Result, State, finisher, recogniser
-from premortem.diagnose.recognisers.common import on_node
+from premortem.diagnose.recognisers.common import on_node, pod_name, pod_objects
 from premortem.diagnose.records import Record, Sighting
+from premortem.findings import Severity
 
 _INVOKED = re.compile(r"(?P<comm>\S[^:]{0,63}) invoked oom-killer:.*?oom_score_adj=(?P<adj>-?\d+)")
 _KILLED = re.compile(
@@ -62,6 +63,9 @@ class Report:
     constraint: str = ""
     limit_kib: int | None = None
     scope: str = ""  # from the old "Kill process ... or sacrifice child" line
+    chosen: tuple[str, str] | None = None  # (pid, comm) the old "Kill process" line chose
+    chosen_rec: Record | None = None
+    cpuset: str = ""  # cgroup v1 "<comm> cpuset=<container id>": the container of the invoker
     context: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -78,6 +82,19 @@ def oom_invoked(rec: Record, state: State) -> Result:
     report = state["oom"] = Report(rec.line, rec.text, rec)
     if m:
         report.invoker, report.invoker_adj = m.group("comm").strip(), int(m.group("adj"))
+    return KNOWN
+
+
+_CPUSET = re.compile(r"\bcpuset=([0-9a-f]{64})\b")
+
+
+@recogniser(" cpuset=")
+def oom_cpuset(rec: Record, state: State) -> Result:
+    report = state.get("oom")
+    m = _CPUSET.search(rec.message)
+    if report is None or not m:
+        return None
+    report.cpuset = m.group(1)
     return KNOWN
 
 
@@ -135,7 +152,8 @@ def oom_kill_old(rec: Record, state: State) -> Result:
     m = _KILL_OLD.search(rec.message)
     if not m:
         return None
-    _report(state).scope = m.group(1)
+    report = _report(state)
+    report.scope, report.chosen, report.chosen_rec = m.group(1), (m.group(2), m.group(3)), rec
     return KNOWN
 
 
@@ -177,6 +195,12 @@ class Kill:
     scope: str
     report: Report
     node: str | None
+    names: dict[str, str] = field(
+        default_factory=dict
+    )  # pod, namespace, container, container_id when the evidence names them
+    invoker_only: bool = (
+        False  # the report is cut before its kill line: comm asked for memory, the victim is unknown
+    )
 
     # -------------------------------------------------------------------------------- classification
     def memcg_scope(self) -> bool | None:
@@ -240,13 +264,14 @@ class Kill:
         if scope is True:
             return self._container()
         if scope is False:
-            return self._system("the node ran out of memory as a whole (a global OOM, not a container limit)")
+            return self._system("it ran out of memory as a whole (a global OOM, not a container limit)")
         return self._unknown()
 
     def _objects(self) -> dict[str, str]:
-        objects = {"process": self.comm}
+        objects = {"process": self.comm} if self.comm != "a process" else {}
         if self.node:
             objects["node"] = self.node
+        objects.update(self.names)
         uid = _POD_UID.search(self.path())
         if uid:
             objects["pod_uid"] = uid.group(1).replace("_", "-")
@@ -280,14 +305,25 @@ class Kill:
         qos = self.qos()
         objects = self._objects()
         in_pod = f"a {qos} pod" if qos else "a pod"
+        if objects.get("pod"):
+            in_pod = f"{'the ' + qos + ' ' if qos else ''}pod {pod_name(objects)}"
+            if objects.get("container"):
+                in_pod = f"container {objects['container']} of {in_pod}"
+        elif objects.get("container_id"):
+            in_pod = f"container {objects['container_id'][:12]} of {in_pod}"
         path = self.path()
         level = (
             "its pod's"
             if path and not re.search(r"\.scope$|/[0-9a-f]{12,}$", path) and _POD_UID.search(path)
             else "its"
         )
+        victim = (
+            f"a process (the report stops before its kill line; {self.comm}{self._ids()} asked for the memory)"
+            if self.invoker_only
+            else f"{self.comm}{self._ids()}"
+        )
         message = (
-            f"The kernel killed {self.comm}{self._ids()} in {in_pod}{on_node(objects)} at "
+            f"The kernel killed {victim} in {in_pod}{on_node(objects)} at "
             f"{level} own memory limit (a memory cgroup OOM).{self._used()} This is the container's own limit, not "
             "node memory pressure: the node may have memory to spare and the kubelet does not evict for it. The "
             "container exits with code 137 (OOMKilled) and restarts, losing in-flight work."
@@ -297,7 +333,11 @@ class Kill:
         prevented = ("RES001",) if qos == "BestEffort" else ("RES002", "RES003") if qos == "Burstable" else ()
         return Sighting(
             "DIAG-OOM-CGROUP",
-            (objects.get("node", ""), objects.get("pod_uid") or self.comm),
+            (
+                objects.get("node", ""),
+                objects.get("pod_uid") or objects.get("pod") or objects.get("container_id") or self.comm,
+                objects.get("container", ""),
+            ),
             message,
             "Set limits.memory to the peak the process really needs (its RSS plus headroom) and "
             "requests.memory equal to it; for the JVM or Node.js, cap the heap below the limit.",
@@ -324,9 +364,15 @@ class Kill:
             f"cgroup limits (enforceNodeAllocatable), that reservation is smaller than what the node's daemons use: "
             f"raise {reserve}. No pod limit is involved."
         )
+        node_agent = self.comm in ("kubelet", "containerd", "dockerd", "crio")
         if kubelet:
             message += (
                 " The kubelet itself died: the node stops reporting and goes NotReady until it restarts."
+            )
+        elif node_agent:
+            message += (
+                f" The container runtime ({self.comm}) died: the kubelet cannot start or stop containers and the"
+                " node goes NotReady until it restarts."
             )
         return Sighting(
             "DIAG-OOM-RESERVED",
@@ -334,6 +380,7 @@ class Kill:
             message,
             f"Raise {reserve} memory to the daemons' real peak (kubelet and container runtime: kubeReserved; OS "
             "services: systemReserved), or enforce node allocatable on pods only.",
+            severity=Severity.CRITICAL if node_agent else None,
             objects=objects,
             prevented_by=("KUB001",) if not path else (),
             worst=float(self.anon.bytes) if self.anon else None,
@@ -345,16 +392,21 @@ class Kill:
         objects.pop("pod_uid", None)
         adj = self.adj
         victim = (
-            "a critical system process"
+            ", a critical system process"
             if adj is not None and adj <= -998
-            else f"a process in a {self.qos()} pod"
+            else f", a process in a {self.qos()} pod"
             if self.qos()
-            else "a process"
+            else ""
+        )
+        subject = f"Node {objects['node']}" if objects.get("node") else "The node"
+        killed = (
+            f"the kernel killed {self.comm}{self._ids()}{victim}"
+            if self.comm != "a process"
+            else "the kernel killed a process"
         )
         message = (
-            f"On the node{on_node(objects)} {what}: the kernel killed {self.comm}{self._ids()}, "
-            f"{victim}. The kubelet's memory eviction did not act in time, so the kernel chose the victim by "
-            "oom_score: pods without limits and system daemons are at risk."
+            f"{subject}: {what}; {killed}. The kubelet's memory eviction did not act in time, so the kernel chose "
+            "the victim by oom_score: pods without limits and system daemons are at risk."
         )
         return Sighting(
             "DIAG-OOM-SYSTEM",
@@ -383,6 +435,80 @@ class Kill:
         )
 
 
+_VICTIM = re.compile(r"(System|Cgroup) OOM encountered(?:, victim process: ([^,]{1,64}),? pid: (\d{1,10}))?")
+
+
+@recogniser("SystemOOM", "System OOM encountered", "Cgroup OOM encountered")
+def oom_event(rec: Record, state: State) -> Result:
+    """The kubelet's events (pkg/kubelet/oom/oom_watcher_linux.go): ``System OOM encountered,
+    victim process: %s, pid: %d`` on the node, ``Cgroup OOM encountered`` on a pod."""
+    m = _VICTIM.search(rec.message)
+    if not m:
+        return None
+    pid, comm = m.group(3), m.group(2) or "a process"
+    report = Report(
+        constraint="CONSTRAINT_NONE" if m.group(1) == "System" else "CONSTRAINT_MEMCG",
+        memcg="" if m.group(1) == "System" else "kubepods",
+    )
+    objects = pod_objects(rec)
+    node = objects.get("node") or (rec.name if rec.kind == "Node" else None)
+    names = {k: objects[k] for k in ("pod", "namespace", "container") if objects.get(k)}
+    kill = Kill(pid=pid, comm=comm, adj=None, anon=None, scope="", report=report, node=node, names=names)
+    return kill.sighting()
+
+
+_DOCKER_LABEL = re.compile(r"io\.kubernetes\.(pod\.name|pod\.namespace|container\.name)=([^,)\s]{1,253})")
+
+
+@recogniser("container oom ")
+def docker_oom(rec: Record, state: State) -> Result:
+    """``docker events``: ``container oom <id> (... io.kubernetes.pod.name=..., ...)``: the runtime saw
+    an OOM in the container's memory cgroup (moby daemon/monitor.go)."""
+    if not re.search(r"\bcontainer oom [0-9a-f]{12,64}", rec.message):
+        return None
+    labels = dict(_DOCKER_LABEL.findall(rec.message))
+    cid = re.search(r"\bcontainer oom ([0-9a-f]{12,64})", rec.message)
+    names = {
+        key: labels[label]
+        for label, key in (
+            ("pod.name", "pod"),
+            ("pod.namespace", "namespace"),
+            ("container.name", "container"),
+        )
+        if labels.get(label)
+    }
+    if cid and not names.get("container"):
+        names["container_id"] = cid.group(1)
+    report = Report(memcg="kubepods")
+    return Kill(
+        pid=None, comm="a process", adj=None, anon=None, scope="", report=report, node=rec.host, names=names
+    ).sighting()
+
+
+_TASK_OOM = re.compile(r'TaskOOM(?: event)? (?:container_id:\\?"?|&TaskOOM\{ContainerID:)([0-9a-f]{12,64})')
+
+
+@recogniser("TaskOOM")
+def containerd_oom(rec: Record, state: State) -> Result:
+    """containerd's ``TaskOOM event container_id:"<id>"`` (``&TaskOOM{ContainerID:<id>,...}`` before 1.5):
+    the shim saw an OOM in the task's memory cgroup. The bare ``topic=/tasks/oom`` forwarding lines
+    carry no id and add nothing."""
+    m = _TASK_OOM.search(rec.message)
+    if not m:
+        return KNOWN if "/tasks/oom" in rec.message else None
+    report = Report(memcg="kubepods")
+    return Kill(
+        pid=None,
+        comm="a process",
+        adj=None,
+        anon=None,
+        scope="",
+        report=report,
+        node=rec.host,
+        names={"container_id": m.group(1)},
+    ).sighting()
+
+
 @finisher
 def oom_unfinished(state: State) -> list[tuple[Sighting, Record]]:
     """A report whose kill line is not in the evidence: a cgroup-v1 "Task in ... killed as a result of
@@ -391,17 +517,25 @@ def oom_unfinished(state: State) -> list[tuple[Sighting, Record]]:
     task_in: Record | None = state.pop("oom_task_in", None)
     if report is None:
         return []
-    rec = task_in or report.record
-    if rec is None or not (task_in is not None or (report.global_trace and not report.memcg_trace)):
+    rec = report.chosen_rec or task_in or report.record
+    if report.chosen is None and (
+        rec is None
+        or not (task_in is not None or report.global_trace != report.memcg_trace)
+        or (report.memcg_trace and not report.invoker)
+    ):
         return []
+    assert rec is not None
+    pid, comm = report.chosen or (None, report.invoker or "a task")
     kill = Kill(
-        pid=None,
-        comm=report.invoker or "a task",
+        pid=pid,
+        comm=comm,
         adj=report.invoker_adj,
         anon=None,
-        scope="Memory cgroup out of memory" if task_in is not None else "Out of memory",
+        scope=report.scope or ("Memory cgroup out of memory" if task_in is not None else "Out of memory"),
         report=report,
         node=rec.host,
+        names={"container_id": report.cpuset} if report.cpuset else {},
+        invoker_only=report.chosen is None and task_in is None and report.memcg_trace,
     )
     rec.context.extend(c for c in report.context if c[0] != rec.line)
     return [(kill.sighting(), rec)]

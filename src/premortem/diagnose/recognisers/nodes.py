@@ -18,6 +18,7 @@ from typing import Any
 from premortem.diagnose.recognisers import KNOWN, Result, State, recogniser
 from premortem.diagnose.recognisers.common import on_node, pod_key, pod_name, pod_objects, resource_family
 from premortem.diagnose.records import Record, Sighting
+from premortem.findings import Severity
 
 _RULE = {"memory": "MEMORY", "disk": "DISK", "pid": "PID", None: "UNKNOWN"}
 _LABEL = {"memory": "memory", "disk": "disk", "pid": "process IDs"}
@@ -237,6 +238,7 @@ def eviction_context(rec: Record, state: State) -> Result:
 
 _NOT_READY = re.compile(
     r"Node became not ready|NodeNotReady|NodeStatusUnknown|Kubelet stopped posting node status|PLEG is not healthy|"
+    r"KubeletNotReady|runtime network not ready|NetworkPluginNotReady|"
     r"node\.kubernetes\.io/(?:not-ready|unreachable):No"
 )
 _PLEG = re.compile(r"PLEG is not healthy: pleg was last seen active ([\dhms.]{1,32}) ago")
@@ -249,6 +251,9 @@ _READY_REASON = re.compile(r"(?:Message|message)[:=]\s?\"?([^}\"]{1,200})")
     "NodeStatusUnknown",
     "Kubelet stopped posting node status",
     "PLEG is not healthy",
+    "KubeletNotReady",
+    "runtime network not ready",
+    "NetworkPluginNotReady",
     "StatusNotReady",
     "NotReady",
     "not-ready:NoExecute",
@@ -285,10 +290,13 @@ def node_not_ready(rec: Record, state: State) -> Result:
             f" The kubelet's pod lifecycle event generator (PLEG) was last active {pleg.group(1)} ago (threshold 3m): "
             "the container runtime stopped answering, so the kubelet cannot sync pods."
         )
+    elif "network plugin" in rec.message.lower() or "cni" in rec.message.lower():
+        cause = (
+            " The network plugin (CNI) is not ready: the pod network add-on is missing, not yet running, or "
+            "cannot write its config; until it is, no pod gets a network and the node stays NotReady."
+        )
     elif "runtime" in rec.message.lower() and "not ready" in rec.message.lower():
         cause = " The container runtime reports not ready."
-    elif "network plugin" in rec.message.lower() or "cni" in rec.message.lower():
-        cause = " The network plugin (CNI) is not ready."
     subject = f"Node {node}" if node else "The node"
     return Sighting(
         "DIAG-NODE-NOT-READY",
@@ -299,4 +307,89 @@ def node_not_ready(rec: Record, state: State) -> Result:
         "memory for the system and kubelet), or lost network; keep spare capacity for the pods to move.",
         objects=objects,
         numbers={"pleg_last_active": pleg.group(1)} if pleg else {},
+    )
+
+
+# The node's agents: a systemd unit's death, or a client that cannot reach the runtime's socket.
+_AGENTS = {
+    "kubelet": "the kubelet",
+    "containerd": "containerd (the container runtime)",
+    "docker": "dockerd (the container runtime)",
+    "crio": "CRI-O (the container runtime)",
+    "cri-o": "CRI-O (the container runtime)",
+}
+_UNIT_DIED = re.compile(
+    r"\b(kubelet|containerd|docker|crio|cri-o)\.service: (?:Main process exited, code=(killed|dumped), "
+    r"status=(\d{1,3})/(\w{1,16})|A process of this unit has been killed by the OOM killer|"
+    r"Failed with result 'oom-kill')"
+)
+_SOCKET = re.compile(
+    r"dial unix (/(?:var/)?run/(containerd/containerd|crio/crio|docker|dockershim)\.sock): "
+    r"connect: (connection refused|no such file or directory)"
+    r"|Cannot connect to the Docker daemon at unix://(/var/run/docker\.sock)"
+)
+
+
+@recogniser(
+    ".service: Main process exited",
+    "has been killed by the OOM killer",
+    "Failed with result 'oom-kill'",
+    "containerd.sock: connect:",
+    "crio.sock: connect:",
+    "docker.sock: connect:",
+    "dockershim.sock: connect:",
+    "Cannot connect to the Docker daemon",
+)
+def agent_down(rec: Record, state: State) -> Result:
+    """The kubelet or the container runtime died (systemd says how) or was unreachable on its socket."""
+    node = rec.node or rec.host or ""
+    objects = {"node": node} if node else {}
+    died = _UNIT_DIED.search(rec.message)
+    if died:
+        unit = died.group(1)
+        agent = "crio" if unit == "cri-o" else unit
+        who = _AGENTS[unit]
+        if died.group(2):
+            signal = (
+                f"signal {died.group(3)}/{died.group(4)}"
+                if died.group(2) == "killed"
+                else "a crash (core dump)"
+            )
+            how = f"was killed ({signal})"
+            if died.group(4) == "KILL":
+                how += ": SIGKILL comes from the kernel's OOM killer, systemd's own memory limit, or a person"
+        else:
+            how = "was killed by the kernel's OOM killer"
+        socket = ""
+    else:
+        reach = _SOCKET.search(rec.message)
+        if not reach:
+            return None
+        socket = reach.group(1) or reach.group(4)
+        agent = {"containerd/containerd": "containerd", "crio/crio": "crio"}.get(
+            reach.group(2) or "docker", "docker"
+        )
+        who = _AGENTS[agent]
+        client = rec.process or "a client"
+        why = reach.group(3) or "nothing answered"
+        how = f"was not answering: {client} could not connect to {socket} ({why})"
+        objects["process"] = client
+    objects["agent"] = agent
+    if agent == "kubelet":
+        effect = "The node stops reporting its status and goes NotReady until the kubelet is back."
+    else:
+        effect = (
+            "The kubelet cannot start, stop or inspect containers (running ones keep running under their shims): "
+            "new pods stay in ContainerCreating, probes and logs fail, and after 3 minutes PLEG turns unhealthy "
+            "and the node NotReady."
+        )
+    return Sighting(
+        "DIAG-NODE-AGENT-DOWN",
+        (node, agent),
+        f"{who[0].upper() if who.startswith('the ') else who[0]}{who[1:]}{on_node(objects)} {how}. {effect}",
+        "Find what killed it (dmesg for the OOM killer, journalctl -u for its exit); give the node daemons their "
+        "memory (systemReserved, kubeReserved) so a node-wide OOM takes pods first; keep the unit on "
+        "Restart=always.",
+        objects=objects,
+        severity=Severity.CRITICAL if agent == "kubelet" else None,
     )

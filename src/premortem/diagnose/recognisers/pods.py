@@ -98,6 +98,28 @@ def probe(rec: Record, state: State) -> Result:
     )
 
 
+@recogniser('status="unhealthy"', "status=unhealthy")
+def probe_sync_loop(rec: Record, state: State) -> Result:
+    """The kubelet's ``"SyncLoop (probe)" probe="liveness" status="unhealthy"``: the liveness (or
+    startup) probe reached its failure threshold; the container is restarted."""
+    kind = str(rec.fields.get("probe", "")).lower()
+    if "SyncLoop (probe)" not in rec.message or kind not in ("liveness", "startup"):
+        return None
+    objects = pod_objects(rec)
+    subject = who(objects)
+    return Sighting(
+        f"DIAG-PROBE-{kind.upper()}",
+        (*pod_key(objects), objects.get("container", ""), ""),
+        f"The {kind} probe of {subject[0].lower() + subject[1:]} reached its failure threshold (the kubelet marks "
+        "it unhealthy): the kubelet kills and restarts the container.",
+        "Make liveness check only the process itself (a local endpoint with no dependencies), give it a larger "
+        "failure budget than readiness, and add a startupProbe for slow starts."
+        if kind == "liveness"
+        else "Give the startup probe a budget (failureThreshold x periodSeconds) longer than the slowest real start.",
+        objects=objects,
+    )
+
+
 @recogniser("will be restarted", "it will be killed and re-created")
 def probe_restart(rec: Record, state: State) -> Result:
     old = _UNHEALTHY_OLD.search(rec.message)

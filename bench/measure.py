@@ -1,0 +1,146 @@
+"""Measuring commands for the benchmark: wall time and peak memory of cold runs, medians of several.
+
+Each command runs as its own process with its output going to a file. Peak memory is the resident
+set of the whole process tree (sampled from /proc every 10 ms, summed over the process and its
+children) and never less than GNU time's maximum RSS of the largest single process.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import statistics
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+SAMPLE_SECONDS = 0.01
+MiB = 1024 * 1024
+# Measured commands run with bytecode caching on (as after `pip install`, which compiles): a cold
+# start then measures starting a process, not compiling premortem's sources on every run.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+@dataclass
+class Runs:
+    """Wall seconds and peak RSS bytes of repeated runs of one command."""
+
+    label: str
+    argv: list[str]
+    seconds: list[float] = field(default_factory=list)
+    rss: list[int] = field(default_factory=list)
+    exit_codes: list[int] = field(default_factory=list)
+
+    @property
+    def time(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def memory(self) -> float:
+        return statistics.median(self.rss)
+
+    def time_cell(self) -> str:
+        return f"{self.time:.3f} s ({min(self.seconds):.3f}–{max(self.seconds):.3f})"
+
+    def rss_cell(self) -> str:
+        return f"{self.memory / MiB:.0f} MiB ({min(self.rss) / MiB:.0f}–{max(self.rss) / MiB:.0f})"
+
+    def command(self) -> str:
+        return " ".join(shlex.quote(_display(a)) for a in self.argv)
+
+
+def _display(arg: str) -> str:
+    """Paths relative to the repository where that is shorter, so the commands read as typed."""
+    if arg.startswith(ROOT + os.sep):
+        return os.path.relpath(arg, ROOT)
+    return arg
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(p) for p in handle.read().split()]
+    except OSError:
+        return []
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _tree_rss(pid: int) -> int:
+    total = 0
+    stack = [pid]
+    while stack:
+        current = stack.pop()
+        total += _rss(current)
+        stack.extend(_children(current))
+    return total
+
+
+GNU_TIME = "/usr/bin/time"
+
+
+def measure(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, int, int]:
+    """(wall seconds, peak RSS bytes of the process tree, exit code) of one cold run.
+
+    The command runs under GNU time when it is there: a process forked from this (bigger) script
+    would otherwise carry the script's own resident set in its ru_maxrss.
+    """
+    with tempfile.TemporaryFile() as sink, tempfile.NamedTemporaryFile("r") as maxrss_file:
+        wrapped = os.path.exists(GNU_TIME)
+        full = [GNU_TIME, "-f", "%M", "-o", maxrss_file.name, *argv] if wrapped else argv
+        start = time.perf_counter()
+        proc = subprocess.Popen(full, stdout=sink, stderr=subprocess.DEVNULL, env=env or ENV)
+        peak = 0
+        while True:
+            waited, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if waited:
+                elapsed = time.perf_counter() - start
+                break
+            roots = _children(proc.pid) if wrapped else [proc.pid]
+            peak = max(peak, sum(_tree_rss(pid) for pid in roots))
+            time.sleep(SAMPLE_SECONDS)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        kib = usage.ru_maxrss
+        if wrapped:
+            text = maxrss_file.read().strip().splitlines()
+            kib = int(text[-1]) if text and text[-1].isdigit() else 0
+    return elapsed, max(peak, kib * 1024), proc.returncode
+
+
+def repeat(label: str, argv: list[str], runs: int, env: dict[str, str] | None = None, ok=(0, 1)) -> Runs:
+    result = Runs(label, argv)
+    for index in range(runs):
+        seconds, rss, code = measure(argv, env)
+        if code not in ok:
+            raise SystemExit(f"bench: {label}: `{result.command()}` exited {code}")
+        result.seconds.append(seconds)
+        result.rss.append(rss)
+        result.exit_codes.append(code)
+        print(f"  {label} run {index + 1}/{runs}: {seconds:.3f} s, {rss / MiB:.0f} MiB", flush=True)
+    return result
+
+
+def fit(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
+    """Least squares y = a + b x: (a, b, r squared)."""
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+    b = sxy / sxx if sxx else 0.0
+    a = my - b * mx
+    ss_tot = sum((y - my) ** 2 for y in ys)
+    ss_res = sum((y - a - b * x) ** 2 for x, y in zip(xs, ys, strict=True))
+    return a, b, (1 - ss_res / ss_tot) if ss_tot else 1.0
+
+
+def verdict(ok: bool) -> str:
+    return "**met**" if ok else "**not met**"
