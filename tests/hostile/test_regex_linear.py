@@ -24,10 +24,12 @@ LENGTH = 30_000
 # here until they are made linear there, so that this test guards every other pattern meanwhile.
 KNOWN_QUADRATIC = {
     "premortem.diagnose.figures._DURATION_PART",
-    "premortem.diagnose.parsers.kv._PAIR",
     "premortem.diagnose.reader._KNOWN_START",
     "premortem.diagnose.timeparse._AGE_PART",
 }
+# Patterns only ever used with ``.match`` at one position (never ``search``/``finditer``): linear there,
+# and a search from every position is not how they run.
+MATCH_ONLY = {"premortem.load.split._FIRST_ENTRY"}
 
 
 def _patterns() -> dict[str, re.Pattern[str]]:
@@ -62,7 +64,8 @@ def test_pattern_is_linear(name):
             text = run * (LENGTH // len(run)) + "\x00!"
             signal.setitimer(signal.ITIMER_PROF, 3.0)
             try:
-                pattern.search(text)
+                if name not in MATCH_ONLY:
+                    pattern.search(text)
                 pattern.match(text)
             except _TooSlow:
                 pytest.fail(f"{name} is super-linear on a long run of {run!r}")
