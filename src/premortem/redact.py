@@ -181,9 +181,9 @@ def redact(text: str) -> str:
         out = _sub_last(_ASSIGN, out, check_key=True)
         if "value" in out.translate(_FOLD).lower():
             out = _sub_last(_NAME_VALUE, out)
-    if _MYSQL.search(out):
+    if ("mysql" in folded or "mariadb" in folded) and _MYSQL.search(out):
         out = _sub_last(_MYSQL_P, out)
-    if _REDIS.search(out):
+    if "redis-cli" in folded and _REDIS.search(out):
         out = _sub_last(_REDIS_A, out)
     return out
 
