@@ -468,7 +468,7 @@ def node_loss_strands_pods(context: ClusterContext) -> Iterator[Hit]:
     "CAP003",
     "drain-blocked",
     "capacity",
-    Severity.MEDIUM,
+    Severity.HIGH,
     "kubectl drain of a node never finishes: a PodDisruptionBudget blocks it",
 )
 def drain_blocked(context: ClusterContext) -> Iterator[Hit]:
@@ -484,6 +484,8 @@ def drain_blocked(context: ClusterContext) -> Iterator[Hit]:
     and `--timeout` defaults to forever; a pod selected by two budgets is refused outright (HTTP 500).
     Node upgrades, the cluster autoscaler's scale-down and every maintenance window stall on that
     node. Budgets do not protect against node failure or node-pressure eviction, only against this.
+    A drain is an ordinary event and this one never ends: `high`, as PDB001 and PDB003 are for the
+    same outcome (docs/severity.md).
 
     ## Failing example
     ```yaml
