@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from premortem.load import limits
+
 
 def chart_file_label(chart: str, relative: str) -> str:
     """Where ``relative`` (a path inside the chart) is, as a user opens it: the file under the chart
@@ -46,7 +48,7 @@ def read_chart_file(chart: str, relative: str) -> str | None:
 def chart_metadata(chart: str) -> dict[str, Any]:
     text = read_chart_file(chart, "Chart.yaml")
     try:
-        data = yaml.safe_load(text) if text else None
+        data = limits.safe_load(text) if text else None
     except yaml.YAMLError:
         data = None
     return data if isinstance(data, dict) else {}

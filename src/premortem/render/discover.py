@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import yaml
 
+from premortem.load import limits
 from premortem.load.reader import MANIFEST_SUFFIXES, SKIPPED_DIRS
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -216,7 +217,7 @@ def read_kustomization(directory: str) -> dict[str, Any]:
         return {}
     try:
         with open(path, encoding="utf-8-sig") as handle:
-            data = yaml.safe_load(handle)
+            data = limits.safe_load(handle.read())
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return {}
     return data if isinstance(data, dict) else {}

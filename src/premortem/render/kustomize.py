@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from premortem.load import limits
 from premortem.load.document import Document, Path
 from premortem.render.discover import RenderUnit, kustomization_file, read_kustomization
 from premortem.render.patches import (
@@ -189,7 +190,7 @@ def _parse(text: Any) -> Any:
     if not isinstance(text, str):
         return None
     try:
-        return yaml.safe_load(text)
+        return limits.safe_load(text)
     except yaml.YAMLError:
         return None
 

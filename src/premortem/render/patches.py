@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from premortem.load import limits
 from premortem.load.document import Document, Path
 from premortem.load.reader import load_file
 from premortem.render.chartfiles import read_text_file
@@ -107,7 +108,7 @@ def _kustomization(path: str) -> tuple[Any, Any]:
     try:
         with open(path, encoding="utf-8-sig") as handle:
             text = handle.read()
-        return yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader)
+        return limits.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None, None
 
