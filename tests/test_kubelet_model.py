@@ -9,11 +9,13 @@ from hypothesis import strategies as st
 from premortem.load.reader import load_text
 from premortem.model.kubelet import (
     DEFAULT_EVICTION_HARD,
+    DEFAULT_EVICTION_HARD_V130,
     allocatable,
     default_kubelet_settings,
     kubelet_settings,
     memory_eviction_bytes,
 )
+from premortem.settings import Settings, use_settings
 
 GI = 2**30
 MI = 2**20
@@ -29,8 +31,10 @@ def settings_of(body: str):
 def test_defaults_reserve_nothing_and_evict_at_100mi():
     s = default_kubelet_settings()
     assert s.system_reserved == {} and s.kube_reserved == {}
-    assert s.eviction_hard == DEFAULT_EVICTION_HARD
-    assert "imagefs.inodesFree" not in s.eviction_hard  # a v1.30 default, not v1.29
+    assert s.eviction_hard == DEFAULT_EVICTION_HARD_V130  # the newest release by default
+    with use_settings(Settings(kubernetes_version="1.29")):
+        assert default_kubelet_settings().eviction_hard == DEFAULT_EVICTION_HARD
+    assert "imagefs.inodesFree" not in DEFAULT_EVICTION_HARD  # a v1.30 default, not v1.29
     assert s.max_pods == 110
     alloc = allocatable({"cpu": 4000, "memory": 16 * GI, "pods": 110}, s)
     assert alloc == {"cpu": 4000, "memory": 16 * GI - 100 * MI, "pods": 110}
@@ -38,7 +42,7 @@ def test_defaults_reserve_nothing_and_evict_at_100mi():
 
 def test_an_empty_document_is_the_defaults():
     s = settings_of("address: 0.0.0.0\n")
-    assert s.eviction_hard == DEFAULT_EVICTION_HARD
+    assert s.eviction_hard == DEFAULT_EVICTION_HARD_V130
     assert s.eviction_hard_declared is None
     assert not s.reserves_anything
 
@@ -62,7 +66,20 @@ evictionHard: {memory.available: 500Mi, nodefs.available: "10%"}
 def test_setting_one_signal_switches_the_others_off():
     s = settings_of("evictionHard: {memory.available: 500Mi}\n")
     assert s.eviction_hard == {"memory.available": "500Mi"}
-    assert s.disabled_default_signals() == ["nodefs.available", "nodefs.inodesFree", "imagefs.available"]
+    off = ["nodefs.available", "nodefs.inodesFree", "imagefs.available"]
+    assert s.disabled_default_signals() == [*off, "imagefs.inodesFree"]
+    with use_settings(Settings(kubernetes_version="1.29")):
+        assert s.disabled_default_signals() == off
+
+
+def test_the_defaults_follow_the_release_judged():
+    # A cached v1.35 reading must not answer for a v1.29 scan of the same document.
+    docs = load_text("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n", "k.yaml")
+    assert "imagefs.inodesFree" in kubelet_settings(docs.documents[0]).eviction_hard
+    with use_settings(Settings(kubernetes_version="1.29")):
+        assert kubelet_settings(docs.documents[0]).eviction_hard == DEFAULT_EVICTION_HARD
+    with use_settings(Settings(kubernetes_version="1.30")):
+        assert kubelet_settings(docs.documents[0]).eviction_hard == DEFAULT_EVICTION_HARD_V130
 
 
 def test_merge_default_eviction_settings_keeps_the_defaults():
@@ -82,7 +99,7 @@ def test_empty_map_switches_every_threshold_off():
 
 def test_null_eviction_hard_is_the_default():
     s = settings_of("evictionHard: null\n")
-    assert s.eviction_hard == DEFAULT_EVICTION_HARD
+    assert s.eviction_hard == DEFAULT_EVICTION_HARD_V130
 
 
 def test_zero_and_hundred_percent_mean_off_and_zero_quantity_is_a_startup_error():

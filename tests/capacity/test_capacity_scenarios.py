@@ -228,6 +228,7 @@ spec:
     assert "allows 0 disruptions" in r.drains[0].blockers[0].reason
     findings = [f for f in scan_yaml("---".join(docs)).findings if f.rule == "CAP003"]
     assert {f.object.name for f in findings} == {"n1", "n2"}
+    assert {f.severity.label for f in findings} == {"high"}  # a drain that never ends, as PDB001
     # maxUnavailable 1 with room elsewhere: the drain completes.
     ok = pdb.replace("minAvailable: 2", "maxUnavailable: 1")
     r = report(node("n1"), node("n2"), node("n3"), deployment("db", replicas=2, requests="{memory: 1Gi}"), ok)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -170,3 +172,40 @@ def test_parameters_are_listed_by_rules_and_explain(tmp_path):
     assert entries["NET002"]["params"]["pressure-ratio"]["default"] == 0.75
     page = premortem("explain", "ETC004", cwd=tmp_path).stdout
     assert "## Parameters" in page and "`max-quota-bytes` (default `8589934592`)" in page
+
+
+def test_every_config_key_is_documented():
+    from premortem.configfile.schema import config_fields
+    from premortem.settings import Ignore, RenderSettings, Settings
+
+    doc = (Path(__file__).resolve().parent.parent.parent / "docs" / "configuration.md").read_text()
+    for cls in (Settings, Ignore, RenderSettings):
+        for key in config_fields(cls):
+            assert f"`{key}`" in doc, f"docs/configuration.md does not document {cls.__name__} key {key}"
+
+
+def test_explain_shows_what_this_repository_configures(tmp_path):
+    root = repo(
+        tmp_path,
+        {".premortem.yaml": "params:\n  ADM003: {max-timeout-seconds: 9}\nseverity: {ADM003: high}\n"},
+    )
+    page = premortem("explain", "ADM003", cwd=root).stdout
+    assert "set to `9` by" in page and ".premortem.yaml:1" in page
+    assert "sets its severity to high" in page
+    assert "set to" not in premortem("explain", "ADM003", "--no-config", cwd=root).stdout
+
+
+def test_overcommit_ratio_parameter(tmp_path):
+    examples = Path(__file__).resolve().parent.parent.parent / "examples"
+    root = repo(tmp_path, {})
+    shutil.copytree(examples, root / "examples")
+
+    def cap004() -> int:
+        out = premortem("scan", "examples", "--select", "CAP004", "--format", "json", cwd=root)
+        return sum(1 for f in json.loads(out.stdout)["findings"] if f["rule"] == "CAP004")
+
+    assert cap004() >= 1
+    (root / ".premortem.yaml").write_text("params:\n  CAP004: {overcommit-ratio: 100}\n")
+    assert cap004() == 0
+    out = premortem("capacity", "examples", "--format", "json", cwd=root)
+    assert json.loads(out.stdout)["overcommit"]["threshold"] == 100.0

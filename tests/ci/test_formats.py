@@ -123,3 +123,22 @@ def test_control_characters_are_escaped(tmp_path):
     root = repo(tmp_path, {"a.yaml": pod("a").replace("  name: a\n", '  name: "a\\e]0;pwned\\a"\n')})
     out = premortem("scan", "a.yaml", "--no-color", cwd=root)
     assert "\x1b" not in out.stdout and "\x07" not in out.stdout and "pwned" in out.stdout
+
+
+def test_capacity_speaks_the_ci_formats_too(tmp_path):
+    examples = Path(__file__).resolve().parent.parent.parent / "examples"
+    out = premortem("capacity", str(examples), "--format", "junit", "--no-config", cwd=tmp_path)
+    assert out.returncode in (0, 1), out.stderr
+    xmlschema.XMLSchema(str(SCHEMAS / "junit-10.xsd")).validate(out.stdout)
+    sarif = json.loads(
+        premortem("capacity", str(examples), "--format", "sarif", "--no-config", cwd=tmp_path).stdout
+    )
+    schema = json.loads((SCHEMAS / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(sarif)
+    assert {r["ruleId"] for r in sarif["runs"][0]["results"]} <= {
+        "CAP001",
+        "CAP002",
+        "CAP003",
+        "CAP004",
+        "CAP005",
+    }

@@ -208,3 +208,25 @@ def test_bad_baseline_is_a_usage_error(tmp_path):
     root = repo(tmp_path, {"a.yaml": POD.format(name="a"), "b.json": "{}"})
     out = premortem("scan", "a.yaml", "--baseline", "b.json", cwd=root)
     assert out.returncode == 2 and "not a premortem baseline" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_suppression_of_a_folded_in_rule_is_not_unused(tmp_path):
+    etcd = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: etcd
+  namespace: kube-system
+  annotations:
+    ignore.premortem.dev/ETC002: "lab cluster, etcd restarts are fine"
+spec:
+  containers:
+    - name: etcd
+      image: registry.k8s.io/etcd:3.5.9-0@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+      command: [etcd, --data-dir=/var/lib/etcd]
+"""
+    root = repo(tmp_path, {"etcd.yaml": etcd})
+    _, data = scan_json(root)
+    folded = [a["rule"] for f in data["findings"] for a in f.get("absorbed", [])]
+    assert "ETC002" in folded  # RES001 carries ETC002 on a BestEffort etcd pod (rootcause.py)
+    assert "SUP002" not in {f["rule"] for f in data["findings"]}

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -367,3 +368,63 @@ def test_journald_json_export(run) -> None:
     ]
     assert result.findings[1].extra["numbers"]["qos"] == "Burstable"
     assert result.summary["lines_unknown"] == 0
+
+
+def test_a_describe_prompt_names_the_output_without_its_name_line(run) -> None:
+    """``$ kubectl describe node worker-5`` then its Conditions and Events, the Name line left out."""
+    result = run(
+        "$ kubectl describe node worker-5\n"
+        "Conditions:\n"
+        "  Type             Status  Reason                 Message\n"
+        "  ----             ------  ------                 -------\n"
+        "  PIDPressure      True    KubeletHasInsufficientPID  kubelet has insufficient PID available\n"
+        "\n"
+        "Events:\n"
+        "  Type     Reason   Age   From     Message\n"
+        "  ----     ------   ----  ----     -------\n"
+        "  Warning  Evicted  10s   kubelet  The node was low on resource: pids.\n"
+    )
+    assert {(f.rule, f.extra["objects"].get("node")) for f in result.findings} == {
+        ("DIAG-NODE-PID-PRESSURE", "worker-5"),
+        ("DIAG-EVICT-PID", "worker-5"),
+    }
+    assert [s.title for s in result.stories] == ["PID pressure on node worker-5"]
+    # another command ends what the prompt named
+    other = run(
+        "$ kubectl describe node worker-5\n$ kubectl get pods\n"
+        "  PIDPressure      True    KubeletHasInsufficientPID  kubelet has insufficient PID available\n",
+        name="other.log",
+    )
+    assert all(f.extra["objects"].get("node") != "worker-5" for f in other.findings)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "described"),
+    [
+        ("$ kubectl describe node worker-5", ("Node", "worker-5", None)),
+        (
+            "root@cp-1:~# kubectl -n payments describe pod api-7d9f8c-x2k4q",
+            ("Pod", "api-7d9f8c-x2k4q", "payments"),
+        ),
+        ("$ oc describe pods/ledger-0 --namespace=payments", ("Pod", "ledger-0", "payments")),
+        ("$ kubectl describe nodes", None),
+        ("$ kubectl describe pod a b", None),
+        ("$ kubectl get pods", None),
+    ],
+)
+def test_described_objects(prompt: str, described: tuple[str, str, str | None] | None) -> None:
+    from premortem.diagnose.reader import _PROMPT_CMD, _described
+
+    m = _PROMPT_CMD.match(prompt)
+    assert m is not None
+    assert _described(m.group(1).split()) == described
+
+
+def test_durations_are_shown_as_written_with_their_rounding() -> None:
+    from premortem.diagnose.figures import duration
+
+    assert str(duration("142.12ms")) == "142.12 ms"
+    assert str(duration("7.645129468s")) == "7.645129468 s (7.65 s)"
+    assert str(duration("146.553126ms")) == "146.553126 ms (147 ms)"
+    assert str(duration("1m11.162122634s")) == "1m11.162122634s (71.16 s)"
+    assert str(duration(1.873402)) == "1.87 s"

@@ -233,6 +233,34 @@ def test_agent_down_says_which_agent_and_how(run) -> None:
     assert not run("dial unix /var/run/docker.sock: connect: permission denied\n", name="p.log").findings
 
 
+def test_a_node_wide_oom_names_every_process_it_killed(run) -> None:
+    lines = "".join(
+        f"May 15 23:13:51 node-1 kernel: [  778.97] Out of memory: Killed process {pid} ({comm}) total-vm:1kB, "
+        f"anon-rss:{rss}kB, file-rss:0kB, shmem-rss:0kB\n"
+        for pid, comm, rss in (
+            (16432, "(journald)", 4040),
+            (509, "systemd-timesyn", 812),
+            (16295, "python3", 4304),
+        )
+    )
+    (f,) = run(lines).findings
+    assert f.rule == "DIAG-OOM-SYSTEM" and f.extra["count"] == 3
+    assert "Processes killed: (journald), systemd-timesyn, python3." in f.message
+    assert "killed python3 (pid 16295)" in f.message  # the message is the biggest kill's
+
+
+def test_kubelet_json_behind_a_node_address_with_millisecond_ts(run) -> None:
+    """talosctl logs: ``<node ip>: {kubelet JSON}``, ts in milliseconds since the epoch."""
+    (f,) = run(
+        '10.200.1.5: {"ts":1753141980841.6128,"caller":"kubelet/kubelet.go:2406","msg":"Skipping pod '
+        'synchronization","err":"container runtime status check may not have completed yet"}\n'
+    ).findings
+    assert f.rule == "DIAG-NODE-NOT-READY"
+    assert f.extra["objects"]["node"] == "10.200.1.5"
+    assert f.extra["time"].startswith("2025-07-21T23:53:00")
+    assert "container runtime is not answering the kubelet (its status check has not completed)" in f.message
+
+
 def test_webhook_timeout_vs_refused(run) -> None:
     timeout = run(
         'failed calling webhook "a.example.com": failed to call webhook: Post "https://a.ns.svc:443/x?timeout=10s": context deadline exceeded\n'

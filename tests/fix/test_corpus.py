@@ -88,10 +88,11 @@ def check_tree(root: str) -> dict[str, object]:
             loaded = LoadResult()
             for name, text in fixed_sources.items():
                 loaded.extend(load_text(text.removeprefix("\ufeff"), name))
-            after = {(f.rule, f.object, f.container) for f in scan(loaded, all_rules()).findings}
+            # keyed by file too: copies of one object in sibling files (variants of an example) may differ
+            after = {(f.rule, f.file, f.object, f.container) for f in scan(loaded, all_rules()).findings}
             for outcome in run.outcomes:
                 f = outcome.finding
-                if outcome.status == "fixed" and (f.rule, f.object, f.container) in after:
+                if outcome.status == "fixed" and (f.rule, f.file, f.object, f.container) in after:
                     problems.append(f"{f.file}: {f.rule} still reported after its fix")
             stats["second_runs"] += 1
         for file_fix in run.files:
@@ -109,8 +110,9 @@ def check_tree(root: str) -> dict[str, object]:
             stats["changed"] += 1
             edits = [e for o in fixed for e in o.edits]
             allowed = allowed_lines(file_fix.original, edits)
-            before = file_fix.original.splitlines(keepends=True)
-            after = file_fix.fixed.splitlines(keepends=True)
+            # appending after a last line without a newline must give that line one: not a rewrite
+            before = _terminated(file_fix.original).splitlines(keepends=True)
+            after = _terminated(file_fix.fixed).splitlines(keepends=True)
             matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
             for tag, i1, i2, _j1, _j2 in matcher.get_opcodes():
                 if tag in ("replace", "delete"):
@@ -121,6 +123,10 @@ def check_tree(root: str) -> dict[str, object]:
                 if tag in ("replace", "insert"):
                     stats["lines_added"] += _j2 - _j1
     return {"stats": dict(stats), "by_rule": dict(sorted(by_rule.items())), "problems": problems}
+
+
+def _terminated(text: str) -> str:
+    return text if not text or text.endswith("\n") else text + "\n"
 
 
 @pytest.mark.skipif(not CORPUS, reason="set PREMORTEM_CORPUS to a corpus of real manifests")

@@ -18,10 +18,11 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from yaml.nodes import MappingNode, SequenceNode
 
 from fix.helpers import fix_run
 from premortem.engine import scan
-from premortem.fix.yamltext import Delete, Rename
+from premortem.fix.yamltext import Delete, Rename, compose_all, find
 from premortem.load.reader import load_text
 from premortem.rules import all_rules
 
@@ -259,11 +260,15 @@ def test_fix_properties(case):
     again = fix_run({"m.yaml": fixed}, unsafe=True).files[0]
     assert again.fixed == fixed
 
-    # fixed rules are clean on the objects they were fixed on
+    # fixed rules are clean on the objects they were fixed on (an identity written twice in the file is
+    # ambiguous: the other copy may keep the finding for its own reasons)
     after = _findings(fixed)
+    identities = [_identity(d) for d in _objects if isinstance(d, dict)]
     for outcome in file_fix.outcomes:
         if outcome.status == "fixed":
             f = outcome.finding
+            if identities.count((f.object.kind, f.object.namespace, f.object.name)) > 1:
+                continue
             assert (f.rule, f.object, f.container) not in after, (f.rule, outcome.message, fixed)
 
     # nothing but the intended fields change
@@ -283,9 +288,11 @@ def test_fix_properties(case):
                     _drop_created(data[doc_index], before_docs[doc_index], op.path)
     assert b == a
 
-    # style survives: comments, line endings, BOM
-    for comment in re.findall(r"# note \d+", text):
-        assert comment in fixed
+    # style survives: comments (but those on the lines of a deleted entry), line endings, BOM
+    deleted = _deleted_lines(text.removeprefix("\ufeff"), file_fix.outcomes)
+    for number, line in enumerate(text.removeprefix("\ufeff").splitlines()):
+        for comment in re.findall(r"# note \d+", line):
+            assert comment in fixed or number in deleted
     assert fixed.startswith("\ufeff") == text.startswith("\ufeff")
     if "\r\n" in text:
         assert fixed.count("\r\n") == fixed.count("\n")
@@ -302,3 +309,32 @@ def _drop_created(data: Any, original: Any, path: tuple[Any, ...]) -> None:
         except (KeyError, IndexError, TypeError):
             _drop(data, path[: depth + 1])
             return
+
+
+def _deleted_lines(text: str, outcomes: list[Any]) -> set[int]:
+    """0-based lines of ``text`` that a Delete removes with its entry (the key line to the value's end)."""
+    roots = compose_all(text)
+    lines: set[int] = set()
+    for outcome in outcomes:
+        for doc_index, op in outcome.edits:
+            if not isinstance(op, Delete):
+                continue
+            parent, depth = find(roots[doc_index], op.path[:-1])
+            if depth != len(op.path) - 1 or not isinstance(parent, MappingNode):
+                continue
+            for key, value in parent.value:
+                if key.value == op.path[-1]:
+                    end = value.end_mark.line
+                    if (
+                        isinstance(value, MappingNode | SequenceNode)
+                        and not value.flow_style
+                        and not value.end_mark.column
+                    ):
+                        end -= 1
+                    lines |= set(range(key.start_mark.line, end + 1))
+    return lines
+
+
+def _identity(obj: dict[str, Any]) -> tuple[Any, Any, Any]:
+    meta = obj.get("metadata") or {}
+    return obj.get("kind"), meta.get("namespace"), meta.get("name")

@@ -34,10 +34,29 @@ def test_drop_in_files_are_not_judged_for_what_they_leave_out():
 
 
 def test_kub002_disk_signals_off_is_medium_and_lists_them():
-    [f] = findings("kubeReserved: {memory: 1Gi}\nevictionHard: {memory.available: 1Gi}\n", rule="KUB002")
+    body = "kubeReserved: {memory: 1Gi}\nevictionHard: {memory.available: 1Gi}\n"
+    [f] = findings(body, rule="KUB002")
     assert f.severity.label == "medium"
-    assert f.extra["disabled_signals"] == ["nodefs.available", "nodefs.inodesFree", "imagefs.available"]
-    assert "mergeDefaultEvictionSettings" in f.fix
+    off = ["nodefs.available", "nodefs.inodesFree", "imagefs.available"]
+    assert f.extra["disabled_signals"] == [*off, "imagefs.inodesFree"]  # a default since v1.30
+    assert "mergeDefaultEvictionSettings" in f.fix and "v1.35 kubelet" in f.message
+    with use_settings(Settings(kubernetes_version="1.29")):
+        [f] = findings(body, rule="KUB002")
+    assert f.extra["disabled_signals"] == off
+    assert "(and from v1.30 imagefs.inodesFree<5%)" in f.message
+
+
+def test_kub002_the_four_v129_signals_leave_imagefs_inodes_off_from_v130():
+    # The list many node images write (awslabs/amazon-eks-ami and kops write these four).
+    body = (
+        "kubeReserved: {memory: 1Gi}\nevictionHard: {memory.available: 100Mi, nodefs.available: '10%', "
+        "nodefs.inodesFree: '5%', imagefs.available: '15%'}\n"
+    )
+    [f] = findings(body, rule="KUB002")
+    assert f.severity.label == "low" and f.extra["disabled_signals"] == ["imagefs.inodesFree"]
+    for version in ("1.29", "1.28"):
+        with use_settings(Settings(kubernetes_version=version)):
+            assert not findings(body, rule="KUB002")
 
 
 def test_kub002_only_imagefs_off_is_low():
@@ -57,7 +76,7 @@ def test_kub002_honours_merge_default_eviction_settings():
 def test_kub002_explicit_zero_percent_is_a_choice_not_a_finding():
     body = (
         "kubeReserved: {memory: 1Gi}\nevictionHard: {memory.available: 1Gi, nodefs.available: '10%', "
-        "nodefs.inodesFree: '5%', imagefs.available: '0%'}\n"
+        "nodefs.inodesFree: '5%', imagefs.available: '0%', imagefs.inodesFree: '0%'}\n"
     )
     assert not findings(body, rule="KUB002")
 
@@ -191,7 +210,7 @@ def test_kubeadm_extra_args_memory_threshold():
         {
             "kube-reserved": "memory=1Gi",
             "eviction-hard": "memory.available<50Mi,nodefs.available<10%,"
-            "nodefs.inodesFree<5%,imagefs.available<15%",
+            "nodefs.inodesFree<5%,imagefs.available<15%,imagefs.inodesFree<5%",
         },
         "cgroupDriver: systemd\n",
         version="v1beta4",

@@ -116,6 +116,9 @@ spec:
 
 
 def test_a_run_to_completion_pod_is_one_shot():
-    assert image_rules({"chart.yaml": HELM_TEST_POD}) == [("IMG001", "medium")]
-    serving = HELM_TEST_POD.replace("  restartPolicy: Never\n", "")
+    one_shot = HELM_TEST_POD.replace("  annotations: {helm.sh/hook: test}\n", "")
+    assert image_rules({"chart.yaml": one_shot}) == [("IMG001", "medium")]
+    serving = one_shot.replace("  restartPolicy: Never\n", "")
     assert image_rules({"chart.yaml": serving}) == [("IMG001", "high")]
+    # As a Helm test hook it runs only under `helm test`: a fact (model/delivery.py TEST_RUN).
+    assert image_rules({"chart.yaml": HELM_TEST_POD}) == [("IMG001", "info")]

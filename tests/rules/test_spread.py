@@ -157,3 +157,12 @@ def test_sch002_statefulset_is_medium_deployment_low():
 def test_sch002_pdb_in_another_namespace_does_not_count():
     assert found(workload() + PDB, "SCH002") == []
     assert len(found(workload() + PDB.replace("namespace: shop", "namespace: other"), "SCH002")) == 1
+
+
+def test_argo_rollouts_are_replicated_workloads():
+    rollout = workload().replace(
+        "apiVersion: apps/v1\nkind: Deployment", "apiVersion: argoproj.io/v1alpha1\nkind: Rollout"
+    )
+    [f] = found(rollout, "SCH001")
+    assert "Rollout api (3 replicas)" in f.message
+    assert len(found(rollout, "SCH002")) == 1

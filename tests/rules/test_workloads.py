@@ -87,3 +87,64 @@ def test_pods_without_requests_are_said_so():
 def test_batch_v1beta1_cronjob_is_read_too():
     [f] = findings(cronjob().replace("batch/v1", "batch/v1beta1"))
     assert f.rule == "WRK001"
+
+
+def job(spec: str, restart: str = "Never", kind: str = "Job") -> str:
+    if kind == "CronJob":
+        return f"""
+apiVersion: batch/v1
+kind: CronJob
+metadata: {{name: j, namespace: ops}}
+spec:
+  schedule: "0 * * * *"
+{spec}  jobTemplate:
+    spec:
+      activeDeadlineSeconds: 600
+      backoffLimit: 40
+      template:
+        spec:
+          restartPolicy: {restart}
+          containers: [{{name: c, image: registry.example.com/c:1.0.0}}]
+"""
+    return f"""
+apiVersion: batch/v1
+kind: Job
+metadata: {{name: j, namespace: ops}}
+spec:
+{spec}  template:
+    spec:
+      restartPolicy: {restart}
+      containers: [{{name: c, image: registry.example.com/c:1.0.0}}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "kept", "severity"),
+    [
+        (job("  backoffLimit: 200\n"), 201, Severity.LOW),
+        (job("  backoffLimit: 200\n  parallelism: 10\n"), 2010, Severity.MEDIUM),
+        (job("  completions: 50\n  completionMode: Indexed\n  backoffLimitPerIndex: 3\n"), 200, Severity.LOW),
+        (
+            job("  failedJobsHistoryLimit: 5\n  successfulJobsHistoryLimit: 10\n", kind="CronJob"),
+            615,
+            Severity.LOW,
+        ),
+    ],
+    ids=["backoff", "parallel", "per-index", "cron-history"],
+)
+def test_wrk004_counts_the_kept_pods(text, kept, severity):
+    [f] = findings(text, "WRK004")
+    assert f.extra["kept_pods"] == kept and f.severity == severity
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        job(""),
+        job("  backoffLimit: 200\n", restart="OnFailure"),
+        job("", kind="CronJob").replace("backoffLimit: 40", "backoffLimit: 6"),
+    ],
+    ids=["defaults", "on-failure", "cron-defaults"],
+)
+def test_wrk004_quiet(text):
+    assert findings(text, "WRK004") == []

@@ -13,10 +13,13 @@ from premortem.cli.options import (
     exclude_option,
     exit_code,
     kubernetes_version_option,
+    load_inputs,
     load_settings,
-    manifest_files,
+    manifest_inputs,
+    max_input_option,
+    render_options,
+    report_format_option,
     settings_options,
-    text_or_json_option,
     usage_error,
 )
 
@@ -30,7 +33,10 @@ from premortem.cli.options import (
     help="The nodes: e.g. 3x16cpu/64Gi, 2x8cpu/32Gi,1x4cpu/16Gi, or an inventory YAML file. "
     "Default: the Node objects read.",
 )
-@text_or_json_option("Output format (JSON: see docs/capacity.md).")
+@report_format_option(
+    "Output format: text (the simulation and its findings), json (see docs/capacity.md), or the "
+    "findings as sarif, junit, github or markdown, as for scan."
+)
 @click.option(
     "--html",
     "html_file",
@@ -42,6 +48,8 @@ from premortem.cli.options import (
 @settings_options
 @exclude_option
 @kubernetes_version_option
+@max_input_option
+@render_options
 @color_option
 def capacity(
     paths: tuple[str, ...],
@@ -55,9 +63,9 @@ def capacity(
     from premortem.analyses.capacity.rules import CAPACITY_RULES, hits, report_for
     from premortem.engine import make_finding, problem_finding, select_rules
     from premortem.findings import SEVERITIES, Finding
-    from premortem.load.reader import load_paths
     from premortem.model.index import ObjectIndex
     from premortem.model.limitrange import apply_limit_ranges
+    from premortem.render.stage import rendered_sources
     from premortem.report.model import not_reported
     from premortem.settings import use_settings
     from premortem.triage import triage
@@ -65,9 +73,13 @@ def capacity(
 
     settings = load_settings(paths, options)
     click.get_current_context().with_resource(use_settings(settings))
-    files, missing = manifest_files(paths, settings)
-    loaded = load_paths(files)
+    plan, missing, _ = manifest_inputs(paths, settings)
+    inputs = load_inputs(plan, settings)
+    loaded = inputs.loaded
+    missing = missing or inputs.unrendered
     if loaded.files_read == 0:
+        for problem in loaded.problems:  # say why, as scan does
+            click.echo(f"  {problem.file}: {problem.message}", err=True)
         usage_error("no input could be read")
     apply_limit_ranges(loaded.documents)  # pods a LimitRange covers get its default requests
     index = ObjectIndex.build(loaded.documents)
@@ -94,7 +106,8 @@ def capacity(
             assert hit.doc is not None
             findings.append(make_finding(rule, hit.doc, hit))
     ran = {k for r in rules for k in (r.id, r.category)}
-    triaged = triage(findings, settings, loaded.documents, source_texts(files, loaded.documents), ran)
+    texts = source_texts([*plan.files, *rendered_sources(findings)], loaded.documents)
+    triaged = triage(findings, settings, loaded.documents, texts, ran)
     findings = triaged.findings
     code = exit_code(findings, settings.fail_on)
     if missing:
@@ -117,6 +130,15 @@ def capacity(
         payload = report_json(report, findings)
         payload["suppressed"] = [{**f.to_json(), "suppression": s.to_json()} for f, s in triaged.suppressed]
         write_json(payload)
+    elif fmt != "text":
+        from premortem.report.model import Report
+        from premortem.report.write import write_report
+
+        totals = triaged.summary({"files": loaded.files_read, "objects": len(loaded.documents)})
+        write_report(
+            fmt,
+            Report(findings, totals, rules, triaged.suppressed, verb="simulated", fail_on=settings.fail_on),
+        )
     else:
         from premortem.analyses.capacity.render import render_text
         from premortem.report.text import make_console, render_findings

@@ -20,6 +20,7 @@ from premortem.cli.options import (
     ignore_option,
     kubernetes_version_option,
     load_settings,
+    max_input_option,
     no_config_option,
     split_commas,
     text_or_json_option,
@@ -69,6 +70,7 @@ _LABELS = {"fixed": "fixed", "held": "held back", "not-fixable": "not fixable", 
     help="Talk plain http to this registry (localhost and 127.0.0.1 always may).",
 )
 @kubernetes_version_option
+@max_input_option
 def fix(
     paths: tuple[str, ...],
     write: bool,
@@ -82,6 +84,7 @@ def fix(
     resolve_digests: bool,
     insecure: tuple[str, ...],
     kubernetes_version: str | None,
+    max_input_bytes: int | None,
 ) -> None:
     """Fix what can be fixed in manifests (files, directories, - for stdin to stdout).
 
@@ -95,7 +98,7 @@ def fix(
     from premortem.fix.pipeline import STDIN_NAME, fixable_rules, read_source, run_fix
     from premortem.fix.registry import FixContext, all_fixers
     from premortem.load.files import InputError
-    from premortem.load.reader import expand_paths
+    from premortem.render.discover import plan_inputs, unfixable_note
     from premortem.report.fix_report import fix_json
     from premortem.rules import all_rules
     from premortem.rules.registry import lookup
@@ -108,6 +111,7 @@ def fix(
             "ignore": ignore,
             "exclude": exclude,
             "kubernetes_version": kubernetes_version,
+            "max_input_bytes": max_input_bytes,
             "config_file": config_file,
             "no_config": no_config,
         },
@@ -128,12 +132,24 @@ def fix(
             usage_error(f"{rule.id} has no fixer; fixable rules: {', '.join(sorted(fixers))}")
     selected = select_rules(fixable_rules(), settings.select, settings.ignore)
 
-    files, missing = expand_paths(targets)
+    plan = plan_inputs(targets)
+    files, missing = plan.files, plan.missing
     for path in missing:
         click.echo(f"premortem: error: {path}: no such file or directory", err=True)
     if missing:
         raise SystemExit(EXIT_USAGE)
     files, _ = without_excluded(files, settings)
+    units = [u for u in plan.units if without_excluded([u.path], settings)[0]]
+    for unit in units:  # charts and kustomizations: not edited (docs/render.md says why)
+        click.echo(f"premortem: not fixed: {unfixable_note(unit)}", err=True)
+    if plan.unused:
+        click.echo(
+            f"premortem: not fixed: {len(plan.unused)} file(s) under kustomizations that no build uses "
+            f"(e.g. {plan.unused[0][0]}); name a file to fix it anyway",
+            err=True,
+        )
+    if not files and units:
+        raise SystemExit(EXIT_USAGE)
     if not files:
         usage_error(f"no *.yaml, *.yml or *.json files found in {', '.join(targets)} (or all are excluded)")
 

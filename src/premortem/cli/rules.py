@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from typing import Any
 
 import click
 
-from premortem.cli.options import EXIT_USAGE
+from premortem.cli.options import EXIT_USAGE, config_option, load_settings, no_config_option
 from premortem.rules.registry import Param
 
 
@@ -136,7 +137,9 @@ def rules(fmt: str, category: str | None, source: str) -> None:
 
 @click.command()
 @click.argument("rule")
-def explain(rule: str) -> None:
+@config_option
+@no_config_option
+def explain(rule: str, config_file: str | None, no_config: bool) -> None:
     """Print a rule's documentation (by id, e.g. RES001, or by name)."""
     key = rule.strip()
     found = next(
@@ -151,12 +154,26 @@ def explain(rule: str) -> None:
         f"{'   fixable' if found.fixable else ''}   raised by: premortem {found.source}\n"
     )
     click.echo(found.doc)
+    settings = load_settings((), {"config_file": config_file, "no_config": no_config})
+    configured = settings.severity.get(found.id)
+    if configured:
+        click.echo(
+            f"\nThis repository's config sets its severity to {configured} ({settings.sources['severity']})."
+        )
     if found.params:
-        click.echo(parameters_section(found.id, found.params))
+        click.echo(
+            parameters_section(found.id, found.params, settings.params.get(found.id, {}), settings.sources)
+        )
 
 
-def parameters_section(rule_id: str, params: dict[str, Param]) -> str:
-    """The ``## Parameters`` part of an explain page: each tunable threshold, its default, how to set it."""
+def parameters_section(
+    rule_id: str,
+    params: dict[str, Param],
+    configured: dict[str, Any] | None = None,
+    sources: dict[str, str] | None = None,
+) -> str:
+    """The ``## Parameters`` part of an explain page: each tunable threshold, its default, the value
+    this repository's config sets (if any), how to set it."""
     lines = [
         "",
         "## Parameters",
@@ -164,7 +181,10 @@ def parameters_section(rule_id: str, params: dict[str, Param]) -> str:
         "",
     ]
     for name, param in params.items():
-        lines.append(f"- `{name.replace('_', '-')}` (default `{param.default!r}`): {param.help}")
+        line = f"- `{name.replace('_', '-')}` (default `{param.default!r}`): {param.help}"
+        if configured and name in configured:
+            line += f"; set to `{configured[name]!r}` by {(sources or {}).get('params', 'the config')}"
+        lines.append(line)
     first = next(iter(params.items()))
     lines += [
         "",

@@ -12,8 +12,11 @@ from premortem.cli.options import (
     exclude_option,
     format_option,
     kubernetes_version_option,
+    load_inputs,
     load_settings,
-    manifest_files,
+    manifest_inputs,
+    max_input_option,
+    render_options,
     settings_options,
     usage_error,
 )
@@ -41,16 +44,21 @@ from premortem.cli.report_options import report_and_exit, report_options
     "Small inputs are always read in-process. The output is the same for any N.",
 )
 @kubernetes_version_option
+@max_input_option
+@render_options
 @report_options
 def scan(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
-    """Scan manifests (files, directories, - for stdin; default: the current directory)."""
-    from premortem.engine import scan as run_scan
+    """Scan manifests (files, directories, - for stdin; default: the current directory).
+
+    Helm charts (a directory with Chart.yaml) are rendered with `helm template` and Kustomize
+    directories (kustomization.yaml) with `kubectl kustomize`; findings point at the template, values
+    file, origin file or patch to edit."""
     from premortem.engine import select_rules
-    from premortem.load.reader import load_paths
+    from premortem.render.stage import rendered_sources, scan_apart
     from premortem.rules import all_rules
 
     settings = load_settings(paths, options)
-    files, missing = manifest_files(paths, settings)
+    plan, missing, excluded = manifest_inputs(paths, settings)
     if settings.nodes:
         from premortem.analyses.capacity.nodes import NodeSpecError, nodes_from_option
 
@@ -68,7 +76,12 @@ def scan(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
         from premortem.load.parallel import default_jobs
 
         jobs = default_jobs()
-    loaded = load_paths(files, jobs=jobs)
+    from premortem.settings import use_settings
+
+    with use_settings(settings):  # the loader reads max_input_bytes from the settings
+        inputs = load_inputs(plan, settings, jobs=jobs)
+    loaded = inputs.loaded
+    missing = missing or inputs.unrendered
     if loaded.files_read == 0:
         click.echo("premortem: error: no input could be read", err=True)
         for problem in loaded.problems:
@@ -76,7 +89,7 @@ def scan(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
         raise SystemExit(EXIT_USAGE)
 
     options_for_rules = {"nodes": settings.nodes} if settings.nodes else {}
-    result = run_scan(loaded, rules, options_for_rules, settings=settings)
+    result = scan_apart(inputs, rules, options_for_rules, settings)  # each chart or kustomization alone
     from premortem.triage.sources import source_texts
 
     report_and_exit(
@@ -84,10 +97,10 @@ def scan(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
         settings=settings,
         findings=result.findings,
         rules=rules,
-        summary=result.summary,
+        summary={**result.summary, "files_excluded": excluded},
         options=options,
         documents=result.documents,
-        texts=source_texts(files, result.documents),
+        texts=source_texts([*plan.files, *rendered_sources(result.findings)], result.documents),
         objects=result.objects,
         code=EXIT_USAGE if missing else 0,
     )

@@ -34,7 +34,8 @@ def relative_to(path: str, base: str) -> str:
 
 def without_excluded(files: list[str], settings: Settings) -> tuple[list[str], int]:
     """``files`` minus the excluded ones (and the config file itself), and how many were excluded."""
-    excluded = exclusion(settings)
     config = os.path.abspath(settings.config_file) if settings.config_file else None
-    kept = [f for f in files if not excluded(f) and (config is None or os.path.abspath(f) != config)]
-    return kept, len(files) - len(kept)
+    candidates = [f for f in files if config is None or os.path.abspath(f) != config]
+    excluded = exclusion(settings)
+    kept = [f for f in candidates if not excluded(f)]
+    return kept, len(candidates) - len(kept)

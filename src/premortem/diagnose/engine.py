@@ -26,6 +26,11 @@ _POD_AND_UID = re.compile(
 )
 
 
+# Findings of kills name every process killed (the first few): a node-wide OOM takes several in turn.
+_KILL_RULES = ("DIAG-OOM-SYSTEM", "DIAG-OOM-KILL", "DIAG-OOM-RESERVED")
+_PROCESSES_SHOWN = 6
+
+
 @dataclass
 class Aggregate:
     rule: str
@@ -42,6 +47,9 @@ class Aggregate:
     times: list[datetime] = field(default_factory=list)
     seq: int = 0
     decided: bool = False  # a decisive sighting set the message and severity
+    processes: list[str] = field(default_factory=list)  # the distinct processes named, the first few
+    more_processes: int = 0
+    age: float | None = None  # the oldest relative age (kubectl's AGE column) among its records
 
 
 @dataclass
@@ -146,6 +154,8 @@ class Diagnosis:
             agg.severity = severity if s.decisive and not agg.decided else max(agg.severity, severity)
         agg.count += max(rec.count, 1)
         agg.last_rec = rec
+        if rec.age is not None and (agg.age is None or rec.age > agg.age):
+            agg.age = rec.age
         if s.decisive:
             agg.decided, agg.worst = True, s
         elif (
@@ -156,6 +166,12 @@ class Diagnosis:
             agg.worst = s
         for k, v in s.objects.items():
             agg.objects.setdefault(k, v)
+        process = s.objects.get("process")
+        if process and process not in agg.processes:
+            if len(agg.processes) < _PROCESSES_SHOWN:
+                agg.processes.append(process)
+            else:
+                agg.more_processes = 1
         for p in s.prevented_by or ():
             if p not in agg.prevented_by:
                 agg.prevented_by.append(p)
@@ -252,6 +268,9 @@ class Diagnosis:
         meta = DIAG_RULES[agg.rule]
         shown = agg.worst or agg.first
         message = shown.message
+        if agg.rule in _KILL_RULES and len(agg.processes) > 1:
+            named = ", ".join(agg.processes) + (" and others" if agg.more_processes else "")
+            message += f" Processes killed: {named}."
         if agg.count > 1:
             span = ""
             if len(agg.times) >= 2 and _clock(agg.times[0]) != _clock(agg.times[-1]):
@@ -279,7 +298,7 @@ class Diagnosis:
             "prevented_by": prevented,
             "checked_by": list(meta.checked_by),
             "_seq": agg.seq,
-            "_age": agg.first_rec.age,
+            "_age": agg.age,
         }
         numbers = {k: v for k, v in shown.numbers.items() if v is not None}
         if numbers:
@@ -303,8 +322,8 @@ def order_key(agg: Aggregate) -> tuple[Any, ...]:
     return (
         first is None,
         first or datetime.min.replace(tzinfo=UTC),
-        agg.first_rec.age is None,
-        -(agg.first_rec.age or 0),
+        agg.age is None,
+        -(agg.age or 0),
         agg.seq,
     )
 

@@ -2,8 +2,10 @@
 a bare float of seconds in older zap logs) and sizes with their units (``2087340kB`` from the kernel,
 ``2.1GB`` pasted by hand, ``92Ki``/``1843260Ki`` from the kubelet).
 
-A figure is shown the way it was written, with a space before the unit (``142.12 ms``, ``2.1 GB``):
-numbers with more than two decimals are rounded to two, milliseconds to whole ones from 100 ms up.
+A figure is shown the way it was written, with a space before the unit (``142.12 ms``, ``2.1 GB``),
+so that searching the evidence for it finds the line; one with more than two decimals is followed by
+its rounding (``7.645129468 s (7.65 s)``, ``146.553126 ms (147 ms)``), a compound duration by its total
+in seconds (``1m11.162122634s (71.16 s)``); a bare float of seconds is shown to two decimals.
 A figure that cannot be read is ``None`` and the caller leaves it out of the message: never ``?``
 and never ``0``.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|µs|us|μs|ns|m|s)")
+_DURATION_PART = re.compile(r"(\d{1,20}(?:\.\d{1,20})?)(h|ms|µs|us|μs|ns|m|s)")
 _DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:h|ms|µs|us|μs|ns|m|s))+$")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "µs": 1e-6, "μs": 1e-6, "us": 1e-6, "ns": 1e-9}
 
@@ -50,9 +52,12 @@ def duration(value: object) -> Duration | None:
     seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
     if len(parts) == 1:
         number, unit = parts[0]
+        written = f"{number} {unit}"
         if unit == "ms" and seconds >= 0.1 and len(number.partition(".")[2]) > 2:
-            return Duration(seconds, f"{round(float(number))} ms")
-        return Duration(seconds, f"{_trim(number)} {unit}")
+            rounded = f"{round(float(number))} ms"
+        else:
+            rounded = f"{_trim(number)} {unit}"
+        return Duration(seconds, written if rounded == written else f"{written} ({rounded})")
     return Duration(seconds, f"{text} ({_trim(f'{seconds:.6f}')} s)" if seconds < 3600 else text)
 
 

@@ -46,17 +46,29 @@ from premortem.settings import DEFAULT_MAX_INPUT_BYTES
 
 STDIN_NAME = "<stdin>"
 MAX_LINE_BYTES = 64 * 1024
+_PROMPT_CMD = re.compile(r"^[\w@.:~/-]*[$#] (\S.*)$")
+_DESCRIBED_KINDS = {"node": "Node", "nodes": "Node", "no": "Node", "pod": "Pod", "pods": "Pod", "po": "Pod"}
 _JOIN_LINES = 8  # a wrapped JSON line is joined from at most this many pieces
+# A multi-line document (an event list, a pod as YAML or JSON) held until it closes is at most this
+# big; past it, or at a line no pretty-printed JSON has, its lines are read one by one instead.
+MAX_DOC_BYTES = 8 * 1024 * 1024
 _YAML_TOP = re.compile(r"^(?:apiVersion|items|kind|metadata|status):(?: |$)")
 _YAML_CONT = re.compile(r'^(?:[ -]|[A-Za-z_"][\w"]*:(?: |$)|---|\.\.\.)')
 _JOURNAL_BANNER = re.compile(r"^-- (?:Logs begin at|Journal begins at) \w{3} (\d{4})-(\d\d)-(\d\d)")
 # The first characters of every single-line format read here (klog, syslog/journald, RFC 3339 and
 # capnslog stamps, dmesg, JSON, logfmt, kubectl drain, shell prompts).
 _KNOWN_START = re.compile(
-    r"(?:[a-z]*\d{4}/\d\d/\d\d \d\d:|\[(?:INFO|WARN|WARNING|ERROR|DEBUG|NOTICE)\] |[IWEF]\d{4} \d\d:|[A-Za-z]{3} [ \d]\d \d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:|\[|\{.*\}$|time=|ts=|"
+    r"(?:[a-z]{0,16}\d{4}/\d\d/\d\d \d\d:|\[(?:INFO|WARN|WARNING|ERROR|DEBUG|NOTICE)\] |[IWEF]\d{4} \d\d:|[A-Za-z]{3} [ \d]\d \d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:|\[|time=|ts=|"
     r"node/|pod/|evicting pod |error when evicting |error: unable to drain|There are pending pods|"
-    r"Warning: |WARNING: |Error from server|error: |\$ |# |[\w@.:~/-]+[$#] |-- )"
+    r"Warning: |WARNING: |Error from server|error: |\$ |# |[\w@.:~/-]{1,64}[$#] |-- )"
 )
+
+
+def _known_start(text: str) -> bool:
+    """The line begins like one of the formats read here (or is a JSON object)."""
+    return _KNOWN_START.match(text) is not None or (text[:1] == "{" and text.rstrip().endswith("}"))
+
+
 _SINGLE = (
     prompt.parse,
     klog.parse,
@@ -112,6 +124,13 @@ class FileReader:
         self.doc: list[str] | None = None
         self.doc_json = False
         self.doc_start = 0
+        self.doc_bytes = 0
+        self.loose = False
+        # the object of the last ``$ kubectl describe node X`` prompt: a describe output without its
+        # Name line is that object's
+        self.described: tuple[str, str, str | None] | None = (
+            None  # re-reading an abandoned document's lines: none of them opens another
+        )
         self.partial: list[tuple[int, str]] | None = None  # the pieces of a JSON line the paste wrapped
 
     # ------------------------------------------------------------------ records
@@ -145,15 +164,22 @@ class FileReader:
 
     def dispatch(self, n: int, text: str) -> None:
         if self.doc is not None:
-            if self.doc_json:
+            self.doc_bytes += len(text) + 1
+            if self.doc_bytes > MAX_DOC_BYTES:
+                self.abandon_doc()
+            elif self.doc_json:
+                # Pretty-printed JSON (kubectl -o json, jq): every line inside is indented.
+                if text[:1] in (" ", "\t", "") or text in ("}", "]", "},", "],"):
+                    self.doc.append(text)
+                    if text in ("}", "]"):
+                        self.end_doc()
+                    return
+                self.abandon_doc()
+            elif text and _YAML_CONT.match(text):
                 self.doc.append(text)
-                if text in ("}", "]"):
-                    self.end_doc()
                 return
-            if text and _YAML_CONT.match(text):
-                self.doc.append(text)
-                return
-            self.end_doc()
+            else:
+                self.end_doc()
         if not text.strip():
             self.table = self.pods = None
             self.end_block()
@@ -173,13 +199,14 @@ class FileReader:
             return
         if self.describe_line(n, text):
             return
-        if text.strip() in ("{", "[") or (
-            text.startswith(('{"', '{ "')) and not text.rstrip().endswith("}") and text.count('"') <= 4
+        if not self.loose and (
+            text.strip() in ("{", "[")
+            or (text.startswith(('{"', '{ "')) and not text.rstrip().endswith("}") and text.count('"') <= 4)
         ):
-            self.doc, self.doc_json, self.doc_start = [text], True, n
+            self.doc, self.doc_json, self.doc_start, self.doc_bytes = [text], True, n, len(text) + 1
             return
-        if _YAML_TOP.match(text):
-            self.doc, self.doc_json, self.doc_start = [text], False, n
+        if not self.loose and _YAML_TOP.match(text):
+            self.doc, self.doc_json, self.doc_start, self.doc_bytes = [text], False, n, len(text) + 1
             return
         if text.startswith("-- "):
             banner = _JOURNAL_BANNER.match(text)
@@ -191,7 +218,17 @@ class FileReader:
                     return
                 self.stats.formats["journal-banner"] += 1
                 return
+        if text[:1] in ("$", "#") or "$ " in text[:40]:
+            self.note_prompt(text)
         self.single(n, text)
+
+    def note_prompt(self, text: str) -> None:
+        """A shell prompt: a ``kubectl describe`` of one node or pod names what follows; any other
+        command ends that."""
+        m = _PROMPT_CMD.match(text)
+        if m is None:
+            return
+        self.described = _described(m.group(1).split()[:12])
 
     def header(self, text: str) -> bool:
         pods = pods_table.header(text)
@@ -234,7 +271,7 @@ class FileReader:
             indented = text[:1] in (" ", "\t")
             if describe.start(text) and text.startswith("Name:"):
                 self.end_block()
-            elif indented or describe.start(text) or not _KNOWN_START.match(text):
+            elif indented or describe.start(text) or not _known_start(text):
                 self.block.feed(n, text)
                 self.stats.formats["describe"] += 1
                 return True
@@ -242,6 +279,9 @@ class FileReader:
                 self.end_block()
         if describe.start(text) or describe.CONDITION.match(text):
             self.block = describe.Block(None, n)
+            if self.described is not None:
+                kind, name, namespace = self.described
+                self.block.kind, self.block.name, self.block.namespace = kind, name, namespace
             self.block.feed(n, text)
             self.stats.formats["describe"] += 1
             return True
@@ -255,7 +295,7 @@ class FileReader:
             return
         if KEYWORDS.search(text) is None:
             # Nothing any recogniser looks for: only say whether the line is in a known format.
-            if _KNOWN_START.match(text) or "level=" in text:
+            if _known_start(text) or "level=" in text:
                 self.stats.formats["skimmed"] += 1
             else:
                 self.stats.unknown(self.name, n, text)
@@ -313,6 +353,19 @@ class FileReader:
                 self.dispatch(n, text)
 
     # ------------------------------------------------------------------ blocks
+    def abandon_doc(self) -> None:
+        """A document that never closes (a cut paste, a stray brace): its opening line is unknown and
+        the rest is read line by line, as if no document had begun."""
+        lines, start = self.doc or [], self.doc_start
+        self.doc = None
+        self.stats.unknown(self.name, start, lines[0] if lines else "")
+        self.loose = True
+        try:
+            for i, text in enumerate(lines[1:], 1):
+                self.dispatch(start + i, text)
+        finally:
+            self.loose = False
+
     def end_doc(self) -> None:
         lines, start, is_json = self.doc or [], self.doc_start, self.doc_json
         self.doc = None
@@ -411,16 +464,49 @@ class FileReader:
         return rec
 
 
+def _described(words: list[str]) -> tuple[str, str, str | None] | None:
+    """``kubectl [-n NS] describe node|pod[/]NAME [-n NS]`` (also ``oc``, ``k``): (kind, name, namespace)."""
+    if not words or words[0] not in ("kubectl", "oc", "k") or "describe" not in words:
+        return None
+    namespace = None
+    rest = []
+    skip = False
+    for i, word in enumerate(words[1:], 1):
+        if skip:
+            skip = False
+            continue
+        if word in ("-n", "--namespace"):
+            namespace, skip = (words[i + 1] if i + 1 < len(words) else None), True
+        elif word.startswith(("-n=", "--namespace=")):
+            namespace = word.partition("=")[2]
+        elif not word.startswith("-"):
+            rest.append(word)
+    if rest[:1] != ["describe"] or len(rest) < 2:
+        return None
+    kind_word, _, name = rest[1].partition("/")
+    if not name and len(rest) == 3:
+        name = rest[2]
+    kind = _DESCRIBED_KINDS.get(kind_word.lower())
+    if kind is None or not name or len(rest) > 3:
+        return None
+    return kind, name, namespace if kind == "Pod" else None
+
+
 def _wrapped_json_start(text: str) -> bool:
     """A JSON log line cut by the terminal: ``{"`` right at the start or after an envelope
-    (journald's ``k3s[820]: ``, CRI's ``stderr F ``), and no closing brace."""
+    (journald's ``k3s[820]: ``, CRI's ``stderr F ``, a node address ``10.200.1.5: ``), and no closing
+    brace."""
     if text.rstrip().endswith("}"):
         return False
     offset = text.find('{"')
     if offset < 0:
         return False
     before = text[:offset]
-    return not before.strip() or before.endswith(("]: ", " F ", " P "))
+    return (
+        not before.strip()
+        or before.endswith(("]: ", " F ", " P "))
+        or (before.endswith(": ") and before[:1].isdigit() and before[:-2].replace(".", "").isdigit())
+    )
 
 
 def _is_json(text: str) -> bool:

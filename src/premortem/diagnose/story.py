@@ -147,6 +147,8 @@ def build(findings: list[Finding], placements: list[Placement]) -> list[Story]:
             if rules & {"DIAG-NODE-MEMORY-PRESSURE", "DIAG-EVICT-MEMORY", "DIAG-OOM-SYSTEM"}
             else "disk pressure"
             if rules & {"DIAG-NODE-DISK-PRESSURE", "DIAG-EVICT-DISK"}
+            else "PID pressure"
+            if rules & {"DIAG-NODE-PID-PRESSURE", "DIAG-EVICT-PID"}
             else "trouble"
         )
         story = _story(f"{kind} on node {node}", members, used)

@@ -21,7 +21,7 @@ _MONTHS = {
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?\s?(Z|[+-]\d{2}:?\d{2}|UTC)?"
 )
-_AGE_PART = re.compile(r"(\d+)([dhms])")
+_AGE_PART = re.compile(r"(\d{1,20})([dhms])")
 _AGE = re.compile(r"^(?:\d+[dhms])+$")
 _UNIT = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
@@ -51,8 +51,15 @@ def parse_rfc3339(text: str) -> datetime | None:
 
 
 def parse_epoch(value: float) -> datetime | None:
+    """Seconds since the epoch; milliseconds, microseconds or nanoseconds when the number is that big
+    (kubelet JSON logs on some distributions write ``"ts":1753141980841.6128``)."""
     try:
-        return datetime.fromtimestamp(float(value), tz=UTC)
+        value = float(value)
+        for _ in range(3):
+            if abs(value) < 1e11:
+                break
+            value /= 1000
+        return datetime.fromtimestamp(value, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None
 

@@ -684,7 +684,7 @@ class _Editor:
         dumper.indent(mapping=step, sequence=max(offset + 2, step), offset=offset)
         dumper.width = 4096
         out = io.StringIO()
-        dumper.dump(value, out)
+        dumper.dump(_quote_ambiguous(value), out)
         lines = out.getvalue().splitlines()
         return "".join(" " * column + line + "\n" if line else "\n" for line in lines)
 
@@ -735,6 +735,21 @@ def _value_end(node: Node) -> int:
 
 
 _PLAIN_BAD = re.compile(r"^[\s\-?:,\[\]{}#&*!|>'\"%@`]|: | #|[\s:]$|[\x00-\x1f]")
+
+
+def _quote_ambiguous(value: Any) -> Any:
+    """``value`` with every string that would not read back as itself in YAML 1.1 (``yes``, ``on``,
+    ``1e3``, ``0777``...) double-quoted: ruamel writes YAML 1.2, where they are plain strings, but the
+    scan reads the file as YAML 1.1."""
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    if isinstance(value, dict):
+        return {k: _quote_ambiguous(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_quote_ambiguous(v) for v in value]
+    if isinstance(value, str) and not _plain_safe(value):
+        return DoubleQuotedScalarString(value)
+    return value
 
 
 def _plain_safe(text: str) -> bool:

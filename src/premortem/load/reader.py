@@ -335,7 +335,8 @@ def load_file(path: str, stdin_text: str | None = None) -> LoadResult:
                 file=path,
                 line=1,
                 rule="INP001",
-                message=f"file not read ({reason}). Nothing in it was checked.",
+                # the reason first: the concise report shows a message up to its first clause
+                message=f"{reason[:1].upper()}{reason[1:]}; this file was not read, so nothing in it was checked.",
                 fix="Make the file readable UTF-8 text, or leave it out of the scan.",
             )
         )
@@ -354,7 +355,7 @@ def _directory_problem(path: str) -> str:
     try:
         os.listdir(path)
     except OSError as exc:
-        return f"cannot list this directory: {exc.strerror or exc}"
+        return f"cannot list this directory ({exc.strerror or exc})"
     return "a directory that could not be walked"
 
 

@@ -15,7 +15,14 @@ tells, for every document:
   tests (``.kyverno-test/``), chainsaw tests (``.chainsaw-test/``, applied only to a throwaway test
   cluster), the ``test/<case>/input/`` layout of OPA/Rego rule libraries (kubescape's
   regolibrary), and ``testdata/`` directories (Go's convention for the inputs of a program's tests,
-  which ``go build`` ignores). Their findings are facts, not alarms (premortem/fixtures.py reports them as info);
+  which ``go build`` ignores), and the files of a test suite kept under ``test/`` or ``tests/``
+  (``test/bats/``, ``test/e2e/``, ``tests/integration/``: objects an end-to-end suite applies to a
+  throwaway cluster, or the expected output a program's test compares with). Their findings are
+  facts, not alarms (premortem/fixtures.py reports them as info);
+- ``TEST_RUN``: a Helm test hook (``helm.sh/hook: test``, or Helm 2's ``test-success`` /
+  ``test-failure``): created only when someone runs ``helm test``, never by install or upgrade, and
+  deleted or left Completed after one run. It reaches the API server, but nothing serves from it:
+  its findings are facts too;
 - ``FRAGMENT``: a piece a program completes before use, so fields it omits are not final: an
   explicitly empty ``metadata: {}`` (what Go writes for an empty ObjectMeta; kops copies the
   containers of such a Pod into its kube-apiserver static pod, where ``hostNetwork`` is true), or a
@@ -34,6 +41,7 @@ KUBELET = "kubelet"
 TOOL = "tool"
 FRAGMENT = "fragment"
 FIXTURE = "fixture"
+TEST_RUN = "test-run"
 
 # Directories in which policy engines keep the objects their tests evaluate.
 FIXTURE_DIRS = {
@@ -41,6 +49,12 @@ FIXTURE_DIRS = {
     ".chainsaw-test": "a chainsaw test step",
     "testdata": "a program's test data (testdata/)",
 }
+# Test suites kept under test/ or tests/: bats (gatekeeper's end-to-end suite), e2e, integration.
+TEST_SUITE_DIRS = frozenset({"bats", "e2e", "integration"})
+TEST_ROOTS = frozenset({"test", "tests"})
+# helm.sh/hook values that make an object part of `helm test` only (Helm 2 spelled them test-success
+# and test-failure; Helm 3 accepts test-success as an alias of test).
+HELM_TEST_HOOKS = frozenset({"test", "test-success", "test-failure"})
 
 # API groups served by every Kubernetes API server: their objects must have metadata.name. Objects of
 # other groups (CRDs, tool configs such as kind's Cluster) may legitimately carry `name` at the top.
@@ -88,13 +102,22 @@ TOOL_GROUPS = {
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    target: str  # API_SERVER, KUBELET, TOOL or FRAGMENT
+    target: str  # API_SERVER, KUBELET, TOOL, FRAGMENT, FIXTURE or TEST_RUN
     consumer: str  # who reads it, in words ("the API server", "istioctl (istioctl install -f)")
     reason: str = ""  # why premortem thinks so ('' for the API server default)
 
     @property
     def reaches_api_server(self) -> bool:
-        return self.target == API_SERVER
+        return self.target in (API_SERVER, TEST_RUN)
+
+    @property
+    def facts_only(self) -> str:
+        """Why findings on this document are facts, not alarms ('' when they are alarms)."""
+        if self.target == FIXTURE:
+            return f"{self.reason}, never deployed as written"
+        if self.target == TEST_RUN:
+            return self.reason
+        return ""
 
     @property
     def complete(self) -> bool:
@@ -144,6 +167,12 @@ def _delivery(doc: Document) -> Delivery:
     fixture = _fixture(doc.file)
     if fixture is not None:
         return Delivery(FIXTURE, "a policy engine's tests", fixture)
+    if _is_helm_test(meta):
+        return Delivery(
+            TEST_RUN,
+            "helm test",
+            "a Helm test hook, created only by `helm test`, never by install or upgrade",
+        )
     if is_static_pod(doc):
         return Delivery(KUBELET, "the kubelet", "a static pod manifest")
     return _API_SERVER
@@ -156,6 +185,17 @@ def _fixture(file: str) -> str | None:
         if part in FIXTURE_DIRS:
             return FIXTURE_DIRS[part]
     for i, part in enumerate(parts):
-        if part in ("input", "inputs") and i >= 2 and parts[i - 2] in ("test", "tests"):
+        if part in ("input", "inputs") and i >= 2 and parts[i - 2] in TEST_ROOTS:
             return "a policy rule's test input"
+        if part in TEST_SUITE_DIRS and i >= 1 and parts[i - 1] in TEST_ROOTS:
+            return f"a test suite's file ({parts[i - 1]}/{part}/)"
     return None
+
+
+def _is_helm_test(meta: object) -> bool:
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    hook = annotations.get("helm.sh/hook") if isinstance(annotations, dict) else None
+    if not isinstance(hook, str):
+        return False
+    hooks = {h.strip() for h in hook.split(",") if h.strip()}
+    return bool(hooks) and hooks <= HELM_TEST_HOOKS

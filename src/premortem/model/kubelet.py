@@ -4,7 +4,8 @@ Semantics (docs/k8s-facts §4; kubernetes/kubelet config/v1beta1/types.go @v0.29
 kubernetes/kubernetes pkg/kubelet/eviction/helpers.go, pkg/kubelet/cm/node_container_manager_linux.go):
 
 - ``kubeReserved`` and ``systemReserved`` default to nil: nothing reserved;
-- ``evictionHard`` unset (absent or null) means the Linux defaults. Setting it at all *replaces* the
+- ``evictionHard`` unset (absent or null) means the Linux defaults of the release judged
+  (``--kubernetes-version``: ``imagefs.inodesFree<5%`` joined them in v1.30). Setting it at all *replaces* the
   default map: every signal not named is off. ``mergeDefaultEvictionSettings: true`` (v1.33+) merges
   the defaults back in. ``evictionHard: {}`` switches every hard threshold off;
 - a threshold of ``"0%"`` or ``"100%"`` is ignored (the signal is off); a zero or negative quantity, a
@@ -22,22 +23,33 @@ from fractions import Fraction
 from typing import Any
 
 from premortem.load.document import Document, Path
+from premortem.model.kubeversion import KubeVersion, target_version
 from premortem.model.quantity import QuantityError, parse_quantity, to_bytes, to_millicores
 
 KUBELET_API_GROUP = "kubelet.config.k8s.io"
 KUBELET_KIND = "KubeletConfiguration"
 
 DEFAULT_MAX_PODS = 110
-# Linux defaults of evictionHard in v1.29 (pkg/kubelet/eviction/defaults_linux.go).
+# Linux defaults of evictionHard up to v1.29 (pkg/kubelet/eviction/defaults_linux.go).
 DEFAULT_EVICTION_HARD: dict[str, str] = {
     "memory.available": "100Mi",
     "nodefs.available": "10%",
     "nodefs.inodesFree": "5%",
     "imagefs.available": "15%",
 }
-# v1.30 added imagefs.inodesFree<5% (PR #121834). mergeDefaultEvictionSettings only exists from v1.33,
-# so a config that uses it runs on a kubelet with these defaults.
+# v1.30 added imagefs.inodesFree<5% (PR #121834, not cherry-picked to older releases).
+# mergeDefaultEvictionSettings only exists from v1.33, so a config that uses it runs on a kubelet
+# with these defaults.
 DEFAULT_EVICTION_HARD_V130: dict[str, str] = {**DEFAULT_EVICTION_HARD, "imagefs.inodesFree": "5%"}
+IMAGEFS_INODES_DEFAULT_SINCE = KubeVersion(1, 30)
+
+
+def default_eviction_hard() -> dict[str, str]:
+    """The kubelet's default evictionHard in the release the scan targets (``--kubernetes-version``)."""
+    if target_version() >= IMAGEFS_INODES_DEFAULT_SINCE:
+        return dict(DEFAULT_EVICTION_HARD_V130)
+    return dict(DEFAULT_EVICTION_HARD)
+
 
 # Signals the kubelet accepts (pkg/kubelet/eviction/helpers.go signalToResource).
 EVICTION_SIGNALS = frozenset(
@@ -71,7 +83,7 @@ class KubeletSettings:
     system_reserved: dict[str, int] = field(default_factory=dict)  # cpu millicores, bytes, pid count
     kube_reserved: dict[str, int] = field(default_factory=dict)
     # Effective hard thresholds after the replace-not-merge semantics; a signal absent here is off.
-    eviction_hard: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_EVICTION_HARD))
+    eviction_hard: dict[str, str] = field(default_factory=default_eviction_hard)
     max_pods: int = DEFAULT_MAX_PODS
     pods_per_core: int = 0
     # evictionHard as written (None: not set, the defaults apply).
@@ -90,7 +102,7 @@ class KubeletSettings:
 
     def disabled_default_signals(self) -> list[str]:
         """Default hard-eviction signals that this configuration switches off."""
-        defaults = DEFAULT_EVICTION_HARD_V130 if self.merge_default_eviction else DEFAULT_EVICTION_HARD
+        defaults = DEFAULT_EVICTION_HARD_V130 if self.merge_default_eviction else default_eviction_hard()
         return [signal for signal in defaults if signal not in self.eviction_hard]
 
 
@@ -107,7 +119,8 @@ def kubelet_settings(doc: Document) -> KubeletSettings:
 
     Values the kubelet would reject are left out and listed in ``problems``.
     """
-    cached = doc.cache.get("kubelet_settings")
+    key = f"kubelet_settings {target_version()}"  # the defaults depend on the release judged
+    cached = doc.cache.get(key)
     if isinstance(cached, KubeletSettings):
         return cached
     obj = doc.obj if isinstance(doc.obj, dict) else {}
@@ -122,7 +135,7 @@ def kubelet_settings(doc: Document) -> KubeletSettings:
     declared = _string_map(obj.get("evictionHard"), ("evictionHard",), problems)
     settings.eviction_hard_declared = declared
     if declared is None:
-        merged = dict(DEFAULT_EVICTION_HARD)
+        merged = default_eviction_hard()
     elif settings.merge_default_eviction:
         merged = {**DEFAULT_EVICTION_HARD_V130, **declared}
     else:
@@ -139,7 +152,7 @@ def kubelet_settings(doc: Document) -> KubeletSettings:
         _string_map(obj.get("evictionSoftGracePeriod"), ("evictionSoftGracePeriod",), problems) or {}
     )
     _check_enforcement(obj, problems)
-    doc.cache["kubelet_settings"] = settings
+    doc.cache[key] = settings
     return settings
 
 

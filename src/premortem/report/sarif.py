@@ -46,7 +46,6 @@ def to_sarif(report: Report, base: str | None = None) -> dict[str, Any]:
                     "driver": {
                         "name": "premortem",
                         "version": __version__,
-                        "informationUri": "https://github.com/premortem-dev/premortem",
                         "rules": [_rule(r) for r in report.rules],
                     }
                 },

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from premortem.findings import Severity
 from premortem.load.document import Document, Path
 from premortem.model.kubelet import (
-    DEFAULT_EVICTION_HARD,
+    IMAGEFS_INODES_DEFAULT_SINCE,
     KUBEADM_NODE_KINDS,
     KUBELET_KIND,
     KubeletSettings,
     allocatable,
+    default_eviction_hard,
     default_kubelet_settings,
     is_drop_in,
     is_kubelet_configuration,
@@ -194,9 +195,9 @@ def partial_eviction_hard(context: ClusterContext) -> Iterator[Hit]:
     """
     ## What it checks
     `KubeletConfiguration` documents whose `evictionHard` leaves out some of the default signals
-    (`memory.available<100Mi`, `nodefs.available<10%`, `nodefs.inodesFree<5%`,
-    `imagefs.available<15%`; `imagefs.inodesFree<5%` from v1.30) without
-    `mergeDefaultEvictionSettings: true`. A missing `memory.available` is reported by KUB003; this
+    of the release judged (`--kubernetes-version`): `memory.available<100Mi`, `nodefs.available<10%`,
+    `nodefs.inodesFree<5%`, `imagefs.available<15%`, and from v1.30 `imagefs.inodesFree<5%`;
+    without `mergeDefaultEvictionSettings: true`. A missing `memory.available` is reported by KUB003; this
     rule is about the others. Medium when a `nodefs` signal is off, low when only `imagefs` ones are
     (on nodes where images share the root filesystem, `nodefs.available` still covers that disk).
 
@@ -255,12 +256,17 @@ def _partial_eviction_hard(judged: _Judged) -> Iterator[Hit]:
     if declared is None or settings.merge_default_eviction:
         return
     # Named signals are the user's choice (even "0%"): only report the ones left out.
-    missing = [s for s in DEFAULT_EVICTION_HARD if s not in declared and s != "memory.available"]
+    defaults = default_eviction_hard()  # the release judged (--kubernetes-version)
+    missing = [s for s in defaults if s not in declared and s != "memory.available"]
     if not missing:
         return
     disk = [s for s in missing if s in _DISK_SIGNALS]
-    later = "" if "imagefs.inodesFree" in declared else " (and imagefs.inodesFree<5%, a default from v1.30)"
-    off = ", ".join(f"{s}<{DEFAULT_EVICTION_HARD[s]}" for s in missing)
+    later = (
+        ""
+        if "imagefs.inodesFree" in defaults or "imagefs.inodesFree" in declared
+        else f" (and from {IMAGEFS_INODES_DEFAULT_SINCE} imagefs.inodesFree<5%)"
+    )
+    off = ", ".join(f"{s}<{defaults[s]}" for s in missing)
     consequence = (
         "a pod filling the root disk with logs or emptyDir data is never evicted: image pulls and "
         "container starts fail and the node goes NotReady."
@@ -270,11 +276,11 @@ def _partial_eviction_hard(judged: _Judged) -> Iterator[Hit]:
     )
     yield Hit(
         message=(
-            f"{judged.eviction_label} names {', '.join(declared) or 'no signal'}, which replaces the default map: "
-            f"{off}{later} are now switched off, not inherited. So {consequence}"
+            f"{judged.eviction_label} names {', '.join(declared) or 'no signal'}, which replaces the default map "
+            f"of the {target_version()} kubelet: {off}{later} are now switched off, not inherited. So {consequence}"
         ),
         fix=(
-            f"Add {', '.join(f'{s}: {DEFAULT_EVICTION_HARD[s]!r}' for s in missing)} to evictionHard, "
+            f"Add {', '.join(f'{s}: {defaults[s]!r}' for s in missing)} to evictionHard, "
             "or set mergeDefaultEvictionSettings: true (kubelet v1.33+)."
         ),
         path=judged.eviction_path,

@@ -134,8 +134,11 @@ def batch_preempts_serving(ctx: ClusterContext) -> Iterator[Hit]:
     Jobs and CronJobs whose pods are admitted with a higher priority than the pods of
     Deployments, StatefulSets, ReplicaSets or ReplicationControllers in the scan, with a
     `preemptionPolicy` other than `Never`. Priorities are resolved the way the Priority admission
-    plugin does: the named PriorityClass, else the `globalDefault` class, else 0. Workloads naming
-    a class that is not in the files read (nor built in) are left out: their priority is unknown.
+    plugin does: the named PriorityClass, else the `globalDefault` class (one read in the same
+    folder tree), else 0. Workloads naming a class that is not in the files read (nor built in) are
+    left out: their priority is unknown. Preemption is cluster-wide, but a serving workload counts
+    as a victim only in the batch workload's namespace or folder tree: unrelated projects scanned
+    together are not one cluster.
 
     ## Why it breaks clusters
     When a pod does not fit on any node, the scheduler looks for a node where evicting pods of
@@ -369,6 +372,8 @@ def kube_system_add_on_not_critical(ctx: ClusterContext) -> Iterator[Hit]:
 
 
 def _same_cluster(a: Document, b: Document) -> bool:
-    """Objects that plausibly run in one cluster: both place themselves in a namespace, or they were
-    read from related folders (unrelated example projects scanned together are not one cluster)."""
-    return bool(a.ref.namespace and b.ref.namespace) or related_files(a.file, b.file)
+    """Objects that plausibly run in one cluster: one namespace, or files of one folder tree
+    (unrelated projects scanned together, a corpus or a monorepo of examples, are not one cluster)."""
+    return (a.ref.namespace is not None and a.ref.namespace == b.ref.namespace) or related_files(
+        a.file, b.file
+    )

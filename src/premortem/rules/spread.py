@@ -8,12 +8,11 @@ from premortem.findings import Severity
 from premortem.load.document import Document
 from premortem.model.index import ObjectIndex
 from premortem.model.pdb import effective_replicas, hpa_for, pdbs_covering, related_files
-from premortem.model.podspec import template_labels
+from premortem.model.podspec import SCALABLE_KINDS, template_labels
 from premortem.model.selectors import parse_map_selector
 from premortem.model.spread import HOSTNAME, spreads_of
 from premortem.rules.registry import ClusterContext, Hit, Param, cluster_rule
 
-REPLICATED_KINDS = ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController")
 _DEFAULTS = (
     "the scheduler's default spreading (PodTopologySpread system defaults: maxSkew 3 per node and 5 per "
     "zone, ScheduleAnyway) only scores nodes"
@@ -23,8 +22,8 @@ _DEFAULTS = (
 def replicated_workloads(index: ObjectIndex) -> Iterator[tuple[Document, int]]:
     """Workloads that run 2+ interchangeable replicas at normal scale (an HPA's minReplicas as the
     worst case), skipping objects owned by a controller (a dump's ReplicaSets of a Deployment)."""
-    for doc in index.of_kind(*REPLICATED_KINDS):
-        if doc.api_group not in ("", "apps", "extensions") or not template_labels(doc) or _owned(doc):
+    for doc in index.workloads():
+        if doc.kind not in SCALABLE_KINDS or not template_labels(doc) or _owned(doc):
             continue
         replicas = effective_replicas(doc, index)
         if replicas is not None and replicas >= 2:
@@ -66,9 +65,9 @@ def _covered(doc: Document, index: ObjectIndex) -> bool:
 def replicas_may_share_a_node(ctx: ClusterContext) -> Iterator[Hit]:
     """
     ## What it checks
-    Deployments, StatefulSets, ReplicaSets and ReplicationControllers with 2 or more replicas (an
-    HPA's `minReplicas` counts as the worst case) whose pod template has no *hard* constraint that
-    keeps its own replicas apart:
+    Deployments, StatefulSets, ReplicaSets, ReplicationControllers and Argo Rollouts with 2 or more
+    replicas (an HPA's `minReplicas` counts as the worst case) whose pod template has no *hard*
+    constraint that keeps its own replicas apart:
     - a required `podAntiAffinity` term selecting the pods' own labels (any topology key);
     - a `topologySpreadConstraint` with `whenUnsatisfiable: DoNotSchedule` selecting them, with a
       `maxSkew` below the replica count (with `maxSkew` 3, three replicas may still share a node);
@@ -191,9 +190,9 @@ def replicas_may_share_a_node(ctx: ClusterContext) -> Iterator[Hit]:
 def replicated_workload_without_pdb(ctx: ClusterContext) -> Iterator[Hit]:
     """
     ## What it checks
-    Deployments, StatefulSets, ReplicaSets and ReplicationControllers with 2 or more replicas (an
-    HPA's `minReplicas` as the worst case) whose pods no PodDisruptionBudget in the files read
-    selects. Medium for StatefulSets (members of a quorum or a primary/replica pair), low for the
+    Deployments, StatefulSets, ReplicaSets, ReplicationControllers and Argo Rollouts with 2 or more
+    replicas (an HPA's `minReplicas` as the worst case) whose pods no PodDisruptionBudget in the
+    files read selects. Medium for StatefulSets (members of a quorum or a primary/replica pair), low for the
     others.
 
     ## Why it breaks clusters
@@ -265,12 +264,17 @@ def replicated_workload_without_pdb(ctx: ClusterContext) -> Iterator[Hit]:
         if _covered(doc, index):
             continue
         stateful = doc.kind == "StatefulSet"
-        wait = (
-            "a StatefulSet recreates a member under the same name only after the old pod is gone, so two "
-            "members can be down at once, which loses the quorum of a 3-member cluster"
-            if stateful
-            else "two of its nodes drained in quick succession can take several replicas down together"
-        )
+        if stateful:
+            majority = replicas // 2 + 1
+            wait = (
+                "a StatefulSet recreates a member under the same name only after the old pod is gone, so "
+                f"{replicas - majority + 1} members down at once lose the quorum of {majority} of {replicas}"
+                if replicas >= 3
+                else "a StatefulSet recreates a member under the same name only after the old pod is gone, so "
+                "both members (a primary and its replica) can be down at once"
+            )
+        else:
+            wait = "two of its nodes drained in quick succession can take several replicas down together"
         yield Hit(
             message=(
                 f"No PodDisruptionBudget in the files read selects the pods of {_count(doc, replicas, index)}: "
@@ -309,7 +313,7 @@ def local_traffic_policy_few_replicas(ctx: ClusterContext) -> Iterator[Hit]:
     """
     ## What it checks
     Services of `type: LoadBalancer` with `externalTrafficPolicy: Local` whose pods come from
-    Deployments, StatefulSets, ReplicaSets or ReplicationControllers in the scan (not DaemonSets,
+    Deployments, StatefulSets, ReplicaSets, ReplicationControllers or Argo Rollouts in the scan (not DaemonSets,
     which run a pod on every node and are the usual, safe pairing):
     - one pod in total (an HPA's `minReplicas` as the worst case): medium;
     - several pods of one workload with no hard constraint keeping them on different nodes (see
@@ -408,7 +412,7 @@ def local_traffic_policy_few_replicas(ctx: ClusterContext) -> Iterator[Hit]:
         ]
         if not matched or any(w.kind in ("DaemonSet", "Pod") for w in matched):
             continue
-        counts = [(w, effective_replicas(w, index)) for w in matched if w.kind in REPLICATED_KINDS]
+        counts = [(w, effective_replicas(w, index)) for w in matched if w.kind in SCALABLE_KINDS]
         if not counts or any(n is None for _, n in counts):
             continue
         total = sum(n or 0 for _, n in counts)

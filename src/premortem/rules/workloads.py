@@ -191,3 +191,135 @@ def _fix(every: Cadence) -> str:
         f"Set spec.jobTemplate.spec.activeDeadlineSeconds to the longest a run may take (e.g. {deadline}, below "
         "the schedule interval), and concurrencyPolicy: Forbid if runs must not overlap."
     )
+
+
+@object_rule(
+    "WRK004",
+    "job-keeps-many-failed-pods",
+    "workloads",
+    Severity.LOW,
+    "Job or CronJob that can leave hundreds of failed pods behind (restartPolicy Never, a large backoffLimit)",
+    kinds=("Job", "CronJob"),
+    params={
+        "max_kept_pods": Param(
+            100, "worst-case finished pods a Job or CronJob may keep before it is reported"
+        ),
+        "flood_pods": Param(
+            1000, "from this many kept pods the finding is medium (API server and etcd load)"
+        ),
+    },
+)
+def job_keeps_many_failed_pods(doc: Document) -> Iterator[Hit]:
+    """
+    ## What it checks
+    Jobs, and the Jobs of CronJobs, whose pods use `restartPolicy: Never`, counting the finished
+    pods they may keep in the worst case: a failing Job creates a new pod for every failure until
+    `backoffLimit` (default 6) is exceeded, so it keeps `backoffLimit + 1` failed pods per index
+    (`completions` with `backoffLimitPerIndex`, else `parallelism`); a CronJob keeps
+    `failedJobsHistoryLimit` (default 1) failed and `successfulJobsHistoryLimit` (default 3)
+    successful Jobs with their pods. Low above `max_kept_pods` (100), medium from `flood_pods`
+    (1000). With `restartPolicy: OnFailure` the kubelet restarts the container in the same pod, so
+    failures add no pods and nothing is reported.
+
+    ## Why it breaks clusters
+    The Job controller keeps every failed pod it created (they count towards `backoffLimit`) until
+    the Job itself is deleted: by the CronJob controller beyond the history limits, by
+    `ttlSecondsAfterFinished`, or by hand. Each one is an object in etcd and in every client's
+    watch cache, and its dead containers and logs stay on the node until the pod goes. A Job that
+    keeps failing with a backoffLimit of thousands produces a pod every few minutes (the back-off
+    is capped at 6 minutes) for days; several of them, or history limits kept high on a frequent
+    CronJob, reach tens of thousands of pods, the pod floods in post-mortems where `kubectl get
+    pods` times out, the API server runs out of memory listing them and the kube-controller-manager's
+    pod garbage collector only starts at 12,500 terminated pods.
+
+    ## Failing example
+    ```yaml
+    apiVersion: batch/v1
+    kind: Job
+    metadata: {name: import, namespace: data}
+    spec:
+      backoffLimit: 500
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+            - name: import
+              image: registry.example.com/import:1.3.0
+    ```
+
+    ## Passing example
+    ```yaml
+    apiVersion: batch/v1
+    kind: Job
+    metadata: {name: import, namespace: data}
+    spec:
+      backoffLimit: 6
+      ttlSecondsAfterFinished: 86400
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+            - name: import
+              image: registry.example.com/import:1.3.0
+    ```
+
+    ## Fix
+    Keep `backoffLimit` small (the default 6 already retries for about 10 minutes) and use a
+    `podFailurePolicy` to stop early on errors a retry cannot fix (`action: FailJob` for an exit
+    code), or `restartPolicy: OnFailure` when retrying in place is fine. Keep CronJob history limits
+    small, and put a `ResourceQuota` on `count/pods` in namespaces that run batch work.
+
+    ## Source
+    kubernetes/kubernetes pkg/controller/job/job_controller.go (backoffLimit, failed pods kept,
+    back-off capped at 6 minutes), pkg/controller/cronjob/cronjob_controllerv2.go
+    (`cleanupFinishedJobs`), pkg/controller/podgc (terminated-pod-gc-threshold 12500); K8s docs
+    concepts/workloads/controllers/job.md ("Pod backoff failure policy", "Pod failure policy",
+    "TTL mechanism for finished Jobs") and cron-jobs.md ("Jobs history limits").
+    """
+    spec = _mapping(doc.obj, "spec")
+    if doc.kind == "CronJob":
+        job_spec = _mapping(spec, "jobTemplate", "spec")
+        failed_jobs = _count(spec.get("failedJobsHistoryLimit"), 1)
+        good_jobs = _count(spec.get("successfulJobsHistoryLimit"), 3)
+    else:
+        job_spec, failed_jobs, good_jobs = spec, 1, 0
+    if _mapping(job_spec, "template", "spec").get("restartPolicy") != "Never":
+        return
+    backoff = _count(job_spec.get("backoffLimit"), 6)
+    parallelism = _count(job_spec.get("parallelism"), 1)
+    completions = _count(job_spec.get("completions"), 1)
+    per_index = job_spec.get("backoffLimitPerIndex")
+    if isinstance(per_index, int) and not isinstance(per_index, bool):
+        failed_per_job = (per_index + 1) * completions
+    else:
+        failed_per_job = (backoff + 1) * parallelism
+    kept = failed_jobs * failed_per_job + good_jobs * (backoff + completions)
+    if kept <= job_keeps_many_failed_pods.param("max_kept_pods"):
+        return
+    flood = kept >= job_keeps_many_failed_pods.param("flood_pods")
+    history = (
+        f" and the CronJob keeps {failed_jobs} failed and {good_jobs} successful Jobs with their pods"
+        if doc.kind == "CronJob"
+        else ""
+    )
+    yield Hit(
+        message=(
+            f"restartPolicy Never with backoffLimit {backoff}: every failure creates a new pod and the failed ones are "
+            f"kept until the Job is deleted{history}, up to {kept} finished pods in etcd, in every watch cache and on "
+            "the nodes' disks while the Job keeps failing."
+        ),
+        fix="Lower backoffLimit (the default 6 retries for about 10 minutes), add a podFailurePolicy for errors a "
+        "retry cannot fix, and keep history limits small.",
+        path=("spec", "backoffLimit")
+        if doc.kind == "Job"
+        else ("spec", "jobTemplate", "spec", "backoffLimit"),
+        severity=Severity.MEDIUM if flood else None,
+        extra={"kept_pods": kept},
+    )
+
+
+def _count(value: Any, default: int) -> int:
+    """A non-negative integer field, its API default when unset or not a number."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return default
+    return value

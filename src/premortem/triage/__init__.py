@@ -60,12 +60,18 @@ def triage(
     suppressions = [*from_annotations(docs), *from_comments(docs, texts or {}), *from_config(settings)]
     kept: list[Finding] = []
     suppressed: list[tuple[Finding, Suppression]] = []
+    by_file: dict[str | None, list[Suppression]] = {}
+    for s in suppressions:  # annotations and comments only match findings of their own file
+        by_file.setdefault(None if s.kind == "config" else s.file, []).append(s)
+    everywhere = by_file.get(None, [])
     for f in found:
-        hit = next((s for s in suppressions if s.matches(f) and s.covers_rule(f)), None)
+        candidates = [*by_file.get(f.file, ()), *everywhere] if f.file is not None else everywhere
+        hit = next((s for s in candidates if s.covers_rule(f) and s.matches(f)), None)
+        _note_absorbed(f, candidates)
         if hit is None:
             kept.append(f)
         else:
-            hit.used += 1
+            hit.used = max(hit.used, 0) + 1
             suppressed.append((f, hit))
     ran_keys = {k.upper() for k in ran}
     kept += [_override(f, settings) for f in _suppression_findings(suppressions, docs, ran_keys)]
@@ -92,6 +98,19 @@ def selected(findings: Iterable[Finding], settings: Settings) -> list[Finding]:
         if (not wanted or keys & wanted) and not keys & unwanted:
             out.append(f)
     return out
+
+
+def _note_absorbed(finding: Finding, candidates: list[Suppression]) -> None:
+    """A suppression of a rule folded into this finding (one root cause, one finding: RES001 carries
+    ETC001 on a BestEffort etcd pod) matched something: it is not unused."""
+    absorbed = finding.extra.get("absorbed")
+    if not absorbed:
+        return
+    for entry in absorbed:
+        rule = str(entry.get("rule", "")) if isinstance(entry, dict) else ""
+        for s in candidates:
+            if not s.used and s.covers_rule(dataclasses.replace(finding, rule=rule)) and s.matches(finding):
+                s.used = -1  # not counted as a suppression, only kept from SUP002
 
 
 def _override(finding: Finding, settings: Settings) -> Finding:
@@ -122,7 +141,7 @@ def _suppression_findings(
                 line=s.line,
                 path=s.path,
             )
-        if s.used:
+        if s.used:  # > 0 suppressed findings; -1 matched a folded-in finding
             continue
         unknown = [key for key in s.rules if lookup(key) is None and key.lower() not in CATEGORIES]
         if unknown:

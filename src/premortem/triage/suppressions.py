@@ -47,24 +47,33 @@ class Suppression:
     # config ignores: whether a file and object are within its paths/objects (for "unused")
     scope: Callable[[str | None, ObjectRef | None], bool] | None = field(default=None, repr=False)
     used: int = 0
+    _keys: frozenset[str] | None = field(default=None, repr=False)
 
     @property
     def where(self) -> str:
         return f"{self.file}:{self.line}" if self.line else self.file or ""
 
     def covers_rule(self, finding: Finding) -> bool:
-        from premortem.rules.registry import lookup
-
-        for key in self.rules:
-            if key.upper() == finding.rule.upper() or key.lower() == finding.category:
-                return True
-            rule = lookup(key)
-            if rule is not None and rule.id == finding.rule:
-                return True
-        return False
+        keys = self._keys
+        if keys is None:
+            keys = self._keys = _rule_keys(self.rules)
+        return finding.rule.upper() in keys or finding.category.upper() in keys
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "reason": self.reason, "file": self.file, "line": self.line}
+
+
+def _rule_keys(rules: tuple[str, ...]) -> frozenset[str]:
+    """Upper-case ids and categories a suppression names (rule names resolved to ids)."""
+    from premortem.rules.registry import lookup
+
+    keys = set()
+    for key in rules:
+        keys.add(key.upper())
+        rule = lookup(key)
+        if rule is not None:
+            keys.add(rule.id.upper())
+    return frozenset(keys)
 
 
 def from_annotations(documents: Iterable[Document]) -> list[Suppression]:

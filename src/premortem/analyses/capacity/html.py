@@ -15,7 +15,7 @@ from premortem.analyses.capacity.render import (
     loss_verdict,
     scenario_line,
 )
-from premortem.analyses.capacity.simulate import OVERCOMMIT_THRESHOLD, CapacityReport, NodeLoss, NodeUsage
+from premortem.analyses.capacity.simulate import CapacityReport, NodeLoss, NodeUsage
 from premortem.findings import Finding
 from premortem.model.quantity import format_bytes, format_millicores
 
@@ -123,7 +123,7 @@ def _cards(report: CapacityReport) -> str:
         _card(
             "Memory limits / allocatable",
             f"{ratio:.2f}x",
-            "warn" if ratio > OVERCOMMIT_THRESHOLD or report.overcommit.nodes else "ok",
+            "warn" if ratio > report.overcommit.threshold or report.overcommit.nodes else "ok",
         )
     )
     h = report.headroom
@@ -328,7 +328,7 @@ def _overcommit_table(report: CapacityReport) -> str:
     rows = [
         "<h2>Memory overcommit</h2>",
         f"<p>Memory limits add up to {format_bytes(over.limits)} against {format_bytes(over.allocatable)} "
-        f"allocatable: <b>{over.ratio:.2f}x</b> (a finding above {OVERCOMMIT_THRESHOLD}x, per node or "
+        f"allocatable: <b>{over.ratio:.2f}x</b> (a finding above {over.threshold}x, per node or "
         "cluster-wide).</p>",
     ]
     if over.top:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from premortem.analyses.capacity.simulate import (
-    OVERCOMMIT_THRESHOLD,
     CapacityReport,
     Drain,
     NodeLoss,
@@ -138,7 +137,7 @@ def report_json(report: CapacityReport, findings: list[Finding]) -> dict[str, An
             for d in report.drains
         ],
         "overcommit": {
-            "threshold": OVERCOMMIT_THRESHOLD,
+            "threshold": over.threshold,
             "memory_limits": over.limits,
             "memory_allocatable": over.allocatable,
             "ratio": round(over.ratio, 3),
@@ -224,10 +223,10 @@ def render_text(report: CapacityReport, console: Any) -> None:
             console.print(f"{'':{name_w}}  [dim]drain:[/]   [yellow]{escape(drain_verdict(drain))}[/]")
     console.print()
     over = report.overcommit
-    style = "yellow" if over.ratio > OVERCOMMIT_THRESHOLD else "green"
+    style = "yellow" if over.ratio > over.threshold else "green"
     console.print(
         f"[bold]Memory limits[/] {format_bytes(over.limits)} of {format_bytes(over.allocatable)} allocatable: "
-        f"[{style}]{over.ratio:.2f}x[/] (medium above {OVERCOMMIT_THRESHOLD}x)"
+        f"[{style}]{over.ratio:.2f}x[/] (medium above {over.threshold}x)"
     )
     for g in over.top[:3]:
         console.print(f"  [dim]limit − request[/] {format_bytes(g.excess)} × {g.pods}  {escape(g.owner)}")

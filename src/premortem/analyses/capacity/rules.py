@@ -26,7 +26,7 @@ from premortem.findings import Severity
 from premortem.load.document import Document
 from premortem.model.index import ObjectIndex
 from premortem.model.quantity import format_bytes, format_millicores
-from premortem.rules.registry import ClusterContext, Hit, Rule, cluster_rule
+from premortem.rules.registry import ClusterContext, Hit, Param, Rule, cluster_rule
 
 _CACHE = "_premortem_capacity_report"
 
@@ -250,13 +250,13 @@ def _overcommit(report: CapacityReport) -> Iterator[Hit]:
                 "nodes_source": report.source,
             },
         )
-    if on_nodes or not over.top or (over.ratio <= OVERCOMMIT_THRESHOLD and not over.nodes):
+    if on_nodes or not over.top or (over.ratio <= over.threshold and not over.nodes):
         return
     per_node = ", ".join(f"{u.node.name} {u.memory_ratio:.1f}x" for u in over.nodes)
     yield Hit(
         message=(
             f"Memory limits add up to {cluster}"
-            + (f"; per node above {OVERCOMMIT_THRESHOLD}x: {per_node}" if per_node else "")
+            + (f"; per node above {over.threshold}x: {per_node}" if per_node else "")
             + ". When pods grow toward their limits together the kernel is asked for memory the nodes do not "
             f"have; the kubelet evicts and the OOM killer kills.{_culprits(over.top)} Nodes: {report.source}."
         ),
@@ -468,7 +468,7 @@ def node_loss_strands_pods(context: ClusterContext) -> Iterator[Hit]:
     "CAP003",
     "drain-blocked",
     "capacity",
-    Severity.MEDIUM,
+    Severity.HIGH,
     "kubectl drain of a node never finishes: a PodDisruptionBudget blocks it",
 )
 def drain_blocked(context: ClusterContext) -> Iterator[Hit]:
@@ -484,6 +484,8 @@ def drain_blocked(context: ClusterContext) -> Iterator[Hit]:
     and `--timeout` defaults to forever; a pod selected by two budgets is refused outright (HTTP 500).
     Node upgrades, the cluster autoscaler's scale-down and every maintenance window stall on that
     node. Budgets do not protect against node failure or node-pressure eviction, only against this.
+    A drain is an ordinary event and this one never ends: `high`, as PDB001 and PDB003 are for the
+    same outcome (docs/severity.md).
 
     ## Failing example
     ```yaml
@@ -570,6 +572,12 @@ def drain_blocked(context: ClusterContext) -> Iterator[Hit]:
     "capacity",
     Severity.MEDIUM,
     f"Memory limits exceed allocatable memory more than {OVERCOMMIT_THRESHOLD}x",
+    params={
+        "overcommit_ratio": Param(
+            OVERCOMMIT_THRESHOLD,
+            "memory limits / allocatable memory (per node or cluster) above which to report",
+        )
+    },
 )
 def memory_overcommit(context: ClusterContext) -> Iterator[Hit]:
     """
@@ -649,25 +657,28 @@ def memory_overcommit(context: ClusterContext) -> Iterator[Hit]:
     "CAP005",
     "node-holds-every-replica",
     "capacity",
-    Severity.MEDIUM,
-    "All replicas of a workload run on one node in the simulated placement: losing it takes them all",
+    Severity.HIGH,
+    "Only one node can run a workload's replicas: losing it takes them all, with nowhere to go",
 )
 def node_holds_every_replica(context: ClusterContext) -> Iterator[Hit]:
     """
     ## What it checks
-    Deployments, StatefulSets, ReplicaSets and ReplicationControllers with 2 or more pods that the
-    simulated steady-state placement puts on a single node. High when no other node can ever run
-    them (untolerated taints, node selectors, required node affinity): the placement is forced.
-    Medium when the other nodes are merely full: the scheduler, which also places by free
-    resources, faces the same choice.
+    For every node, Deployments, StatefulSets, ReplicaSets, ReplicationControllers and Argo
+    Rollouts with 2 or more pods that the simulated steady state places all on that node because no
+    other node may run them (untolerated taints, node selectors, required node affinity) or has
+    room for even one more. CAP002 reports the node whose loss strands the most pods and names the
+    workloads it leaves down; this names them for every node, except those CAP002 already names.
+    Replicas that merely share a node in the simulation while another node has room are not
+    reported: the scheduler scores spreading (PodTopologySpread's system defaults), which the
+    packing heuristic does not model.
 
     ## Why it breaks clusters
-    Replicas exist so that one failure does not take the service down. When the cluster can only
-    place them on one node, a kernel panic, a spot reclaim, a NotReady kubelet or a drain of that
-    node removes every replica at the same moment: the workload has no running pod until the
-    replacements are scheduled on other nodes (if any can take them: see CAP002), their images
-    pulled and their readiness probes passed. The scheduler's default spreading only scores nodes
-    (SCH001); it cannot spread onto nodes the pods may not use or that have no room.
+    Replicas exist so that one failure does not take the service down. When only one node can run
+    them, a kernel panic, a spot reclaim, a NotReady kubelet or a drain of that node removes every
+    replica at the same moment, and the replacements stay Pending (`0/N nodes are available: ...
+    didn't match node selector` or `Insufficient memory`) until the node is back: an outage, not a
+    degradation. The default spreading cannot help; it only ranks nodes the pods may use and that
+    have room.
 
     ## Failing example
     ```yaml
@@ -678,7 +689,7 @@ def node_holds_every_replica(context: ClusterContext) -> Iterator[Hit]:
     ---
     apiVersion: v1
     kind: Node
-    metadata: {name: node-b, labels: {pool: batch}}
+    metadata: {name: node-b, labels: {pool: api}}
     status: {allocatable: {cpu: "4", memory: 8Gi, pods: "110"}}
     ---
     apiVersion: apps/v1
@@ -694,6 +705,23 @@ def node_holds_every_replica(context: ClusterContext) -> Iterator[Hit]:
           containers:
             - name: web
               image: registry.example.com/web:2.0.0
+              resources:
+                requests: {cpu: 500m, memory: 1Gi}
+                limits: {memory: 1Gi}
+    ---
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: api}
+    spec:
+      replicas: 2
+      selector: {matchLabels: {app: api}}
+      template:
+        metadata: {labels: {app: api}}
+        spec:
+          nodeSelector: {pool: api}
+          containers:
+            - name: api
+              image: registry.example.com/api:2.0.0
               resources:
                 requests: {cpu: 500m, memory: 1Gi}
                 limits: {memory: 1Gi}
@@ -731,8 +759,8 @@ def node_holds_every_replica(context: ClusterContext) -> Iterator[Hit]:
 
     ## Fix
     Let the pods run on at least two nodes (widen the node selector or affinity, tolerate the other
-    pool's taints, or add nodes to the pool), keep them apart with a `DoNotSchedule` topology spread
-    on `kubernetes.io/hostname`, and leave room for one replica per node.
+    pool's taints, add nodes to the pool or room on them), then keep them apart with a
+    `DoNotSchedule` topology spread on `kubernetes.io/hostname`.
 
     ## Source
     kubernetes/kubernetes pkg/scheduler/framework/plugins/nodeaffinity, tainttoleration,

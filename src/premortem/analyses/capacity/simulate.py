@@ -116,6 +116,7 @@ class Overcommit:
     allocatable: int
     nodes: list[NodeUsage]  # nodes above the threshold
     top: list[Gap]  # largest total gaps first
+    threshold: float = OVERCOMMIT_THRESHOLD  # CAP004's overcommit-ratio in the settings of the run
 
     @property
     def ratio(self) -> float:
@@ -313,8 +314,16 @@ def _pdb_verdicts(index: ObjectIndex) -> Any:
 def overcommit(base: Scenario) -> Overcommit:
     limits = sum(u.memory_limits for u in base.usage)
     alloc = sum(u.node.memory for u in base.usage)
-    over = [u for u in base.usage if u.memory_ratio > OVERCOMMIT_THRESHOLD]
-    return Overcommit(limits, alloc, over, gaps(base.placement.assignment))
+    threshold = overcommit_threshold()
+    over = [u for u in base.usage if u.memory_ratio > threshold]
+    return Overcommit(limits, alloc, over, gaps(base.placement.assignment), threshold)
+
+
+def overcommit_threshold() -> float:
+    """CAP004's ``overcommit_ratio`` parameter (config ``params``), else 1.5."""
+    from premortem.analyses.capacity.rules import memory_overcommit
+
+    return float(memory_overcommit.param("overcommit_ratio"))
 
 
 def gaps(pods: Iterable[SimPod]) -> list[Gap]:

@@ -1,8 +1,8 @@
 """Prefixes other programs put in front of a component's own line: the CRI log file format
 (``2026-11-25T19:30:00.123456789Z stderr F ...``), syslog and ``journalctl`` (``Nov 25 19:30:00 host
 kubelet[812]: ...`` in any month case, ``-o short-iso``, or only ``kubelet[812]: ...``), a bare RFC
-3339 timestamp, ``kubectl logs --prefix`` (``[pod/web-1/web] ...``), tilt's ``[event: pod ns/name]``
-and the Rancher UI's ``Tue, Mar 15 2022 5:04:44 pm | ...``."""
+3339 timestamp, ``kubectl logs --prefix`` (``[pod/web-1/web] ...``), tilt's ``[event: pod ns/name]``,
+a node address (``talosctl logs``: ``10.200.1.5: ...``) and the Rancher UI's ``Tue, Mar 15 2022 5:04:44 pm | ...``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ _SYSLOG = re.compile(
 _ISO_SYSLOG = re.compile(
     r"^(\d{4}-\d{2}-\d{2}T\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) (\S{1,253}) ([^\s:\[]{1,64})(?:\[\d{1,10}\])?: ?(.*)$"
 )
+# ``talosctl logs`` and other multi-node tools: ``10.200.1.5: <the node's line>``.
+_NODE_IP = re.compile(r"^((?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}): (.*)$")
 _ISO = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d\d:\d\d:\d\d\S{0,40})\s+(.*)$")
 _IDENT = re.compile(r"^([a-z][\w.-]{0,63})\[\d{1,10}\]: (.*)$")  # journald without its date and host
 _KUBECTL_PREFIX = re.compile(r"^\[pod/([^/\]]{1,253})/([^\]]{1,253})\] (.*)$")  # kubectl logs --prefix
@@ -40,6 +42,10 @@ def strip(text: str, rec: Record) -> str:
             if m:
                 rec.time = parse_rfc3339(m.group(1)) or rec.time
                 rec.host, rec.process, text = m.group(2), m.group(3), m.group(4)
+                continue
+            m = _NODE_IP.match(text)
+            if m:
+                rec.host, text = m.group(1), m.group(2)
                 continue
             m = _ISO.match(text)
             if m and text[10:11] != " ":

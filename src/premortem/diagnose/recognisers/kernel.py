@@ -37,9 +37,11 @@ from premortem.findings import Severity
 _INVOKED = re.compile(r"(?P<comm>\S[^:]{0,63}) invoked oom-killer:.*?oom_score_adj=(?P<adj>-?\d+)")
 _KILLED = re.compile(
     r"(?:(?P<scope>Memory cgroup out of memory|Out of memory(?: \(oom_kill_allocating_task\))?): )?"
-    r"Killed process (?P<pid>\d+) \((?P<comm>[^)]{0,64})\)(?P<rest>.*)"
+    r"Killed process (?P<pid>\d+) \((?P<comm>\(?[^()]{0,64}\)?)\)(?P<rest>.*)"
 )
-_KILL_OLD = re.compile(r"(Memory cgroup out of memory|Out of memory): Kill process (\d+) \(([^)]{0,64})\)")
+_KILL_OLD = re.compile(
+    r"(Memory cgroup out of memory|Out of memory): Kill process (\d+) \((\(?[^()]{0,64}\)?)\)"
+)
 _TASK_IN = re.compile(r"Task in (\S+) killed as a result of limit of (\S+)")
 _USAGE = re.compile(r"memory: usage (\d+)kB, limit (\d+)kB")
 _FIGURE = re.compile(r"(?<![\w-])([a-z][\w-]*):(-?\d+(?:\.\d+)?)\s?([kKMGT]i?B|B)?")
@@ -415,6 +417,7 @@ class Kill:
             "Reserve memory for the system and the kubelet (systemReserved, kubeReserved), keep "
             "evictionHard memory.available at 500Mi or more, and give every pod a memory limit.",
             objects=objects,
+            worst=float(self.anon.bytes) if self.anon else None,
             numbers=self._numbers(self.qos()),
         )
 

@@ -70,7 +70,10 @@ _FIX = {
 def evicted(rec: Record, state: State) -> Result:
     text = rec.message
     node_level = rec.kind == "Node" or (rec.reason or "").startswith("EvictionThreshold")
-    if node_level:
+    if node_level and rec.kind == "Node" and rec.reason == "Evicted" and _LOW_ON.search(text):
+        # an Evicted row in a node's Events section: a pod of that node, its name not given
+        rec.node, rec.kind, rec.name = rec.node or rec.name, None, None
+    elif node_level:
         return _pressure_from_event(rec)
     low = _LOW_ON.search(text)
     had = _HAD_CONDITION.search(text)
@@ -238,7 +241,8 @@ def eviction_context(rec: Record, state: State) -> Result:
 
 _NOT_READY = re.compile(
     r"Node became not ready|NodeNotReady|NodeStatusUnknown|Kubelet stopped posting node status|PLEG is not healthy|"
-    r"KubeletNotReady|runtime network not ready|NetworkPluginNotReady|"
+    r"KubeletNotReady|runtime network not ready|NetworkPluginNotReady|container runtime is down|"
+    r"container runtime status check may not have completed|"
     r"node\.kubernetes\.io/(?:not-ready|unreachable):No"
 )
 _PLEG = re.compile(r"PLEG is not healthy: pleg was last seen active ([\dhms.]{1,32}) ago")
@@ -260,6 +264,8 @@ _READY_REASON = re.compile(r"(?:Message|message)[:=]\s?\"?([^}\"]{1,200})")
     "unreachable:NoExecute",
     "not-ready:NoSchedule",
     "unreachable:NoSchedule",
+    "container runtime status check may not have completed",
+    "container runtime is down",
 )
 def node_not_ready(rec: Record, state: State) -> Result:
     if not (
@@ -284,8 +290,25 @@ def node_not_ready(rec: Record, state: State) -> Result:
             objects["node"] = m.group(1)
     node = objects.get("node", "")
     pleg = _PLEG.search(rec.message)
+    lowered = rec.message.lower()
+    silent = [
+        said
+        for words, said in (
+            ("container runtime is down", "the kubelet reports it down"),
+            ("container runtime status check may not have completed", "its status check has not completed"),
+            ("pleg has yet to be successful", "PLEG has never succeeded"),
+        )
+        if words in lowered
+    ]
+    if pleg and silent:
+        silent.append(f"PLEG was last active {pleg.group(1)} ago, threshold 3m")
     cause = ""
-    if pleg:
+    if silent:
+        cause = (
+            f" The container runtime is not answering the kubelet ({'; '.join(silent)}), so the kubelet cannot "
+            "sync pods."
+        )
+    elif pleg:
         cause = (
             f" The kubelet's pod lifecycle event generator (PLEG) was last active {pleg.group(1)} ago (threshold 3m): "
             "the container runtime stopped answering, so the kubelet cannot sync pods."

@@ -9,4 +9,6 @@ import premortem.fix.fixers.kubelet
 import premortem.fix.fixers.kubelet_api
 import premortem.fix.fixers.probes
 import premortem.fix.fixers.quorum
-import premortem.fix.fixers.resources  # noqa: F401
+import premortem.fix.fixers.resources
+import premortem.fix.fixers.scheduling
+import premortem.fix.fixers.workloads  # noqa: F401

@@ -1,4 +1,4 @@
-"""Fixers for the resources rules (RES001, RES002)."""
+"""Fixers for the resources rules (RES001, RES002, RES005)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from premortem.findings import Finding
 from premortem.fix.paths import container_path, get, pointer_path
 from premortem.fix.registry import Fix, FixContext, Note, fixer
-from premortem.fix.yamltext import Op, Set, apply_to_object
+from premortem.fix.yamltext import Delete, Op, Set, apply_to_object
 from premortem.load.document import Document
 from premortem.model.index import ObjectIndex
 from premortem.model.limitrange import CACHE_KEY as LIMIT_RANGES
@@ -153,3 +153,46 @@ def _peak(doc: Document, ctx: FixContext | None) -> tuple[int | None, Document |
         doc,
     )
     return peak_replicas(current, index)
+
+
+@fixer("RES005")
+def drop_cpu_limit(finding: Finding, doc: Document, ctx: FixContext) -> Iterator[Fix | Note]:
+    """
+    Answers RES005 (cpu-limit-throttles). Deletes the container's `limits.cpu` and keeps its cpu
+    request (where the request was only defaulted from the limit, the limit's value is written as the
+    request, so the scheduling footprint does not change). Held back unless `--unsafe-fixes`: it
+    removes a cap some teams keep on purpose (noisy neighbours, cost). A Guaranteed pod is a note:
+    without the limit it would become Burstable (its containers lose `oom_score_adj` -997 and
+    exclusive cores under the static CPU manager), a trade premortem does not make for you.
+    """
+    where = container_path(doc, pointer_path(finding), finding.container)
+    container = get(doc.obj, where) if where is not None else None
+    resources = container.get("resources") if isinstance(container, dict) else None
+    limits = resources.get("limits") if isinstance(resources, dict) else None
+    if (
+        where is None
+        or not isinstance(container, dict)
+        or not isinstance(limits, dict)
+        or "cpu" not in limits
+    ):
+        return
+    before = resources_of(doc)
+    if before is not None and before.qos == GUARANTEED:
+        yield Note(
+            "the pod is Guaranteed: without the cpu limit it becomes Burstable (oom_score_adj -997 and exclusive "
+            "cores under the static CPU manager are lost). Decide which matters more, then remove limits.cpu or "
+            "give it whole cores by hand."
+        )
+        return
+    requests = resources.get("requests") if isinstance(resources, dict) else None
+    limits_path = (*where, "resources", "limits")
+    # Deleting the only key would leave `limits:` null; remove the whole mapping instead.
+    ops: list[Op] = [Delete(limits_path if set(limits) == {"cpu"} else (*limits_path, "cpu"))]
+    if not isinstance(requests, dict) or "cpu" not in requests:
+        ops.insert(0, Set((*where, "resources", "requests", "cpu"), limits["cpu"]))
+    yield Fix(
+        ops,
+        f"limits.cpu {limits['cpu']} removed ({container.get('name')}): the container may burst into idle CPU and "
+        "is held to its request's share under contention.",
+        unsafe="it removes a cap you may keep on purpose (noisy neighbours, cost).",
+    )
