@@ -53,8 +53,9 @@ def best_effort_pod(doc: Document) -> Iterator[Hit]:
     - `high` for serving workloads and bare pods (a bare pod evicted is not recreated);
     - `medium` for Jobs and CronJobs: a run killed by eviction or OOM fails and is retried by the
       Job controller (against `backoffLimit`), which delays work but drops no requests; the same
-      for bare Pods that run to completion (`restartPolicy: Never` or `OnFailure`: Helm test hooks,
-      one-off clients), whose task fails but serves no traffic;
+      for bare Pods that run to completion (`restartPolicy: Never` or `OnFailure`: migrations,
+      one-off clients), whose task fails but serves no traffic (Helm test hooks, which only
+      `helm test` creates, are reported at `info`: model/delivery.py);
     - critical pods (`system-cluster-critical`, `system-node-critical`, static pods) are never
       evicted by the kubelet, and the message says so. `system-node-critical` pods also get
       `oom_score_adj` -997 whatever their QoS: for them the finding is `medium` (no cpu weight, no
@@ -148,10 +149,12 @@ def best_effort_pod(doc: Document) -> Iterator[Hit]:
         )
     elif is_one_shot(doc):
         severity = Severity.MEDIUM
+        them, they = ("it", "it") if doc.kind == "Pod" else ("them", "they")
         message = (
             f"No container sets a cpu or memory request or limit, so {_its_pods(doc)} BestEffort: the "
-            "scheduler places them as if they used nothing, the kubelet evicts them first under memory pressure "
-            "and the kernel OOM killer picks them first (oom_score_adj 1000). " + _one_shot_consequence(doc)
+            f"scheduler places {them} as if {they} used nothing, the kubelet evicts {them} first under memory "
+            f"pressure and the kernel OOM killer picks {them} first (oom_score_adj 1000). "
+            + _one_shot_consequence(doc)
         )
     else:
         message = (
