@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit test-deps install bench fuzz clean
+.PHONY: demo test lint typecheck unit test-deps render-tools install bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ demo: install
 test-deps:
 	./scripts/install-test-deps.sh
 
+# Helm 3.19.0 (and kubectl for `kubectl kustomize` when none is installed) for the render tests, into
+# $(BIN), checked by sha256 (scripts/install-render-tools.sh says where they come from).
+render-tools: install
+	./scripts/install-render-tools.sh $(VENV)
+
 lint: install
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
@@ -32,7 +37,7 @@ typecheck: install
 unit: install
 	$(BIN)/pytest -q
 
-test: install test-deps lint typecheck unit
+test: install test-deps render-tools lint typecheck unit
 
 # The speed benchmark (bench/run.py): premortem vs the parse floor and Checkov, scaling, cold start.
 # Writes BENCHMARKS.md and the README's Speed section. Slow (minutes); never part of `make test`.

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from conftest import manifest_objects, object_paths
 from premortem.load import split
-from premortem.load.document import LoadResult, NodeRef
+from premortem.load.document import Document, LoadResult, NodeRef, NodeSource
 from premortem.load.reader import load_text
 
 
@@ -34,6 +34,11 @@ def _same(text: str, monkeypatch: pytest.MonkeyPatch) -> LoadResult:
     for got, want in zip(batched.documents, whole.documents, strict=True):
         paths = object_paths(got.obj)
         assert [got.line_of(p) for p in paths] == [want.line_of(p) for p in paths]
+        # and the lines recorded while reading are those of composing the text again
+        assert isinstance(got.node, NodeRef)
+        ref = NodeRef(NodeSource("dump.yaml", text), got.node.index, got.node.item, got.node.in_items)
+        composed = Document(got.obj, got.file, got.line, ref)
+        assert [got.line_of(p) for p in paths] == [composed.line_of(p) for p in paths]
     return batched
 
 

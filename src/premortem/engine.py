@@ -15,6 +15,7 @@ from premortem.model.index import ObjectIndex
 from premortem.model.limitrange import apply_limit_ranges
 from premortem.model.podspec import POD_SPEC_PATHS, pod_units, replicas_of
 from premortem.model.resources import resources_of
+from premortem.render.rendered import RenderedDocument, object_location, relocate
 from premortem.rootcause import fold_root_causes
 from premortem.rules import all_rules
 from premortem.rules.registry import RULES, ClusterContext, Hit, Rule
@@ -217,6 +218,7 @@ def failure_finding(
 def make_finding(rule: Rule, doc: Document, hit: Hit) -> Finding:
     finding = _finding(rule, doc, hit, None)
     finding.line = doc.line_of(hit.path)
+    relocate(finding, doc, hit.path)
     return finding
 
 
@@ -240,7 +242,9 @@ def _finding(
         path=json_pointer(hit.path),
         extra=hit.extra,
     )
-    if pending is not None and hit.path:
+    if pending is not None and (hit.path or isinstance(doc, RenderedDocument)):
+        # A rendered document's findings all wait: they move to their template or origin file once
+        # every rule has run (rules and root-cause folding see the rendered stream, as from a pipe).
         pending.setdefault(id(doc), (doc, []))[1].append((finding, hit.path))
     return as_delivered(finding, doc)
 
@@ -257,6 +261,7 @@ def _fill_lines(pending: dict[int, tuple[Document, list[tuple[Finding, Path]]]])
         for doc, waiting in group:
             for finding, path in waiting:
                 finding.line = doc.line_of(path)
+                relocate(finding, doc, path)
             doc.release_nodes(keep_text=True)
         group[-1][0].release_nodes()
 
@@ -288,6 +293,7 @@ def object_summary(doc: Document) -> dict[str, Any]:
         "file": doc.file,
         "line": doc.line,
     }
+    out.update(object_location(doc))  # a rendered object: its template or origin file
     res = resources_of(doc)
     if res is not None:
         out["qos"] = res.qos

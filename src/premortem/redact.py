@@ -162,7 +162,8 @@ def redact(text: str) -> str:
     fix come through here (most mention none of these words)."""
     if not text:
         return text
-    folded = text.translate(_FOLD).lower()  # what IGNORECASE matches, as plain text
+    # What IGNORECASE matches, as plain text (isascii() is free: CPython knows it).
+    folded = text.lower() if text.isascii() else text.translate(_FOLD).lower()
     if not any(word in folded for word in _HINT_WORDS):
         return text
     out = text
@@ -181,9 +182,9 @@ def redact(text: str) -> str:
         out = _sub_last(_ASSIGN, out, check_key=True)
         if "value" in out.translate(_FOLD).lower():
             out = _sub_last(_NAME_VALUE, out)
-    if _MYSQL.search(out):
+    if ("mysql" in folded or "mariadb" in folded) and _MYSQL.search(out):
         out = _sub_last(_MYSQL_P, out)
-    if _REDIS.search(out):
+    if "redis-cli" in folded and _REDIS.search(out):
         out = _sub_last(_REDIS_A, out)
     return out
 

@@ -31,6 +31,8 @@ class RenderSettings:
     kube_version: str | None = None
     helm: str | None = None  # path to the helm binary (default: helm on PATH)
     kustomize: str | None = None  # path to kustomize or kubectl (default: kubectl kustomize)
+    # Chart directory -> values files applied to it before any -f (the config file's per-chart values).
+    chart_values: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

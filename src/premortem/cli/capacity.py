@@ -13,9 +13,11 @@ from premortem.cli.options import (
     exclude_option,
     exit_code,
     kubernetes_version_option,
+    load_inputs,
     load_settings,
-    manifest_files,
+    manifest_inputs,
     max_input_option,
+    render_options,
     report_format_option,
     settings_options,
     usage_error,
@@ -47,6 +49,7 @@ from premortem.cli.options import (
 @exclude_option
 @kubernetes_version_option
 @max_input_option
+@render_options
 @color_option
 def capacity(
     paths: tuple[str, ...],
@@ -60,9 +63,9 @@ def capacity(
     from premortem.analyses.capacity.rules import CAPACITY_RULES, hits, report_for
     from premortem.engine import make_finding, problem_finding, select_rules
     from premortem.findings import SEVERITIES, Finding
-    from premortem.load.reader import load_paths
     from premortem.model.index import ObjectIndex
     from premortem.model.limitrange import apply_limit_ranges
+    from premortem.render.stage import rendered_sources
     from premortem.report.model import not_reported
     from premortem.settings import use_settings
     from premortem.triage import triage
@@ -70,8 +73,10 @@ def capacity(
 
     settings = load_settings(paths, options)
     click.get_current_context().with_resource(use_settings(settings))
-    files, missing = manifest_files(paths, settings)
-    loaded = load_paths(files)
+    plan, missing, _ = manifest_inputs(paths, settings)
+    inputs = load_inputs(plan, settings)
+    loaded = inputs.loaded
+    missing = missing or inputs.unrendered
     if loaded.files_read == 0:
         for problem in loaded.problems:  # say why, as scan does
             click.echo(f"  {problem.file}: {problem.message}", err=True)
@@ -101,7 +106,8 @@ def capacity(
             assert hit.doc is not None
             findings.append(make_finding(rule, hit.doc, hit))
     ran = {k for r in rules for k in (r.id, r.category)}
-    triaged = triage(findings, settings, loaded.documents, source_texts(files, loaded.documents), ran)
+    texts = source_texts([*plan.files, *rendered_sources(findings)], loaded.documents)
+    triaged = triage(findings, settings, loaded.documents, texts, ran)
     findings = triaged.findings
     code = exit_code(findings, settings.fail_on)
     if missing:

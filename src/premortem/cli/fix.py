@@ -98,7 +98,7 @@ def fix(
     from premortem.fix.pipeline import STDIN_NAME, fixable_rules, read_source, run_fix
     from premortem.fix.registry import FixContext, all_fixers
     from premortem.load.files import InputError
-    from premortem.load.reader import expand_paths
+    from premortem.render.discover import plan_inputs, unfixable_note
     from premortem.report.fix_report import fix_json
     from premortem.rules import all_rules
     from premortem.rules.registry import lookup
@@ -132,12 +132,24 @@ def fix(
             usage_error(f"{rule.id} has no fixer; fixable rules: {', '.join(sorted(fixers))}")
     selected = select_rules(fixable_rules(), settings.select, settings.ignore)
 
-    files, missing = expand_paths(targets)
+    plan = plan_inputs(targets)
+    files, missing = plan.files, plan.missing
     for path in missing:
         click.echo(f"premortem: error: {path}: no such file or directory", err=True)
     if missing:
         raise SystemExit(EXIT_USAGE)
     files, _ = without_excluded(files, settings)
+    units = [u for u in plan.units if without_excluded([u.path], settings)[0]]
+    for unit in units:  # charts and kustomizations: not edited (docs/render.md says why)
+        click.echo(f"premortem: not fixed: {unfixable_note(unit)}", err=True)
+    if plan.unused:
+        click.echo(
+            f"premortem: not fixed: {len(plan.unused)} file(s) under kustomizations that no build uses "
+            f"(e.g. {plan.unused[0][0]}); name a file to fix it anyway",
+            err=True,
+        )
+    if not files and units:
+        raise SystemExit(EXIT_USAGE)
     if not files:
         usage_error(f"no *.yaml, *.yml or *.json files found in {', '.join(targets)} (or all are excluded)")
 

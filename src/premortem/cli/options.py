@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from premortem.findings import INTERNAL_ERROR, SEVERITIES, Finding, Severity
 from premortem.settings import Settings
+
+if TYPE_CHECKING:
+    from premortem.render.discover import InputPlan
+    from premortem.render.stage import LoadedInputs
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -111,8 +115,9 @@ def usage_error(message: str) -> Any:
     raise SystemExit(EXIT_USAGE)
 
 
-def manifest_inputs(paths: Iterable[str], settings: Settings | None = None) -> tuple[list[str], bool, int]:
-    """``manifest_files`` and how many files the settings excluded.
+def manifest_paths(paths: Iterable[str], settings: Settings | None = None) -> tuple[list[str], bool, int]:
+    """``manifest_files`` and how many files the settings excluded (plain files only; verbs that
+    render charts and kustomizations use ``manifest_inputs``).
 
     The manifest files behind ``paths`` (default: the current directory) minus those the settings
     exclude, and whether any path was missing (reported on stderr; the caller exits 2 after its
@@ -141,7 +146,7 @@ def manifest_inputs(paths: Iterable[str], settings: Settings | None = None) -> t
 
 def manifest_files(paths: Iterable[str], settings: Settings | None = None) -> tuple[list[str], bool]:
     """The manifest files behind ``paths`` minus the excluded ones, and whether a path was missing."""
-    files, missing, _ = manifest_inputs(paths, settings)
+    files, missing, _ = manifest_paths(paths, settings)
     return files, missing
 
 
@@ -186,6 +191,9 @@ def load_settings(paths: Iterable[str], options: dict[str, Any], **extra: tuple[
     from premortem.configfile import ConfigError, build_settings
 
     cli = {name: (options[name], flag) for name, flag in _FLAGS.items() if name in options}
+    cli.update(
+        {field: (options[name], flag) for name, (field, flag) in _RENDER_FLAGS.items() if name in options}
+    )
     cli.update(extra)
     try:
         return build_settings(
@@ -228,3 +236,117 @@ def kubernetes_version_settings(kubernetes_version: str | None) -> Any:
     if kubernetes_version is None:
         return contextlib.nullcontext()
     return use_settings(dataclasses.replace(current(), kubernetes_version=kubernetes_version))
+
+
+# The render options (`render_options`): option name -> (Settings field, flag).
+_RENDER_FLAGS = {
+    "render_values": ("render.values", "--values"),
+    "render_set": ("render.set_values", "--set"),
+    "render_namespace": ("render.namespace", "--namespace"),
+    "render_release": ("render.release_name", "--release-name"),
+    "render_kube_version": ("render.kube_version", "--kube-version"),
+    "render_helm": ("render.helm", "--helm"),
+    "render_kustomize": ("render.kustomize", "--kustomize"),
+}
+_RENDER_OPTIONS = (
+    click.option(
+        "-f",
+        "--values",
+        "render_values",
+        multiple=True,
+        metavar="FILE",
+        type=click.Path(exists=True, dir_okay=False),
+        help="Helm values file for the charts rendered (repeatable, applied in order).",
+    ),
+    click.option("--set", "render_set", multiple=True, metavar="KEY=VALUE", help="Helm value (repeatable)."),
+    click.option("--namespace", "render_namespace", default=None, help="Namespace to render charts into."),
+    click.option(
+        "--release-name",
+        "render_release",
+        default=None,
+        help="Helm release name (default: the chart's name).",
+    ),
+    click.option(
+        "--kube-version",
+        "render_kube_version",
+        default=None,
+        metavar="VERSION",
+        callback=_check_kubernetes_version,
+        help="Kubernetes version charts render for (.Capabilities.KubeVersion; default: "
+        "--kubernetes-version, else Helm's own).",
+    ),
+    click.option(
+        "--helm", "render_helm", default=None, metavar="PATH", help="The helm binary (default: helm on PATH)."
+    ),
+    click.option(
+        "--kustomize",
+        "render_kustomize",
+        default=None,
+        metavar="PATH",
+        help="kustomize or kubectl binary (default: kustomize if installed, else kubectl kustomize).",
+    ),
+)
+
+
+def render_options(fn: Any) -> Any:
+    """-f/--values, --set, --namespace, --release-name, --kube-version, --helm, --kustomize: how Helm
+    charts and Kustomize trees met in the input are rendered (``load_settings`` puts them in
+    ``Settings.render``)."""
+    for option in reversed(_RENDER_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+def manifest_inputs(paths: Iterable[str], settings: Settings) -> tuple[InputPlan, bool, int]:
+    """Like ``manifest_paths``, with the Helm charts and kustomizations met in ``paths`` as render
+    units (docs/render.md): the plan, whether a path was missing, and how many inputs the settings
+    excluded."""
+    from premortem.configfile.exclude import without_excluded
+    from premortem.render.discover import plan_inputs
+
+    targets = list(paths) or ["."]
+    plan = plan_inputs(targets)
+    for path in plan.missing:
+        click.echo(f"premortem: error: {path}: no such file or directory", err=True)
+    if plan.missing and not plan.files and not plan.units:
+        raise SystemExit(EXIT_USAGE)
+    before = len(plan.files) + len(plan.units)
+    plan.files, _ = without_excluded(plan.files, settings)
+    plan.units = [u for u in plan.units if without_excluded([u.path], settings)[0]]
+    excluded = before - len(plan.files) - len(plan.units)
+    if not plan.files and not plan.units:
+        if before:  # e.g. pre-commit passing only excluded files: nothing to do is not an error
+            click.echo(
+                f"premortem: every file given is excluded by the settings ({before} input(s))", err=True
+            )
+            raise SystemExit(EXIT_OK)
+        usage_error(
+            f"no *.yaml, *.yml or *.json files, charts or kustomizations found in {', '.join(targets)}"
+        )
+    return plan, bool(plan.missing), excluded
+
+
+def load_inputs(plan: InputPlan, settings: Settings, jobs: int = 1) -> LoadedInputs:
+    """Plain files loaded and units rendered. A unit whose tool is missing is reported on stderr here
+    (``unrendered``: the caller exits 2 after its work)."""
+    from premortem.load.reader import load_paths
+    from premortem.render.stage import LoadedInputs, render_units
+
+    given = [
+        flag
+        for key, flag in (("render.values", "--values"), ("render.set_values", "--set"))
+        if settings.sources.get(key) == flag
+    ]
+    if given and not any(u.tool == "helm" for u in plan.units):
+        click.echo(
+            f"premortem: warning: {'/'.join(given)} given, but no Helm chart is among the inputs", err=True
+        )
+    plain = load_paths(plan.files, jobs=jobs)
+    for path, owner in plan.unused:
+        plain.skipped.append((path, 1, f"lies in the kustomization {owner} but none of its builds uses it"))
+    if not plan.units:
+        return LoadedInputs(plain)
+    outcome = render_units(plan.units, settings.render, settings.kubernetes_version, settings.root)
+    for message in outcome.tool_errors:
+        click.echo(f"premortem: error: {message}", err=True)
+    return LoadedInputs(plain, outcome.units, bool(outcome.tool_errors), outcome.report)

@@ -12,9 +12,11 @@ from premortem.cli.options import (
     exclude_option,
     format_option,
     kubernetes_version_option,
+    load_inputs,
     load_settings,
     manifest_inputs,
     max_input_option,
+    render_options,
     settings_options,
     usage_error,
 )
@@ -43,16 +45,20 @@ from premortem.cli.report_options import report_and_exit, report_options
 )
 @kubernetes_version_option
 @max_input_option
+@render_options
 @report_options
 def scan(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
-    """Scan manifests (files, directories, - for stdin; default: the current directory)."""
-    from premortem.engine import scan as run_scan
+    """Scan manifests (files, directories, - for stdin; default: the current directory).
+
+    Helm charts (a directory with Chart.yaml) are rendered with `helm template` and Kustomize
+    directories (kustomization.yaml) with `kubectl kustomize`; findings point at the template, values
+    file, origin file or patch to edit."""
     from premortem.engine import select_rules
-    from premortem.load.reader import load_paths
+    from premortem.render.stage import rendered_sources, scan_apart
     from premortem.rules import all_rules
 
     settings = load_settings(paths, options)
-    files, missing, excluded = manifest_inputs(paths, settings)
+    plan, missing, excluded = manifest_inputs(paths, settings)
     if settings.nodes:
         from premortem.analyses.capacity.nodes import NodeSpecError, nodes_from_option
 
@@ -73,7 +79,9 @@ def scan(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
     from premortem.settings import use_settings
 
     with use_settings(settings):  # the loader reads max_input_bytes from the settings
-        loaded = load_paths(files, jobs=jobs)
+        inputs = load_inputs(plan, settings, jobs=jobs)
+    loaded = inputs.loaded
+    missing = missing or inputs.unrendered
     if loaded.files_read == 0:
         click.echo("premortem: error: no input could be read", err=True)
         for problem in loaded.problems:
@@ -81,7 +89,7 @@ def scan(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
         raise SystemExit(EXIT_USAGE)
 
     options_for_rules = {"nodes": settings.nodes} if settings.nodes else {}
-    result = run_scan(loaded, rules, options_for_rules, settings=settings)
+    result = scan_apart(inputs, rules, options_for_rules, settings)  # each chart or kustomization alone
     from premortem.triage.sources import source_texts
 
     report_and_exit(
@@ -92,7 +100,7 @@ def scan(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
         summary={**result.summary, "files_excluded": excluded},
         options=options,
         documents=result.documents,
-        texts=source_texts(files, result.documents),
+        texts=source_texts([*plan.files, *rendered_sources(result.findings)], result.documents),
         objects=result.objects,
         code=EXIT_USAGE if missing else 0,
     )

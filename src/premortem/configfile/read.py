@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from premortem.load import limits
+
 KeyPath = tuple[str | int, ...]
 
 
@@ -65,7 +67,7 @@ def read_config(path: str) -> RawConfig:
 def _read_yaml(path: str, text: str) -> RawConfig:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = limits.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from premortem.findings import ObjectRef
+from premortem.load.lines import Table
+from premortem.load.lines import line_of as table_line_of
 
 Path = tuple[str | int, ...]
 
@@ -64,6 +66,7 @@ class Document:
     def release_nodes(self, keep_text: bool = False) -> None:
         """Let go of this document's composed YAML nodes and, unless ``keep_text``, of everything its
         file composed and its text (``line_of`` composes them again if asked)."""
+        self.cache.pop("_edges", None)
         if isinstance(self.node, NodeRef):
             self.node.source.release(self.node.key, keep_text)
         elif isinstance(self.node, JsonRef):
@@ -76,6 +79,11 @@ class Document:
         if not path:
             return line
         delta = 0  # composed nodes' marks count lines from a later line of the file
+        if isinstance(node, NodeRef) and node.table is not None:
+            memo = self.cache.setdefault("_edges", {})
+            from_table = table_line_of(node.table, self.obj, path, line, memo)
+            if from_table is not None:
+                return from_table
         if isinstance(node, NodeRef):
             located = node.resolve()
             if located is None:
@@ -207,6 +215,9 @@ class NodeRef:
     in_items: bool = False
     span: Span | None = None
     item_span: Span | None = None
+    # The line of every edge of the object, recorded while it was built (load/lines.py); None when
+    # the object does not mirror its document node for node (then look-ups compose it again).
+    table: Table | None = None
 
     @property
     def key(self) -> tuple[int, int | None]:

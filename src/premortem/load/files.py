@@ -64,7 +64,11 @@ def read_file_text(path: str, keep_bom: bool = False) -> str:
     if info.st_size > limit:
         raise InputError(_too_big(info.st_size, limit))
     with open(path, "rb") as handle:
-        raw = handle.read(limit + 1)
+        # As many bytes as the file has, plus one to see it grew (read(limit + 1) allocated the
+        # whole limit, 256 MiB, for every file); what a growing file adds is read up to the limit.
+        raw = handle.read(info.st_size + 1)
+        if len(raw) > info.st_size:
+            raw += handle.read(limit + 1 - len(raw))
     if len(raw) > limit:
         raise InputError(_too_big(len(raw), limit))
     return decode(raw, keep_bom)

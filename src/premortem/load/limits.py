@@ -219,3 +219,25 @@ def preview(node: Any, limit: int = 60) -> str:
     walk(node, 0)
     text = "".join(parts)
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+class AliasingError(yaml.MarkedYAMLError):
+    """A YAML text Go's decoder refuses for its aliasing (a ``yaml.YAMLError``: callers that already
+    report YAML errors report this one the same way, with its line)."""
+
+    def __init__(self, problem: InputProblem) -> None:
+        mark = yaml.Mark("<input>", 0, problem.line - 1, 0, None, 0)
+        super().__init__(problem=problem.message, problem_mark=mark)
+
+
+def safe_load(text: str) -> Any:
+    """``yaml.safe_load`` for the small YAML files premortem reads besides manifests (its config file,
+    a ``--nodes`` inventory, Chart.yaml, kustomizations, patches), bounded like the manifests: excessive
+    or recursive aliasing raises ``AliasingError`` instead of building a value that expands without end
+    when walked. Texts without anchors pay one substring test."""
+    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    if "&" in text and "*" in text:
+        problem = alias_problem(yaml.parse(text, Loader=loader_class))
+        if problem is not None:
+            raise AliasingError(problem)
+    return yaml.load(text, Loader=loader_class)

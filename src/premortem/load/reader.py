@@ -26,6 +26,7 @@ from premortem.load.document import Document, JsonRef, LoadProblem, LoadResult, 
 from premortem.load.files import InputError, read_file_text, read_stream
 from premortem.load.jsonpos import looks_like_json, parse_json
 from premortem.load.limits import InputProblem
+from premortem.load.lines import Table, item_tables, items_start, make_table
 
 try:  # pragma: no cover - the C loader is present wherever libyaml is
     from yaml import CSafeLoader as _BaseLoader
@@ -96,14 +97,15 @@ def construct_fast(loader: _Loader, root: Any) -> Any:
     """
     built: dict[Any, Any] = {}
     try:
-        return _build(root, loader, built)
+        return _build(root, loader, built, None)
     except (_Fallback, RecursionError):
         return loader.construct_document(root)
     finally:
         built.clear()  # holds nodes; nothing may keep the node tree alive (the GC is off)
 
 
-def _build(node: Any, loader: _Loader, built: dict[Any, Any]) -> Any:
+def _build(node: Any, loader: _Loader, built: dict[Any, Any], lines: list[int] | None) -> Any:
+    # ``lines`` receives the line of every edge in pre-order (load/lines.py), when given.
     # A module-level function, not a closure: a recursive closure is a reference cycle, and with the
     # cyclic GC off it kept every document's node tree alive (3.6 GB for 100k objects).
     kind = type(node)
@@ -137,13 +139,23 @@ def _build(node: Any, loader: _Loader, built: dict[Any, Any]) -> Any:
         for key_node, value_node in node.value:
             if type(key_node) is not yaml.ScalarNode or key_node.tag not in _KEY_TAGS:
                 raise _Fallback
-            result[_build(key_node, loader, built)] = _build(value_node, loader, built)
+            if lines is not None:
+                if key_node.tag != _STR_TAG:
+                    built[_ODD_KEY] = True  # the table would not match keys given as strings
+                lines.append(key_node.start_mark.line)
+            result[_build(key_node, loader, built, None)] = _build(value_node, loader, built, lines)
         if len(result) != len(node.value):  # a key written twice (load/limits.py reports it)
             built.setdefault(_DUPLICATES, []).append(node)
     elif kind is yaml.SequenceNode:
         if tag != _SEQ_TAG:
             raise _Fallback
-        result = [_build(item, loader, built) for item in node.value]
+        if lines is None:
+            result = [_build(item, loader, built, None) for item in node.value]
+        else:
+            result = []
+            for item in node.value:
+                lines.append(item.start_mark.line)
+                result.append(_build(item, loader, built, lines))
     else:  # pragma: no cover - the composer makes only these three
         raise _Fallback
     built[node] = result
@@ -156,23 +168,30 @@ _KEY_TAGS = frozenset({_STR_TAG, *_MEMO_TAGS})
 # written twice.
 _ALIASED = object()
 _DUPLICATES = object()
+_ODD_KEY = object()
 
 
 def construct_checked(
     loader: _Loader, root: Any, stream: str, line_offset: int = 0
-) -> tuple[Any, list[InputProblem]]:
+) -> tuple[Any, list[InputProblem], Table | None]:
     """``construct_fast`` plus the bounds of load/limits.py: a document with excessive or recursive
     aliasing is not constructed (data None, one INP001 problem); duplicate keys are INP004 problems.
     The alias arithmetic runs only on documents that use aliases (or that the fast path leaves to
     PyYAML), so ordinary manifests pay one length comparison per mapping. Problem lines are lines of
-    ``stream`` plus ``line_offset`` (where a chunk recovered after a syntax error starts)."""
+    ``stream`` plus ``line_offset`` (where a chunk recovered after a syntax error starts). The third
+    value is the document's table of lines (load/lines.py), None when the object does not mirror
+    the document node for node."""
     built: dict[Any, Any] = {}
     data: Any = None
     fallback = False
+    lines: list[int] = []
+    table: Table | None = None
     try:
-        data = _build(root, loader, built)
+        data = _build(root, loader, built, lines)
         aliased = _ALIASED in built
         duplicates: list[Any] | None = built.get(_DUPLICATES, [])
+        if not aliased and not duplicates and _ODD_KEY not in built:
+            table = make_table(lines, line_offset)
     except (_Fallback, RecursionError):
         fallback, aliased, duplicates = True, True, None
     finally:
@@ -184,14 +203,14 @@ def construct_checked(
             limits.document_events(stream, start.index, end.index, start.line, start.column)
         )
         if problem is not None:
-            return None, [dataclasses.replace(problem, line=problem.line + line_offset)]
+            return None, [dataclasses.replace(problem, line=problem.line + line_offset)], None
     if duplicates is None:  # checked before PyYAML's constructor flattens merge keys in place
         duplicates = limits.duplicate_mappings(root)
     if duplicates:
         problems.extend(limits.duplicate_key_problems(duplicates, line_offset))
     if fallback:
         data = loader.construct_document(root)
-    return data, problems
+    return data, problems, table
 
 
 def parse_documents(text: str) -> list[Any]:
@@ -391,7 +410,7 @@ def _load_list_batches(
     header = _parse_one(layout.header, 0)
     if header is None:
         return None
-    data, problems, root = header
+    data, problems, root, _table = header
     kind = data.get("kind") if isinstance(data, dict) else None
     if problems or not isinstance(kind, str) or not kind.endswith("List") or data.get("items", 0) is not None:
         return None
@@ -402,9 +421,10 @@ def _load_list_batches(
         parsed = _parse_one(text[batch.start : batch.end], batch.line)
         if parsed is None or parsed[0] is None:
             return None
-        values, batch_problems, sequence = parsed
+        values, batch_problems, sequence, table = parsed
         if type(sequence) is not yaml.SequenceNode or len(sequence.value) != batch.count:
             return None
+        tables = item_tables(table, values, 0) if table is not None else None
         for position, node in enumerate(sequence.value):
             mark = node.start_mark
             span = (
@@ -413,7 +433,9 @@ def _load_list_batches(
                 mark.line + batch.line,
                 mark.column,
             )
-            places.append((span[2] + 1, NodeRef(source, 0, batch.first + position, True, None, span)))
+            own = tables[position][1] if tables is not None else None
+            ref = NodeRef(source, 0, batch.first + position, True, None, span, own)
+            places.append((span[2] + 1, ref))
         items.extend(values)
         found.extend(batch_problems)
     data["items"] = items
@@ -424,8 +446,8 @@ def _load_list_batches(
     return result
 
 
-def _parse_one(text: str, line_offset: int) -> tuple[Any, list[InputProblem], Any] | None:
-    """(data, problems, root node) of a text holding exactly one YAML document, else None."""
+def _parse_one(text: str, line_offset: int) -> tuple[Any, list[InputProblem], Any, Table | None] | None:
+    """(data, problems, root node, table of lines) of a text holding exactly one YAML document."""
     loader = _Loader(text)
     try:
         if not loader.check_node():
@@ -433,8 +455,8 @@ def _parse_one(text: str, line_offset: int) -> tuple[Any, list[InputProblem], An
         root = loader.get_node()
         if root is None or loader.check_node():
             return None
-        data, problems = construct_checked(loader, root, text, line_offset)
-        return data, problems, root
+        data, problems, table = construct_checked(loader, root, text, line_offset)
+        return data, problems, root, table
     except yaml.YAMLError:
         return None
     finally:
@@ -488,8 +510,8 @@ def _parse_stream(
     try:
         while loader.check_node():
             node = loader.get_node()
-            data, problems = (
-                construct_checked(loader, node, text, line_offset) if node is not None else (None, [])
+            data, problems, table = (
+                construct_checked(loader, node, text, line_offset) if node is not None else (None, [], None)
             )
             line = (node.start_mark.line + 1 + line_offset) if node is not None else line_offset + 1
             for problem in problems:
@@ -500,8 +522,9 @@ def _parse_stream(
                 doc_index += 1  # refused (alias bomb): not expanded, not checked
                 position += 1
                 continue
-            ref = NodeRef(source, position, span=_span(node, line_offset) if node is not None else None)
-            places = _yaml_places(node, ref, line, line_offset)
+            span = _span(node, line_offset) if node is not None else None
+            ref = NodeRef(source, position, span=span, table=table)
+            places = _yaml_places(node, ref, line, line_offset, data)
             before = len(result.documents)
             _add_document(data, name, line, doc_index, result, ref, places)
             if problems and len(result.documents) == before + 1:
@@ -656,25 +679,36 @@ def _add_document(
     result.skipped.append((name, line, f"a YAML {type(data).__name__}, not a Kubernetes object"))
 
 
-def _yaml_places(node: Any, ref: NodeRef | None, line: int, line_offset: int) -> Places:
-    """Lines and refs of the items of the document ``node`` (whose marks count from ``line_offset``)."""
+def _yaml_places(node: Any, ref: NodeRef | None, line: int, line_offset: int, data: Any) -> Places:
+    """Lines and refs of the items of the document ``node`` (whose marks count from ``line_offset``)
+    built as ``data``; each item gets its part of the document's table of lines."""
 
     def places(count: int, in_items: bool) -> list[tuple[int, Any]]:
         sequence = _child(node, "items") if in_items else node
         if sequence is None or sequence.id != "sequence" or len(sequence.value) != count:
             return [(line, None)] * count  # pragma: no cover - the data was built from these nodes
+        tables = None
+        if ref is not None and ref.table is not None:
+            first = items_start(ref.table, data, {}) if in_items else 0
+            items = data["items"] if in_items else data
+            tables = item_tables(ref.table, items, first) if first is not None else None
         return [
-            (item.start_mark.line + 1 + line_offset, _item_ref(ref, index, in_items, item, line_offset))
+            (
+                item.start_mark.line + 1 + line_offset,
+                _item_ref(ref, index, in_items, item, line_offset, tables[index][1] if tables else None),
+            )
             for index, item in enumerate(sequence.value)
         ]
 
     return places
 
 
-def _item_ref(ref: NodeRef | None, index: int, in_items: bool, node: Any, line_offset: int) -> NodeRef | None:
+def _item_ref(
+    ref: NodeRef | None, index: int, in_items: bool, node: Any, line_offset: int, table: Table | None
+) -> NodeRef | None:
     if ref is None:
         return None
-    return NodeRef(ref.source, ref.index, index, in_items, ref.span, _span(node, line_offset))
+    return NodeRef(ref.source, ref.index, index, in_items, ref.span, _span(node, line_offset), table)
 
 
 def looks_like_kubernetes(data: dict[str, Any]) -> bool:

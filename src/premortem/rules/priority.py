@@ -246,9 +246,10 @@ def batch_preempts_serving(ctx: ClusterContext) -> Iterator[Hit]:
             serving.append((doc, priority))
         elif doc.kind in ONE_SHOT_KINDS:
             batch.append((doc, priority))
+    lowest = min((p.value for _, p in serving), default=None)
     for doc, priority in batch:
-        if priority.preemption_policy == NEVER:
-            continue
+        if priority.preemption_policy == NEVER or lowest is None or lowest >= priority.value:
+            continue  # (no serving workload below it: not one pair to compare)
         victims = [(w, p) for w, p in serving if p.value < priority.value and _same_cluster(doc, w)]
         if not victims:
             continue

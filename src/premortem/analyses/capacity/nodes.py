@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from premortem.load import limits
 from premortem.load.document import Document
 from premortem.model.index import ObjectIndex
 from premortem.model.kubelet import (
@@ -159,7 +160,7 @@ def nodes_from_spec(spec: str, index: ObjectIndex | None = None) -> NodeSet:
 def nodes_from_inventory(path: str, index: ObjectIndex | None = None) -> NodeSet:
     try:
         with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
+            data = limits.safe_load(handle.read())
     except OSError as exc:
         raise NodeSpecError(f"--nodes {path}: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
