@@ -219,7 +219,7 @@ def construct_checked(
     if duplicates is None:  # checked before PyYAML's constructor flattens merge keys in place
         duplicates = limits.duplicate_mappings(root)
     if duplicates:
-        problems.extend(limits.duplicate_key_problems(duplicates, line_offset))
+        problems.extend(limits.duplicate_key_problems(duplicates, line_offset, root))
     if fallback:
         data = loader.construct_document(root)
     return data, problems, table

@@ -15,8 +15,8 @@ from typing import TextIO
 from premortem.findings import Finding
 from premortem.report.model import Report, headline
 
-# XML 1.0 cannot carry most control characters, even escaped.
-_XML_BAD = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32)], "?")
+# XML 1.0 cannot carry most control characters, surrogates, U+FFFE and U+FFFF, even escaped.
+_XML_BAD = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32), *range(0xD800, 0xE000), 0xFFFE, 0xFFFF], "?")
 
 
 def write_junit(report: Report, out: TextIO) -> None:
