@@ -92,3 +92,12 @@ def test_a_lone_surrogate_in_a_name_is_written_in_every_format(tmp_path, fmt):
     assert out.returncode == 1
     if fmt in ("json", "sarif"):
         json.loads(out.stdout)
+
+
+@pytest.mark.parametrize("items", ["5", "{a: 1}", "'text'"])
+def test_a_list_whose_items_are_not_a_list_is_reported(items):
+    loaded = load_text(f"apiVersion: v1\nkind: List\nitems: {items}\n", "l.yaml")
+    assert not loaded.documents  # was one unchecked "List" object, 0 findings
+    assert [p.rule for p in loaded.problems] == ["INP002"] and "not a list of objects" in loaded.problems[
+        0
+    ].message

@@ -1,9 +1,11 @@
 """A chart or kustomization written to hurt runs its renderer under the bounds of any input: output
 capped at --max-input-bytes (a template rendering gigabytes was held in memory whole), a deadline,
-and stopping it stops what it started. The renderer here is a shell, so no Helm is needed."""
+and stopping it stops what it started; and it does not reach the network. The renderer is a shell
+here, except for the last test (kubectl kustomize)."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -11,6 +13,9 @@ from pathlib import Path
 from premortem.render import tools
 from premortem.render.tools import Tool, run
 from premortem.settings import Settings, use_settings
+
+from .helpers import no_traceback
+from .helpers import run as cli
 
 SH = Tool("/bin/sh", ("-c",))
 
@@ -42,3 +47,17 @@ def test_a_renderer_past_its_deadline_is_stopped_with_what_it_started(monkeypatc
     except (ProcessLookupError, FileNotFoundError):
         state = "gone"
     assert state in ("gone", "Z"), state  # killed with its session
+
+
+def test_kustomize_does_not_reach_the_network(tmp_path):
+    """Remote bases, git URLs (and the cloud metadata service) are refused at once, with a fix."""
+    unit = tmp_path / "k"
+    unit.mkdir()
+    (unit / "kustomization.yaml").write_text(
+        "resources:\n- http://192.0.2.1/latest/meta-data/x.yaml\n- git@example.invalid:org/repo.git//base\n"
+    )
+    out = cli("scan", str(unit), "--format", "json", "--no-config", timeout=100)
+    no_traceback(out)
+    findings = json.loads(out.stdout)["findings"]
+    assert findings and findings[0]["rule"] == "INP001"
+    assert "renders offline" in findings[0]["fix"]

@@ -23,6 +23,24 @@ from typing import IO
 RENDER_TIMEOUT_SECONDS = 120
 
 
+# A scan does not reach the network: a pull request that adds a remote base or a chart repository
+# (or http://169.254.169.254/, the cloud metadata service) must not make CI fetch it. Renderers run
+# with HTTP(S) sent to a closed local port (Go's proxy settings, which kustomize and helm follow) and
+# git limited to local repositories. Requests to localhost itself are not proxied by Go.
+_CLOSED = "http://127.0.0.1:9"
+OFFLINE_ENV = {
+    **{
+        name: _CLOSED
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+    },
+    "NO_PROXY": "",
+    "no_proxy": "",
+    "GIT_ALLOW_PROTOCOL": "file",
+    "GIT_SSH_COMMAND": "false",
+    "GIT_TERMINAL_PROMPT": "0",
+}
+
+
 @dataclass(frozen=True)
 class Tool:
     """A renderer binary and the arguments that precede the unit's own (``kustomize`` for kubectl)."""
