@@ -101,3 +101,18 @@ def test_a_list_whose_items_are_not_a_list_is_reported(items):
     assert [p.rule for p in loaded.problems] == ["INP002"] and "not a list of objects" in loaded.problems[
         0
     ].message
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"level": "error", "msg": ' + "[" * 100_000 + "]" * 100_000 + "}",  # a JSON log line
+        '{"MESSAGE": ' + "[" * 100_000 + "]" * 100_000 + "}",  # a journald export line
+    ],
+)
+def test_diagnose_reads_past_json_nested_beyond_the_stack(tmp_path, line):
+    log = tmp_path / "incident.log"
+    log.write_text(line + "\nE1130 10:00:00.000000       1 x.go:1] etcdserver: request timed out\n")
+    out = run("diagnose", str(log))
+    no_traceback(out)  # was RecursionError
+    assert out.returncode in (0, 1)
