@@ -192,6 +192,13 @@ class HelmOrigin:
             _add_values(info, chart, relative, segment, line, column, path, strings, matched)
         return Location(file, line, info)
 
+    def start(self, doc: Document) -> tuple[str, int] | None:
+        relative = self.source.split("/", 1)[1] if "/" in self.source else self.source
+        segment = _pick_segment(_segments(self.chart.path, relative), doc.kind, self.occurrence)
+        if segment is None:
+            return None
+        return self.chart.file_of(self.source), segment.keys[0].line if segment.keys else segment.start
+
 
 @lru_cache(maxsize=256)
 def _segments(chart: str, relative: str) -> tuple[Segment, ...]:

@@ -254,6 +254,14 @@ class KustomizeOrigin:
                 return Location(image[0], image[1], info, note)
         return Location(origin_file, origin_line, info, note)
 
+    def start(self, doc: Document) -> tuple[str, int] | None:
+        annotated = self.origin.get("path")
+        if not isinstance(annotated, str):
+            return None  # generated: no file defines it
+        origin_file = self.build.display(annotated)
+        source = find_source_doc(origin_file, doc)
+        return (origin_file, source.line) if source is not None else None
+
     def _generated(self, doc: Document, info: dict[str, Any]) -> Location:
         """An object a generator made (helmCharts, configMapGenerator...): the entry that configures it."""
         where = self.origin.get("configuredIn")
