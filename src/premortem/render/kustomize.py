@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from premortem.configfile.exclude import spelled_like
 from premortem.load import limits
 from premortem.load.document import Document, Path
 from premortem.render.discover import RenderUnit, kustomization_file, read_kustomization
@@ -67,7 +68,7 @@ class BuildContext:
     def display(self, annotated: str) -> str:
         """An annotation's path as the user would write it (relative when the unit was named so)."""
         absolute = os.path.normpath(os.path.join(self.wrapper, annotated))
-        return absolute if os.path.isabs(self.unit) else os.path.relpath(absolute)
+        return absolute if os.path.isabs(self.unit) else spelled_like(self.unit, os.path.relpath(absolute))
 
 
 def render_kustomization(unit: RenderUnit, settings: RenderSettings) -> KustomizeRender:

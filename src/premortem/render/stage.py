@@ -199,6 +199,7 @@ def _move_problem(problem: LoadProblem, file: str, where: str) -> None:
 
 def _failed(tool: str, failure: RenderFailure) -> LoadResult:
     result = LoadResult(files_read=1)
-    message = f"{tool} failed: {failure.message}. Nothing it would render was checked."
+    # The renderer's own words in “ ”: the one-line report (report/model.py: headline) keeps them whole.
+    message = f"{tool} failed: “{failure.message.rstrip('. ')}”. Nothing it would render was checked."
     result.problems.append(LoadProblem(failure.file, failure.line, message, failure.fix, rule="INP001"))
     return result

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from premortem.configfile.exclude import relative_to
+from premortem.configfile.exclude import as_typed, relative_to
 from premortem.findings import Finding, ObjectRef, json_pointer
 from premortem.load.document import Document, Path
 from premortem.render.rendered import RenderedDocument, definition_start, same_stream
@@ -194,7 +194,11 @@ def from_config(settings: Settings) -> list[Suppression]:
     for entry in settings.ignores:
         file, _, line = entry.where.rpartition(":")
         suppression = Suppression(
-            "config", entry.rules, entry.reason, file or None, int(line) if line.isdigit() else None
+            "config",
+            entry.rules,
+            entry.reason,
+            as_typed(file) if file else None,
+            int(line) if line.isdigit() else None,
         )
         in_scope = _config_scope(entry, settings.root)
         suppression.matches = _config_matcher(entry, in_scope)
