@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from conftest import scan_yaml
 from premortem.load.reader import load_text
-from premortem.model.delivery import API_SERVER, FIXTURE, TEST_RUN, delivery_of
+from premortem.model.delivery import API_SERVER, FIXTURE, TEST_RUN, TOOL, delivery_of
 
 # kyverno/kyverno charts/kyverno templates/tests/cleanup-controller-liveness.yaml, rendered with
 # `helm template rel charts/kyverno -n ns` (RES002, RES005 and IMG001 fired on it).
@@ -110,3 +110,23 @@ def test_test_words_elsewhere_do_not_make_a_fixture():
     ):
         doc = load_text(GATEKEEPER_BATS, deployed).documents[0]
         assert delivery_of(doc).target == API_SERVER, deployed
+
+
+# awslabs/amazon-eks-ami nodeadm/test/e2e/cases/kubelet-config-dir/expected-kubelet-config.json
+# (trimmed): the configuration nodeadm is expected to write; KUB002 fired on it.
+EXPECTED_KUBELET_CONFIG = """\
+{"apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
+ "evictionHard": {"memory.available": "100Mi", "nodefs.available": "10%", "nodefs.inodesFree": "5%"},
+ "kubeReserved": {"cpu": "70m", "memory": "574Mi"}}
+"""
+
+
+def test_a_tools_input_in_a_test_suite_is_a_fixture_and_still_a_tools_input():
+    path = "nodeadm/test/e2e/cases/kubelet-config-dir/expected-kubelet-config.json"
+    delivery = delivery_of(load_text(EXPECTED_KUBELET_CONFIG, path).documents[0])
+    assert delivery.target == TOOL and delivery.fixture  # not "rejected by the API server"
+    findings = scan_yaml(EXPECTED_KUBELET_CONFIG, path).findings
+    assert [(f.rule, f.severity.label) for f in findings] == [("KUB002", "info")]
+    assert findings[0].message.startswith("[a test suite's file (test/e2e/), never deployed as written]")
+    assert findings[0].extra["severity_as_deployed"] == "low"
+    assert not delivery_of(load_text(EXPECTED_KUBELET_CONFIG, "nodes/kubelet.json").documents[0]).fixture

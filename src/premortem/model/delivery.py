@@ -27,11 +27,15 @@ tells, for every document:
   explicitly empty ``metadata: {}`` (what Go writes for an empty ObjectMeta; kops copies the
   containers of such a Pod into its kube-apiserver static pod, where ``hostNetwork`` is true), or a
   ``metadata.name:`` key left empty for the program to fill (cilium-cli's connectivity manifests).
+
+A tool's input or a fragment in a fixture directory keeps its target (TOOL, FRAGMENT: rules still
+know who reads it) and carries the fixture reason in ``fixture`` (nodeadm's end-to-end cases keep
+the KubeletConfiguration each case expects under ``test/e2e/cases/``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from premortem.load.document import Document
 from premortem.model.criticality import is_static_pod
@@ -105,6 +109,7 @@ class Delivery:
     target: str  # API_SERVER, KUBELET, TOOL, FRAGMENT, FIXTURE or TEST_RUN
     consumer: str  # who reads it, in words ("the API server", "istioctl (istioctl install -f)")
     reason: str = ""  # why premortem thinks so ('' for the API server default)
+    fixture: str = ""  # why a tool's input or a fragment is a test fixture ('' when it is not)
 
     @property
     def reaches_api_server(self) -> bool:
@@ -113,8 +118,8 @@ class Delivery:
     @property
     def facts_only(self) -> str:
         """Why findings on this document are facts, not alarms ('' when they are alarms)."""
-        if self.target == FIXTURE:
-            return f"{self.reason}, never deployed as written"
+        if self.target == FIXTURE or self.fixture:
+            return f"{self.fixture or self.reason}, never deployed as written"
         if self.target == TEST_RUN:
             return self.reason
         return ""
@@ -139,6 +144,27 @@ def delivery_of(doc: Document) -> Delivery:
 
 
 def _delivery(doc: Document) -> Delivery:
+    fixture = _fixture(doc.file)
+    consumer = _tool_or_fragment(doc)
+    if consumer is not None:
+        # A tool's input can be a test fixture too (a program's expected kubelet configuration).
+        return replace(consumer, fixture=fixture) if fixture else consumer
+    if fixture is not None:
+        return Delivery(FIXTURE, "a policy engine's tests", fixture)
+    obj = doc.obj if isinstance(doc.obj, dict) else {}
+    if _is_helm_test(obj.get("metadata")):
+        return Delivery(
+            TEST_RUN,
+            "helm test",
+            "a Helm test hook, created only by `helm test`, never by install or upgrade",
+        )
+    if is_static_pod(doc):
+        return Delivery(KUBELET, "the kubelet", "a static pod manifest")
+    return _API_SERVER
+
+
+def _tool_or_fragment(doc: Document) -> Delivery | None:
+    """The delivery of a tool's input or a program's fragment, None for anything else."""
     obj = doc.obj if isinstance(doc.obj, dict) else {}
     group = doc.api_group
     api_version = doc.ref.api_version or ""
@@ -164,18 +190,7 @@ def _delivery(doc: Document) -> Delivery:
         return Delivery(
             FRAGMENT, "the program that fills it in", "metadata.name is left empty to be filled in"
         )
-    fixture = _fixture(doc.file)
-    if fixture is not None:
-        return Delivery(FIXTURE, "a policy engine's tests", fixture)
-    if _is_helm_test(meta):
-        return Delivery(
-            TEST_RUN,
-            "helm test",
-            "a Helm test hook, created only by `helm test`, never by install or upgrade",
-        )
-    if is_static_pod(doc):
-        return Delivery(KUBELET, "the kubelet", "a static pod manifest")
-    return _API_SERVER
+    return None
 
 
 def _fixture(file: str) -> str | None:

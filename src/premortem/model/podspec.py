@@ -323,7 +323,18 @@ def pod_spec_path(doc: Document) -> Path | None:
 
 def pod_spec_of(doc: Document) -> PodSpecView | None:
     """The pod spec of a pod-bearing object or template unit, or None (also when malformed, and for a
-    custom resource itself: its templates are its ``pod_units``)."""
+    custom resource itself: its templates are its ``pod_units``). Computed once per document: every
+    rule about pods asks for it."""
+    cached = doc.cache.get("pod_spec", _UNSET)
+    if cached is _UNSET:
+        cached = doc.cache["pod_spec"] = _pod_spec_of(doc)
+    return cached
+
+
+_UNSET = object()
+
+
+def _pod_spec_of(doc: Document) -> PodSpecView | None:
     path = pod_spec_path(doc)
     if path is None:
         return None

@@ -18,8 +18,12 @@ from premortem.model.podspec import ContainerView, template_labels
 from premortem.model.selectors import Selector, parse_map_selector
 
 # Port and Service names that say "monitoring, not client traffic".
-MONITORING_NAME = re.compile(r"metric|prometheus|prom\b|health|probe|liveness|readiness|pprof|debug|admin")
+# An "exporter" is Prometheus' word for a process that exposes metrics for scraping (node-exporter).
+MONITORING_NAME = re.compile(
+    r"metric|prometheus|prom\b|exporter|health|probe|liveness|readiness|pprof|debug|admin"
+)
 _CACHE_KEY = "_premortem_services_by_scope"
+_SERVICE_SUFFIXES = ("-service", "-svc")
 
 # (namespace, folder or None for any folder) -> the selectors of its Services, owned by the Service
 _ServiceIndex = dict[tuple[str, str | None], SelectorIndex[Document]]
@@ -71,8 +75,12 @@ def serving_ports(container: ContainerView) -> list[int]:
 
 
 def serves_traffic(service: Document) -> bool:
-    """False for a Service that only exposes metrics (all its ports, or its name, say so)."""
-    if MONITORING_NAME.search((service.ref.name or "").lower().rsplit("-", 1)[-1]):
+    """False for a Service that only exposes metrics (all its ports, or its name, say so). The name's
+    last word decides, before a ``-service``/``-svc`` suffix (kubebuilder's ``...-metrics-service``)."""
+    name = (service.ref.name or "").lower()
+    for suffix in _SERVICE_SUFFIXES:
+        name = name.removesuffix(suffix)
+    if MONITORING_NAME.search(name.rsplit("-", 1)[-1]):
         return False
     spec = service.obj.get("spec") if isinstance(service.obj, dict) else None
     ports = spec.get("ports") if isinstance(spec, dict) else None

@@ -1,4 +1,10 @@
-"""JSON output: one object on stdout. Field names are a contract: extend, never rename."""
+"""JSON output: one object on stdout. Field names are a contract: extend, never rename.
+
+Written as ``json.dumps(payload, indent=2)`` writes it, with one difference for big reports: a list
+of more than ``ONE_PER_LINE_ABOVE`` objects (the findings and objects of a cluster-sized scan) has
+each object on one line. json's indenting encoder is pure Python; one line per object is encoded by
+its C encoder, several times faster (100,000 objects), and stays easy to grep and to diff.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +14,65 @@ from typing import Any, TextIO
 
 from premortem.report.model import Report
 
-# Chunks of the encoder joined per write: json.dump writes each chunk (a key, a comma) on its own,
-# which was most of the time of printing 100,000 objects.
-_CHUNKS_PER_WRITE = 16384
+ONE_PER_LINE_ABOVE = 100
+# Pieces of text joined per write (json.dump wrote each small chunk on its own).
+_PIECES_PER_WRITE = 4096
 
 
 def write_json(payload: dict[str, Any], stream: TextIO | None = None) -> None:
     out = stream or sys.stdout
-    encoder = json.JSONEncoder(indent=2, ensure_ascii=False, default=str)
     pending: list[str] = []
-    for chunk in encoder.iterencode(payload):
-        pending.append(chunk)
-        if len(pending) >= _CHUNKS_PER_WRITE:
+    for piece in _pieces(payload, ""):
+        pending.append(piece)
+        if len(pending) >= _PIECES_PER_WRITE:
             out.write("".join(pending))
             pending.clear()
     pending.append("\n")
     out.write("".join(pending))
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _pieces(value: Any, indent: str) -> Any:
+    """The text of ``value`` at ``indent``, as json.dumps(indent=2) writes it (see the module doc)."""
+    inner = indent + "  "
+    if isinstance(value, dict) and value:
+        yield "{"
+        last = len(value) - 1
+        for position, (key, item) in enumerate(value.items()):
+            yield f"\n{inner}{_compact(_key(key))}: "
+            yield from _pieces(item, inner)
+            if position < last:
+                yield ","
+        yield f"\n{indent}}}"
+    elif isinstance(value, list | tuple) and value:
+        one_per_line = len(value) > ONE_PER_LINE_ABOVE and all(isinstance(v, dict) for v in value)
+        yield "["
+        last = len(value) - 1
+        for position, item in enumerate(value):
+            yield f"\n{inner}"
+            if one_per_line:
+                yield _compact(item)
+            else:
+                yield from _pieces(item, inner)
+            if position < last:
+                yield ","
+        yield f"\n{indent}]"
+    else:
+        yield _compact(value)
+
+
+def _key(key: Any) -> str:
+    """A mapping key as json writes it: strings as they are, numbers, booleans and null as text."""
+    if isinstance(key, str):
+        return key
+    if key is True or key is False or key is None:
+        return json.dumps(key)
+    if isinstance(key, int | float):
+        return json.dumps(key) if isinstance(key, float) else str(int(key))
+    raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
 
 
 def scan_json(report: Report) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from premortem.findings import Severity
 from premortem.load.document import Document
+from premortem.model.idle import is_idle
 from premortem.model.image import (
     ImageOverride,
     ImageRef,
@@ -16,6 +17,7 @@ from premortem.model.image import (
     skaffold_builds,
 )
 from premortem.model.podspec import (
+    CONTAINER,
     EPHEMERAL,
     INIT,
     POD_BEARING_KINDS,
@@ -141,8 +143,9 @@ def mutable_image_tag(context: ClusterContext) -> Iterator[Hit]:
 
     Severity: `high` for serving workloads and bare pods; `medium` for Jobs and CronJobs, whose run
     on a bad build fails and is retried (delayed work, no dropped requests), and for bare Pods that
-    run to completion (`restartPolicy: Never` or `OnFailure`, such as Helm test hooks); `low` for
-    ephemeral containers. Names that are not the manifest's choice are not judged: an image a skaffold
+    run to completion (`restartPolicy: Never` or `OnFailure`); `low` for ephemeral containers and
+    for app containers that only idle (`pause`, `sleep infinity`: model/idle.py), whose build does
+    not change what the pod does. Names that are not the manifest's choice are not judged: an image a skaffold
     configuration in the same directory tree builds (skaffold writes the tag it built into the
     manifests it deploys), and Istio's `image: auto`, which its injection webhook replaces.
 
@@ -260,6 +263,12 @@ def mutable_image_tag(context: ClusterContext) -> Iterator[Hit]:
         if container.role == EPHEMERAL:
             # A debugging container: started once by hand, never restarted or replicated.
             effect = "it is started once and never restarted, so only what you debug with is uncertain."
+        idle = container.role == CONTAINER and is_idle(container)
+        if idle:
+            effect += (
+                " The container only idles (pause, sleep), so another build changes little; a failed pull still "
+                "keeps the pod from starting."
+            )
         if container.role != EPHEMERAL and is_one_shot(doc):
             effect += (
                 f" This {doc.kind} runs to completion: a run that gets a bad build fails (a Job retries it): work "
@@ -267,7 +276,7 @@ def mutable_image_tag(context: ClusterContext) -> Iterator[Hit]:
             )
         hit = _hit(container, original, f"{tag_words}; {effect}", fix, pull_policy=policy)
         hit.doc = doc
-        if container.role == EPHEMERAL:
+        if container.role == EPHEMERAL or idle:
             hit.severity = Severity.LOW
         elif is_one_shot(doc):
             hit.severity = Severity.MEDIUM

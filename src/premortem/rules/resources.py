@@ -53,8 +53,9 @@ def best_effort_pod(doc: Document) -> Iterator[Hit]:
     - `high` for serving workloads and bare pods (a bare pod evicted is not recreated);
     - `medium` for Jobs and CronJobs: a run killed by eviction or OOM fails and is retried by the
       Job controller (against `backoffLimit`), which delays work but drops no requests; the same
-      for bare Pods that run to completion (`restartPolicy: Never` or `OnFailure`: Helm test hooks,
-      one-off clients), whose task fails but serves no traffic;
+      for bare Pods that run to completion (`restartPolicy: Never` or `OnFailure`: migrations,
+      one-off clients), whose task fails but serves no traffic (Helm test hooks, which only
+      `helm test` creates, are reported at `info`: model/delivery.py);
     - critical pods (`system-cluster-critical`, `system-node-critical`, static pods) are never
       evicted by the kubelet, and the message says so. `system-node-critical` pods also get
       `oom_score_adj` -997 whatever their QoS: for them the finding is `medium` (no cpu weight, no
@@ -148,10 +149,12 @@ def best_effort_pod(doc: Document) -> Iterator[Hit]:
         )
     elif is_one_shot(doc):
         severity = Severity.MEDIUM
+        them, they = ("it", "it") if doc.kind == "Pod" else ("them", "they")
         message = (
             f"No container sets a cpu or memory request or limit, so {_its_pods(doc)} BestEffort: the "
-            "scheduler places them as if they used nothing, the kubelet evicts them first under memory pressure "
-            "and the kernel OOM killer picks them first (oom_score_adj 1000). " + _one_shot_consequence(doc)
+            f"scheduler places {them} as if {they} used nothing, the kubelet evicts {them} first under memory "
+            f"pressure and the kernel OOM killer picks {them} first (oom_score_adj 1000). "
+            + _one_shot_consequence(doc)
         )
     else:
         message = (
@@ -520,7 +523,8 @@ def cpu_limit_throttles(ctx: ClusterContext) -> Iterator[Hit]:
     ReplicaSets, ReplicationControllers, Pods) that set `limits.cpu`. The severity follows the
     numbers and what the container does:
     - it serves traffic (a `containerPort` not named for metrics or health, or a Service in the scan
-      selects its pods) and its limit is below `throttle_below_millicores` (1000m): medium;
+      selects its pods; pods that only metrics Services select, such as an exporter's, serve none)
+      and its limit is below `throttle_below_millicores` (1000m): medium;
     - it serves traffic with a larger limit, or has a limit below 1000m and serves none: low;
     - otherwise (a large limit on a worker or agent): not reported.
     Jobs and CronJobs are not reported: throttling slows a batch run down, it drops no request.
@@ -603,16 +607,17 @@ def cpu_limit_throttles(ctx: ClusterContext) -> Iterator[Hit]:
         res = resources_of(doc)
         if res is None:
             continue
-        service_names = sorted(
-            {svc.ref.name or "?" for svc in services_selecting(doc, ctx.index) if serves_traffic(svc)}
-        )
+        selecting = services_selecting(doc, ctx.index)
+        service_names = sorted({svc.ref.name or "?" for svc in selecting if serves_traffic(svc)})
+        # Pods that only metrics Services select are scraped, not served, whatever their ports are named.
+        scraped_only = bool(selecting) and not service_names
         # A Service's traffic goes to the containers that declare ports, or to any when none does.
         declared = any(c.container.data.get("ports") for c in res.containers)
         for c in res.containers:
             limit = c.limit("cpu")
             if c.container.role not in (CONTAINER, SIDECAR) or limit is None:
                 continue
-            ports = serving_ports(c.container)
+            ports = [] if scraped_only else serving_ports(c.container)
             services = service_names if c.container.data.get("ports") or not declared else []
             serving = bool(ports) or bool(services)
             small = limit < threshold
