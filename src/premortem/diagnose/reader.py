@@ -63,6 +63,9 @@ _CONTINUED = frozenset({"event-row", "text"})
 _SENTENCE_END = (".", "!", '"', "'", ")", "]", "}")
 _NOT_CONTINUATION = (" ", "\t", "{", "[", "<", '"', "#", "$", "-", "=", "*", ">", "|")
 _CONTINUATION_LINES = 6
+# A terminal hard-wraps a line at its width: a log line at least this long that stops in the middle of
+# a word may go on in the next line, whatever its format (a kernel line wrapped inside a pod UID).
+_WRAP_WIDTH = 80
 _GOES_ON = (":", ",", "=", "-", "/", "(")  # a line ending so has more to say
 _PROGRAM_SAYS = re.compile(r"^[a-z][\w.-]{0,30}: ")  # ``make: *** [deploy] Error``: another program's line
 _STAMP_START = re.compile(r"^\d{1,4}[-/:.,_]\d")  # a time, date or address: a line of its own
@@ -369,7 +372,9 @@ class FileReader:
             rec.node = rec.node or rec.host
         if self.pending is not None:
             self.flush_pending()
-        if rec.source in _CONTINUED and not rec.text.rstrip().endswith(_SENTENCE_END):
+        if not rec.text.rstrip().endswith(_SENTENCE_END) and (
+            rec.source in _CONTINUED or (len(text) >= _WRAP_WIDTH and text[-1:].isalnum())
+        ):
             self.pending = (n, text, rec, parsed, 0)  # its message may go on in the next lines
             return
         self.finish_single(n, text, rec, parsed)
