@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -235,8 +236,30 @@ def _ignores(value: tuple[Ignore, ...], raw: RawConfig | None, path: KeyPath) ->
                 "limit the ignore to paths or objects; to drop a rule everywhere use ignore:", raw, where
             )
         rules = _rule_list(entry.rules, raw, (*where, "rules"))
+        _globs(entry.paths, raw, (*where, "paths"))
         out.append(dataclasses.replace(entry, rules=rules, where=raw.where(where) if raw else "command line"))
     return tuple(out)
+
+
+def _globs(value: tuple[str, ...], raw: RawConfig | None, path: KeyPath) -> tuple[str, ...]:
+    """Gitignore-style globs pathspec can compile (``[z-a]`` is a bad range)."""
+    import pathspec
+
+    for index, glob in enumerate(value):
+        try:
+            pathspec.GitIgnoreSpec.from_lines([glob])
+        except (ValueError, re.error) as exc:
+            raise _fail(f"not a valid gitignore-style glob {glob!r}: {exc}", raw, (*path, index)) from None
+    return value
+
+
+def _at_least(low: int) -> Callable[[int, RawConfig | None, KeyPath], int]:
+    def check(value: int, raw: RawConfig | None, path: KeyPath) -> int:
+        if value < low:
+            raise _fail(f"must be {low} or more, not {value}", raw, path)
+        return value
+
+    return check
 
 
 def _baseline(value: str | None, raw: RawConfig | None, path: KeyPath) -> str | None:
@@ -267,4 +290,7 @@ _CHECKS: dict[str, Callable[[Any, RawConfig | None, KeyPath], Any]] = {
     "ignores": _ignores,
     "baseline": _baseline,
     "kubernetes_version": _kubernetes_version,
+    "exclude": _globs,
+    "jobs": _at_least(0),
+    "max_input_bytes": _at_least(1),
 }

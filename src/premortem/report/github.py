@@ -38,7 +38,8 @@ def write_github(report: Report, out: TextIO) -> None:
     out.write(f"premortem: {len(report.findings)} findings ({counts}){extra}\n")
     if report.findings:
         worst = max(report.findings, key=lambda f: f.severity)
-        out.write(f"premortem: worst: {worst.rule} {headline(worst.message)}\n")
+        # One line: a newline from a manifest's value would start a line the runner reads as a command.
+        out.write(f"premortem: worst: {worst.rule} {' '.join(headline(worst.message).split())}\n")
 
 
 def _data(text: str) -> str:

@@ -2,7 +2,11 @@
 (``2026-11-25T19:30:00.123456789Z stderr F ...``), syslog and ``journalctl`` (``Nov 25 19:30:00 host
 kubelet[812]: ...`` in any month case, ``-o short-iso``, or only ``kubelet[812]: ...``), a bare RFC
 3339 timestamp, ``kubectl logs --prefix`` (``[pod/web-1/web] ...``), tilt's ``[event: pod ns/name]``,
-a node address (``talosctl logs``: ``10.200.1.5: ...``) and the Rancher UI's ``Tue, Mar 15 2022 5:04:44 pm | ...``."""
+a node address (``talosctl logs``: ``10.200.1.5: ...``), the Rancher UI's ``Tue, Mar 15 2022 5:04:44 pm | ...``
+and Rancher 1.x's ``1/16/2017 8:25:02 PM`` glued to the line, runit's svlogd stamp
+(``2015-11-13_22:08:10.35486 ...``), a VMware guest log (``... In(05) vcpu-5 - Guest: ...``), the
+kernel's printk priority (``<6>[1234.5678] ...``) and OpenShift's e2e monitor (``Nov 25 01:35:50.330 W
+pod=web-1 ns=shop node=n1 container=app <message>``, whose fields name the pod)."""
 
 from __future__ import annotations
 
@@ -25,12 +29,19 @@ _IDENT = re.compile(r"^([a-z][\w.-]{0,63})\[\d{1,10}\]: (.*)$")  # journald with
 _KUBECTL_PREFIX = re.compile(r"^\[pod/([^/\]]{1,253})/([^\]]{1,253})\] (.*)$")  # kubectl logs --prefix
 _TILT_EVENT = re.compile(r"^\[event: (?:pod )?([a-z0-9][-a-z0-9]{0,62})/([a-z0-9][-a-z0-9.]{0,252})\] (.*)$")
 _RANCHER = re.compile(r"^\w{3}, \w{3} \d{1,2} \d{4} \d{1,2}:\d\d:\d\d [ap]m \| (.*)$")
+_RANCHER1 = re.compile(r"^\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d\d:\d\d [AP]M ?(.*)$")  # local time, zone unknown
+_SVLOGD = re.compile(r"^(\d{4}-\d\d-\d\d)_(\d\d:\d\d:\d\d\.\d{1,9}) (.*)$")
+_VMWARE = re.compile(r"^[A-Z][a-z]\(\d\d\) [\w-]{1,32} - (?:Guest: )?(.*)$")
+_PRINTK = re.compile(r"^<\d{1,3}>(\[.*)$")
+_MONITOR = re.compile(r"^([A-Za-z]{3}) {1,2}(\d{1,2}) (\d\d:\d\d:\d\d)\.\d{1,9} ([IWE]) (.*)$")
+_MONITOR_FIELD = re.compile(r"^(pod|ns|node|container)=([^\s=]{1,253}) ")
+_LEVELS = {"I": "info", "W": "warning", "E": "error"}
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 
 def strip(text: str, rec: Record) -> str:
     """Remove envelopes, recording their time, host and process on the record; return the inner line."""
-    for _ in range(3):
+    for _ in range(4):
         first = text[:1]
         if first.isdigit():
             m = _CRI.match(text)
@@ -54,6 +65,20 @@ def strip(text: str, rec: Record) -> str:
                     rec.time = value
                     text = m.group(2)
                     continue
+            m = _SVLOGD.match(text) if text[10:11] == "_" else None
+            if m:
+                rec.time = parse_rfc3339(f"{m.group(1)}T{m.group(2)}Z") or rec.time
+                text = m.group(3)
+                continue
+            m = _RANCHER1.match(text) if "/" in text[:6] else None
+            if m:
+                text = m.group(1)
+                continue
+        elif first == "<":
+            m = _PRINTK.match(text)
+            if m:
+                text = m.group(1)
+                continue
         elif first == "[":
             m = _KUBECTL_PREFIX.match(text) if text.startswith("[pod/") else None
             if m:
@@ -75,6 +100,10 @@ def strip(text: str, rec: Record) -> str:
                         rec.time, rec.year_guessed = value, True
                     rec.host, rec.process, text = m.group(4), m.group(5), m.group(6)
                     continue
+                m = _MONITOR.match(text)
+                if m:
+                    text = _monitor(m, rec)
+                    continue
             if first.islower() and "]: " in text[:80]:
                 m = _IDENT.match(text)
                 if m:
@@ -85,5 +114,40 @@ def strip(text: str, rec: Record) -> str:
                 if m:
                     text = m.group(1)
                     continue
+            if text[2:3] == "(":
+                m = _VMWARE.match(text)
+                if m:
+                    text = m.group(1)
+                    continue
         break
     return text
+
+
+def _monitor(m: re.Match[str], rec: Record) -> str:
+    """OpenShift's e2e monitor line: its time and level, and the objects its leading fields name."""
+    value = syslog_time(m.group(1), m.group(2), m.group(3))
+    if value is not None:
+        rec.time, rec.year_guessed = value, True
+    rec.level = _LEVELS[m.group(4)]
+    text = m.group(5)
+    for _ in range(4):
+        field = _MONITOR_FIELD.match(text)
+        if field is None:
+            break
+        key, value_text = field.groups()
+        if key == "pod":
+            rec.kind, rec.name = "Pod", value_text
+        elif key == "ns":
+            rec.namespace = value_text
+        elif key == "node":
+            rec.node = value_text
+        else:
+            rec.container = value_text
+        text = text[field.end() :]
+    return text
+
+
+def is_prefix(text: str) -> bool:
+    """The text is an envelope and nothing else (``Apr  4 08:38:43 host etcd: ``): what follows it is the
+    component's own line."""
+    return strip(text + "{}", Record("", 0, "", "", "")) == "{}"
