@@ -34,6 +34,8 @@ from premortem.diagnose import Result, diagnose
 from premortem.findings import Finding, Severity
 
 REAL = Path(__file__).parent / "real"
+# A second set, collected later by someone else and scored the same way (the held-out set).
+HELDOUT = Path(__file__).parent / "heldout"
 EXPECT_KEYS = {"rule", "objects", "says", "count", "time", "severity", "prevented_by", "story"}
 SIDECAR_KEYS = {"source", "format", "summary", "expect", "forbid"}
 # Text that means a number or a name could not be read and was printed anyway.
@@ -64,9 +66,9 @@ class Outcome:
     error: str | None = None
 
 
-def snippets() -> list[Snippet]:
+def snippets(directory: Path = REAL) -> list[Snippet]:
     out = []
-    for log in sorted(REAL.glob("*.log")):
+    for log in sorted(directory.glob("*.log")):
         meta = yaml.safe_load(log.with_suffix(".yaml").read_text())
         out.append(Snippet(log.stem, log, meta))
     return out

@@ -9,6 +9,8 @@ from is joined back before it is read.
 
 from __future__ import annotations
 
+import codecs
+import io
 import json
 import os
 import re
@@ -42,12 +44,31 @@ from premortem.diagnose.parsers import (
 )
 from premortem.diagnose.recognisers import KEYWORDS
 from premortem.diagnose.records import Record
+from premortem.diagnose.timeparse import parse_rfc3339
 from premortem.settings import DEFAULT_MAX_INPUT_BYTES
 
 STDIN_NAME = "<stdin>"
 MAX_LINE_BYTES = 64 * 1024
 _PROMPT_CMD = re.compile(r"^[\w@.:~/-]*[$#] (\S.*)$")
 _DESCRIBED_KINDS = {"node": "Node", "nodes": "Node", "no": "Node", "pod": "Pod", "pods": "Pod", "po": "Pod"}
+_ASSIGNED = re.compile(
+    r"Successfully assigned ([a-z0-9][-a-z0-9]{0,62})/([a-z0-9][-a-z0-9.]{0,252}) to (\S{1,253})"
+)
+# A member of a pretty-printed JSON document pasted without the document around it
+# (``      "containerStatuses": [``): the lines after it are read as that document.
+_JSON_MEMBER = re.compile(r'^ {0,40}"[A-Za-z_][\w.-]{0,63}": [\[{]$')
+# Records whose message a paste may have hard-wrapped: event rows and lines in no other format
+# (kubectl's errors, a message pasted alone). A line ending a sentence ends the message.
+_CONTINUED = frozenset({"event-row", "text"})
+_SENTENCE_END = (".", "!", '"', "'", ")", "]", "}")
+_NOT_CONTINUATION = (" ", "\t", "{", "[", "<", '"', "#", "$", "-", "=", "*", ">", "|")
+_CONTINUATION_LINES = 6
+# A terminal hard-wraps a line at its width: a log line at least this long that stops in the middle of
+# a word may go on in the next line, whatever its format (a kernel line wrapped inside a pod UID).
+_WRAP_WIDTH = 80
+_GOES_ON = (":", ",", "=", "-", "/", "(")  # a line ending so has more to say
+_PROGRAM_SAYS = re.compile(r"^[a-z][\w.-]{0,30}: ")  # ``make: *** [deploy] Error``: another program's line
+_STAMP_START = re.compile(r"^\d{1,4}[-/:.,_]\d")  # a time, date or address: a line of its own
 _JOIN_LINES = 8  # a wrapped JSON line is joined from at most this many pieces
 # A multi-line document (an event list, a pod as YAML or JSON) held until it closes is at most this
 # big; past it, or at a line no pretty-printed JSON has, its lines are read one by one instead.
@@ -132,6 +153,10 @@ class FileReader:
             None  # re-reading an abandoned document's lines: none of them opens another
         )
         self.partial: list[tuple[int, str]] | None = None  # the pieces of a JSON line the paste wrapped
+        self.gap = False  # a blank line inside an open describe block
+        # a single-line record whose message may go on in the next lines (a hard wrap): (line, text,
+        # record, parsed, continuation lines taken)
+        self.pending: tuple[int, str, Record, bool, int] | None = None
 
     # ------------------------------------------------------------------ records
     def record(self, line: int, text: str) -> Record:
@@ -139,6 +164,8 @@ class FileReader:
         return Record(self.name, line, text, "text", text, seq=self.seq[0])
 
     def emit(self, rec: Record) -> bool:
+        if self.pending is not None and self.pending[2] is not rec:
+            self.flush_pending()
         self.stats.formats[rec.source] += 1
         return self.sink.process(rec)
 
@@ -151,6 +178,7 @@ class FileReader:
 
     def close(self) -> None:
         self.flush_partial()
+        self.flush_pending()
         if self.doc is not None:
             self.end_doc()
         self.end_block()
@@ -163,6 +191,11 @@ class FileReader:
         self.dispatch(n, text)
 
     def dispatch(self, n: int, text: str) -> None:
+        if self.pending is not None:
+            if self.continues(text):
+                self.extend_pending(text)
+                return
+            self.flush_pending()
         if self.doc is not None:
             self.doc_bytes += len(text) + 1
             if self.doc_bytes > MAX_DOC_BYTES:
@@ -182,6 +215,11 @@ class FileReader:
                 self.end_doc()
         if not text.strip():
             self.table = self.pods = None
+            if self.block is not None and self.block.section != "Events":
+                # A describe block may go on after a blank line: some consoles copy every line
+                # followed by an empty one. The next line decides.
+                self.gap = True
+                return
             self.end_block()
             return
         if "\x00" in text:
@@ -202,6 +240,7 @@ class FileReader:
         if not self.loose and (
             text.strip() in ("{", "[")
             or (text.startswith(('{"', '{ "')) and not text.rstrip().endswith("}") and text.count('"') <= 4)
+            or (text[:1] in (" ", '"') and _JSON_MEMBER.match(text) is not None)
         ):
             self.doc, self.doc_json, self.doc_start, self.doc_bytes = [text], True, n, len(text) + 1
             return
@@ -260,10 +299,22 @@ class FileReader:
             b = self.block
             rec.kind, rec.name, rec.namespace = b.kind, b.name, b.namespace
             rec.node = (b.node if b.kind == "Pod" else b.name) or rec.node
+        elif table.describe:
+            assigned = _ASSIGNED.search(rec.message) if rec.reason == "Scheduled" else None
+            if assigned:
+                table.subject = (assigned.group(1), assigned.group(2), assigned.group(3))
+            if table.subject is not None and rec.name is None:
+                rec.kind = "Pod"
+                rec.namespace, rec.name, node = table.subject
+                rec.node = rec.node or node
         self.emit(rec)
         return True
 
     def describe_line(self, n: int, text: str) -> bool:
+        if self.block is not None and self.gap:
+            self.gap = False
+            if not (text[:1] in (" ", "\t") or describe.start(text) or describe.CONDITION.match(text)):
+                self.end_block()
         if self.block is not None and self.block.section == "Events":
             self.end_block()  # an Events table whose header was not recognised: its rows are single lines
             return False
@@ -319,10 +370,62 @@ class FileReader:
             parsed = True
         if rec.process == "kubelet" and rec.host:
             rec.node = rec.node or rec.host
+        if self.pending is not None:
+            self.flush_pending()
+        if not rec.text.rstrip().endswith(_SENTENCE_END) and (
+            rec.source in _CONTINUED or (len(text) >= _WRAP_WIDTH and text[-1:].isalnum())
+        ):
+            self.pending = (n, text, rec, parsed, 0)  # its message may go on in the next lines
+            return
+        self.finish_single(n, text, rec, parsed)
+
+    def finish_single(self, n: int, text: str, rec: Record, parsed: bool) -> None:
         claimed = self.emit(rec)
         if not parsed and not claimed:
             self.stats.formats["text"] -= 1
             self.stats.unknown(self.name, n, text)
+
+    # ------------------------------------------------------------------ hard-wrapped messages
+    def continues(self, text: str) -> bool:
+        """The line goes on with the held record's message: a hard-wrapped event or error message
+        (``desc = failed to pull ...`` under ``Failed to pull image "x": rpc error: code = Unknown``).
+        Only text in no format of its own, flush left, a few lines at most."""
+        assert self.pending is not None
+        if self.pending[4] >= _CONTINUATION_LINES or not text.strip() or text[:1] in _NOT_CONTINUATION:
+            return False
+        if (
+            _known_start(text)
+            or _STAMP_START.match(text)
+            or (KEYWORDS.search(text) is None and len(text) < 12)
+        ):
+            return False
+        if pods_table.header(text) is not None or events_table.header(text) is not None:
+            return False
+        if describe.start(text) or describe.CONDITION.match(text):
+            return False
+        held = self.pending[2].text
+        mid_sentence = text[:1].islower() or text[:1].isdigit() or held.rstrip().endswith(_GOES_ON)
+        if not mid_sentence or _PROGRAM_SAYS.match(text) or text.split(None, 1)[0] == held.split(None, 1)[0]:
+            return False  # a new message: capitalised, another program's, or the same kind of line again
+        probe = Record(self.name, 0, text, "text", text)
+        return not any(parse(text, probe) for parse in _SINGLE)
+
+    def extend_pending(self, text: str) -> None:
+        assert self.pending is not None
+        n, first, rec, parsed, count = self.pending
+        rec.text = f"{rec.text}\n{text}"
+        rec.message = f"{rec.message.rstrip()} {text.strip()}"
+        self.stats.formats["continued"] += 1
+        done = text.rstrip().endswith(_SENTENCE_END) or len(rec.text) > MAX_LINE_BYTES
+        self.pending = (n, first, rec, parsed, count + 1)
+        if done:
+            self.flush_pending()
+
+    def flush_pending(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            n, text, rec, parsed, _ = pending
+            self.finish_single(n, text, rec, parsed)
 
     # ------------------------------------------------------------------ wrapped JSON
     def join(self, n: int, text: str) -> bool:
@@ -354,10 +457,13 @@ class FileReader:
 
     # ------------------------------------------------------------------ blocks
     def abandon_doc(self) -> None:
-        """A document that never closes (a cut paste, a stray brace): its opening line is unknown and
-        the rest is read line by line, as if no document had begun."""
+        """A document that never closes (a cut paste, a stray brace): what it holds up to the cut is read
+        when closing its brackets makes it valid JSON; otherwise its opening line is unknown and the rest
+        is read line by line, as if no document had begun."""
         lines, start = self.doc or [], self.doc_start
         self.doc = None
+        if self.doc_json and len(lines) > 1 and self.read_cut(lines, start):
+            return  # (an opening line alone holds nothing to read)
         self.stats.unknown(self.name, start, lines[0] if lines else "")
         self.loose = True
         try:
@@ -370,14 +476,33 @@ class FileReader:
         lines, start, is_json = self.doc or [], self.doc_start, self.doc_json
         self.doc = None
         doc = events_doc.load("\n".join(lines), is_json)
+        if doc is None and is_json and self.read_cut(lines, start):
+            return  # cut before its end, or a member pasted without its braces
+        if not self.read_doc(lines, start, doc):
+            for i, line in enumerate(lines):
+                if line.strip():
+                    self.stats.unknown(self.name, start + i, line)
+
+    def read_cut(self, lines: list[str], start: int) -> bool:
+        """A JSON document cut short, read up to the cut: True when it held events or pod facts. The
+        lines dropped to close it (an unfinished member) are counted unknown."""
+        closed = events_doc.close_cut("\n".join(lines))
+        doc = events_doc.load(closed, True)
+        if doc is None or not self.read_doc(lines, start, doc):
+            return False
+        kept = closed.count("\n") + 1
+        for i in range(kept, len(lines)):
+            if lines[i].strip():
+                self.stats.unknown(self.name, start + i, lines[i])
+        return True
+
+    def read_doc(self, lines: list[str], start: int, doc: object) -> bool:
+        """Emit the events or pod facts of a parsed document; False when it holds neither."""
         items = events_doc.events(doc)
         if items is None:
             pod_facts = pod_doc.facts(doc)
             if pod_facts is None:
-                for i, text in enumerate(lines):
-                    if text.strip():
-                        self.stats.unknown(self.name, start + i, text)
-                return
+                return False
             self.stats.formats["pod-doc-lines"] += len(lines)
             for fact in pod_facts:
                 at = events_doc.locate(lines, fact.reason, 0)
@@ -389,8 +514,10 @@ class FileReader:
                     rec.fields["exit_code"] = fact.exit_code
                 if fact.restarts:
                     rec.fields["restarts"] = fact.restarts
+                if fact.finished:
+                    rec.time = parse_rfc3339(str(fact.finished))
                 self.emit(rec)
-            return
+            return True
         self.stats.formats["events-doc-lines"] += len(lines)
         cursor = 0
         for event in items:
@@ -400,10 +527,11 @@ class FileReader:
             rec = self.record(start + at, lines[at].strip())
             events_doc.fill(event, rec)
             self.emit(rec)
+        return True
 
     def end_block(self) -> None:
         b = self.block
-        self.block = None
+        self.block, self.gap = None, False
         if b is None:
             return
         if b.reason == "Evicted" or (b.status == "Failed" and "low on resource" in b.message):
@@ -506,6 +634,7 @@ def _wrapped_json_start(text: str) -> bool:
         not before.strip()
         or before.endswith(("]: ", " F ", " P "))
         or (before.endswith(": ") and before[:1].isdigit() and before[:-2].replace(".", "").isdigit())
+        or (before.endswith(": ") and envelope.is_prefix(before))
     )
 
 
@@ -531,6 +660,7 @@ class _Capped:
 
     def __iter__(self) -> Iterator[str]:
         handle = self.handle
+        first = True
         while True:
             if self.read >= self.limit:
                 if handle.read(1):
@@ -548,7 +678,32 @@ class _Capped:
                     self.read += len(rest)
                     if not rest or rest.endswith(b"\n") or self.read >= self.limit:
                         break
+            if first:
+                first = False
+                raw = raw.removeprefix(_UTF8_BOM)  # Windows editors and PowerShell's Out-File write one
             yield raw.decode("utf-8", errors="replace")
+
+
+_UTF8_BOM = codecs.BOM_UTF8
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+class _Utf16:
+    """A UTF-16 text stream with its byte-order mark (what Windows PowerShell 5.1's ``>`` writes: ``kubectl
+    get events > events.txt``) read as UTF-8 lines, each at most ``MAX_LINE_BYTES`` characters per read."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self.text = io.TextIOWrapper(handle, encoding="utf-16", errors="replace", newline="")
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.text.readline(size).encode("utf-8")
+
+    def read(self, size: int = -1) -> bytes:
+        return self.text.read(size).encode("utf-8")
+
+
+def _is_utf16(head: bytes) -> bool:
+    return head[:2] in _UTF16_BOMS
 
 
 def _read_stream(name: str, handle: BinaryIO, sink: Sink, stats: Stats, seq: list[int], limit: int) -> None:
@@ -568,6 +723,10 @@ def read_path(
     if path == "-":
         stream = sys.stdin.buffer
         peek = getattr(stream, "peek", None)
+        if peek is not None and _is_utf16(peek(8192)[:2]):
+            stats.files += 1
+            _read_stream(STDIN_NAME, cast(BinaryIO, _Utf16(stream)), sink, stats, seq, limit)
+            return
         if peek is not None and b"\x00" in peek(8192)[:8192]:
             stats.files_unreadable.append({"file": STDIN_NAME, "error": "binary data, not a text log"})
             return
@@ -631,10 +790,14 @@ def _read_file(
                     stats.files += 1
                     _read_stream(path, cast(BinaryIO, unzipped), sink, stats, seq, limit)
                 return
+            handle.seek(0)
+            if _is_utf16(head):
+                stats.files += 1
+                _read_stream(path, cast(BinaryIO, _Utf16(handle)), sink, stats, seq, limit)
+                return
             if b"\x00" in head:
                 problems.append({"file": path, "error": "binary data, not a text log"})
                 return
-            handle.seek(0)
         except (OSError, EOFError, zlib.error) as exc:
             problems.append({"file": path, "error": f"cannot be read: {exc}"})
             return

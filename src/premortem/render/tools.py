@@ -166,7 +166,10 @@ def run(tool: Tool, args: list[str], cwd: str | None = None, env: dict[str, str]
             "stopped, and nothing it rendered was checked",
         )
     text = {name: data.decode("utf-8", "replace") for name, data in outputs.items()}
-    return ToolRun(returncode, text.get("stdout", ""), text.get("stderr", ""))
+    stdout, stderr = text.get("stdout", ""), text.get("stderr", "")
+    if returncode != 0 and not (stderr.strip() or stdout.strip()):
+        stderr = f"{tool.path} exited with status {returncode} and printed nothing"
+    return ToolRun(returncode, stdout, stderr)
 
 
 _CHUNK = 1024 * 1024

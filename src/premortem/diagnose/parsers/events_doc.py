@@ -29,6 +29,54 @@ def load(text: str, is_json: bool) -> Any:
         return None
 
 
+_CUT_TRIES = 8  # lines dropped from the end, one at a time, looking for a place the cut can close
+_CUT_MAX = 1024 * 1024  # a pasted fragment is small; past this a cut document is read line by line
+
+
+def close_cut(text: str) -> str:
+    """JSON cut short (a paste that stops mid-document, or a member pasted without its braces) closed
+    where it can be: the last lines that leave a complete value are dropped, a dangling comma removed,
+    and the open brackets closed in order. The text as given when nothing helps."""
+    if len(text) > _CUT_MAX:
+        return text
+    body = text.strip()
+    if body.startswith('"'):
+        body = "{" + body
+    lines = body.split("\n")
+    for drop in range(min(_CUT_TRIES, len(lines))):
+        candidate = "\n".join(lines[: len(lines) - drop]).rstrip().rstrip(",")
+        closers = _closers(candidate)
+        if closers is None:
+            continue
+        try:
+            json.loads(candidate + closers)
+        except ValueError:
+            continue
+        return candidate + closers
+    return text
+
+
+def _closers(text: str) -> str | None:
+    """The brackets that close what ``text`` leaves open; None when it ends inside a string."""
+    stack: list[str] = []
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            stack.append("}" if ch == "{" else "]")
+        elif ch in "}]" and stack:
+            stack.pop()
+    return None if in_string else "".join(reversed(stack))
+
+
 def is_event(obj: Any) -> bool:
     """An Event, or an object shaped like one (event exporters drop apiVersion and kind)."""
     if not isinstance(obj, dict) or not ("reason" in obj or "note" in obj):

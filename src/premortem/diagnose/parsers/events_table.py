@@ -44,6 +44,9 @@ class Table:
     columns: list[tuple[str, int]]  # (upper-case header, start offset)
     describe: bool  # the Events: section of kubectl describe (object comes from the describe block)
     aligned: bool = True  # False: the paste lost the padding, rows are read from their words
+    # (namespace, pod, node) a describe Events section is about when no Name line names it: its own
+    # Scheduled row says "Successfully assigned NS/POD to NODE"
+    subject: tuple[str, str, str] | None = None
 
 
 def header(line: str) -> Table | None:

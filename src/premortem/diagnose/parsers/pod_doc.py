@@ -28,6 +28,8 @@ class Fact:
 def _pods(doc: Any) -> list[dict[str, Any]]:
     if not isinstance(doc, dict):
         return []
+    if "containerStatuses" in doc or "initContainerStatuses" in doc:  # a status block's members alone
+        return [{"status": doc}]
     if doc.get("kind") == "Pod" or (set(doc) == {"status"} or ("status" in doc and "spec" in doc)):
         return [doc]
     items = doc.get("items")

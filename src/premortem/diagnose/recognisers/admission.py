@@ -6,8 +6,8 @@ closed %v: %v`` (failurePolicy Fail: the request is rejected), and the rejection
 
 What the failure policy did is read from the log's own words: ``failing open``, ``failing closed``,
 or a rejected request (``Error from server``, ``Internal error occurred``); otherwise the message
-says what each policy would do. "It matches kube-system" is claimed only when the rejected object is
-in kube-system, never because the webhook's Service lives there.
+says what each policy would do. "It matches kube-system" is claimed, and excluding kube-system advised,
+only when the rejected object is in kube-system, never because the webhook's Service lives there.
 """
 
 from __future__ import annotations
@@ -40,14 +40,19 @@ def webhook(rec: Record, state: State) -> Result:
             failure += f" (after its {timeout.group(1)}s timeout)"
     elif "no endpoints available" in text:
         service = re.search(r'no endpoints available for service \\?"([^"\\]{1,253})', text)
-        named = f" {service.group(1)}" if service else ""
+        named = f" for service {service.group(1)}" if service else ""
         failure, prevented = (
-            f"found no backend: its Service{named} has no ready endpoints",
+            f"found no backend (`no endpoints available{named}`: none of the webhook's pods is ready)",
             ("ADM006", "ADM001"),
         )
     elif "connection refused" in text or "no route to host" in text:
         cause = "connection refused" if "connection refused" in text else "no route to host"
         failure, prevented = f"could not reach its backend ({cause})", ("ADM006", "ADM001")
+    elif "no service port" in text:
+        failure, prevented = (
+            "could not be routed: its Service has no port the webhook configuration names",
+            ("ADM001",),
+        )
     elif "x509" in text or "certificate" in text:
         failure, prevented = "failed TLS verification", ("ADM001",)
     elif "could not find the requested resource" in text or "404" in text:
@@ -61,7 +66,7 @@ def webhook(rec: Record, state: State) -> Result:
         objects["object"] = f"{rec.kind}/{rec.name}"
     objects["webhook"] = name
     if url:
-        objects["url"] = url.group(1)
+        objects["url"] = url.group(1).rstrip(":")
     lowered = rec.message.lower()
     if "failing open" in lowered:
         policy = (
@@ -76,8 +81,10 @@ def webhook(rec: Record, state: State) -> Result:
         or "internal error occurred" in lowered
     ):
         policy = (
-            "The API server rejected the request (failurePolicy Fail): while the webhook fails, every request it "
-            "matches is refused, so pods are not created and rollouts and scale-ups stall."
+            "The API server rejected the request ("
+            + ("it logs `failing closed`: " if "failing closed" in lowered else "")
+            + "failurePolicy Fail): while the webhook fails, every request it matches is refused, so pods are not "
+            "created and rollouts and scale-ups stall."
         )
         severity, decisive = None, True
     else:
@@ -93,12 +100,13 @@ def webhook(rec: Record, state: State) -> Result:
     return Sighting(
         "DIAG-WEBHOOK-FAILURE",
         (name,),
-        f"Calls to admission webhook {name} {failure}{' (' + url.group(1) + ')' if url else ''}. {policy}",
+        f"Calls to admission webhook {name} {failure}{' (' + objects['url'] + ')' if url else ''}. {policy}",
         "Restore the webhook backend (replicas >= 2 with a PDB) and alert when the API server logs that it fails "
         "open: until then its policy is not enforced."
         if "failing open" in lowered
-        else "Restore the webhook backend (replicas >= 2 with a PDB), set timeoutSeconds to 5 or less, exclude "
-        "kube-system with a namespaceSelector, and use failurePolicy Ignore where the check is not security-critical.",
+        else "Restore the webhook backend (replicas >= 2 with a PDB), set timeoutSeconds to 5 or less, "
+        + ("exclude kube-system with a namespaceSelector, " if kube_system else "")
+        + "and use failurePolicy Ignore where the check is not security-critical.",
         severity=Severity.CRITICAL if kube_system else severity,
         objects=objects,
         prevented_by=prevented,

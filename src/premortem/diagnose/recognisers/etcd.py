@@ -168,6 +168,34 @@ def etcd_leader_transfer(rec: Record, state: State) -> Result:
     return KNOWN
 
 
+# raft: "%x received MsgVoteResp from %x at term %d" (also MsgPreVoteResp, and the old "received vote
+# from"): who granted a candidate its votes. A candidate that becomes leader with its own vote alone
+# is the only voter: a one-member cluster starting, where there is no other member to lose a leader to.
+_VOTE = re.compile(
+    r"(\S{1,32}) received (?:MsgVoteResp|MsgPreVoteResp|vote) from (\S{1,32}) at term (\d{1,12})"
+)
+_BECAME_LEADER = re.compile(r"(\S{1,32}) became leader at term (\d{1,12})")
+_VOTERS = "etcd_voters"
+
+
+@recogniser("received MsgVoteResp", "received MsgPreVoteResp", "received vote from")
+def etcd_vote(rec: Record, state: State) -> Result:
+    m = _VOTE.search(rec.message)
+    if not m or "rejection" in rec.message:
+        return None
+    state.setdefault(_VOTERS, {}).setdefault((m.group(1), m.group(3)), set()).add(m.group(2))
+    return KNOWN
+
+
+def _only_voter(rec: Record, state: State) -> int | None:
+    """The term at which this member became leader on its own vote alone, if it did."""
+    m = _BECAME_LEADER.search(rec.message)
+    if not m:
+        return None
+    voters = state.get(_VOTERS, {}).get((m.group(1), m.group(2)))
+    return int(m.group(2)) if voters == {m.group(1)} else None
+
+
 @recogniser("with higher term")
 def etcd_higher_term(rec: Record, state: State) -> Result:
     m = _HIGHER_TERM.search(rec.message)
@@ -200,6 +228,21 @@ def etcd_election(rec: Record, state: State) -> Result:
     seen = state.setdefault("etcd_terms", {}).setdefault(member, [term, term])
     seen[0], seen[1] = min(seen[0], term), max(seen[1], term)
     terms = f"term {seen[0]}" if seen[0] == seen[1] else f"terms {seen[0]} to {seen[1]}"
+    alone = _only_voter(rec, state)
+    if alone is not None:
+        return Sighting(
+            "DIAG-ETCD-LEADER-ELECTION",
+            (member,),
+            f"etcd elected itself leader at term {alone} with its own vote alone: it is the only voting member, "
+            "so this is a one-member cluster starting (or restarting), not a leader lost to a slow disk or network. "
+            "Writes were unavailable only while it started.",
+            "Nothing to fix in etcd for this; a single member has no failover, so run 3 members where the control "
+            "plane must survive a node.",
+            severity=Severity.INFO,
+            objects={"etcd": member},
+            numbers={"term": alone, "single_member": True},
+            decisive=True,
+        )
     if term in state.get(_TRANSFER_TERMS, ()):
         return Sighting(
             "DIAG-ETCD-LEADER-ELECTION",
@@ -228,14 +271,20 @@ def etcd_election(rec: Record, state: State) -> Result:
     )
 
 
-@recogniser("NOSPACE", "database space exceeded")
+@recogniser("NOSPACE", "database space exceeded", "etcdserver: no space")
 def etcd_nospace(rec: Record, state: State) -> Result:
+    """The alarm, the client error (``mvcc: database space exceeded``) and the server's own refusal
+    (server/etcdserver/errors.go ErrNoSpace, ``etcdserver: no space``)."""
     member = _member(rec)
+    said = next(
+        (w for w in ("mvcc: database space exceeded", "etcdserver: no space", "NOSPACE") if w in rec.message),
+        "NOSPACE",
+    )
     return Sighting(
         "DIAG-ETCD-NOSPACE",
         (member,),
-        "etcd's backend reached its quota (NOSPACE alarm, `mvcc: database space exceeded`): etcd accepts only reads "
-        "and deletes, so nothing can be written: no pod, lease or status update.",
+        f"etcd's backend reached its quota (`{said}`: the NOSPACE alarm is raised): etcd accepts only reads and "
+        "deletes, so nothing can be written: no pod, lease or status update.",
         "Compact and defragment (etcdctl compact, etcdctl defrag), then `etcdctl alarm disarm`; keep "
         "--quota-backend-bytes at most 8 GiB and alert on db size at 70% of it.",
         objects={"etcd": member},
@@ -244,6 +293,7 @@ def etcd_nospace(rec: Record, state: State) -> Result:
 
 _APISERVER_TIMEOUTS = (
     "has no leader",
+    "could not be completed at this time, please try again",
     "etcd cluster is unavailable or misconfigured",
     "Timeout: request did not complete within",
     "unable to return a response in the time allotted",
@@ -256,6 +306,7 @@ _APISERVER_TIMEOUTS = (
 
 @recogniser(
     "has no leader",
+    "could not be completed at this time",
     "etcd cluster is unavailable or misconfigured",
     "request did not complete within",
     "unable to return a response in the time allotted",
@@ -269,13 +320,32 @@ def apiserver_timeout(rec: Record, state: State) -> Result:
     if hit is None:
         return None
     if hit.startswith("etcdserver") and _etcd_itself(rec):
-        return KNOWN  # etcd's own requests timing out: its slow-apply and election lines say why
+        # etcd's HTTP API answering a client (etcdhttp: got unexpected response error ...): the API
+        # server is that client. Its own internal requests timing out say nothing new: its slow-apply
+        # and election lines say why.
+        if "etcdhttp" not in rec.message and "unexpected response error" not in rec.message:
+            return KNOWN
+        member = _member(rec)
+        return Sighting(
+            "DIAG-APISERVER-TIMEOUT",
+            (member,),
+            f"etcd answers its clients (the API server) `{hit}`: it could not commit their requests in time (no "
+            "leader, a member it cannot reach, or a slow disk), so API requests fail and leases may expire.",
+            "Look at the etcd findings in the same story (elections, unreachable peers, slow disk) and fix that "
+            "first.",
+            objects={"etcd": member},
+        )
     where = rec.host or rec.file
     etcd = hit.startswith("etcdserver") or "leader" in hit or hit.startswith("etcd cluster")
+    shown = {
+        "has no leader": "etcd member ... has no leader",
+        "could not be completed at this time, please try again": "ServerTimeout: the operation could not be "
+        "completed at this time, please try again",
+    }.get(hit, hit)
     return Sighting(
         "DIAG-APISERVER-TIMEOUT",
         (where,),
-        f"API server requests fail with `{'etcd member ... has no leader' if hit == 'has no leader' else hit}`"
+        f"API server requests fail with `{shown}`"
         + (
             ": etcd could not commit in time (no leader, or a slow disk). Controllers, kubelets and kubectl see "
             "errors; leases may expire."

@@ -126,6 +126,27 @@ def oom_task_in(rec: Record, state: State) -> Result:
     return KNOWN
 
 
+_STATS_FOR = re.compile(r"Memory cgroup stats for (/[^\s:]{0,4096})")
+
+
+@recogniser("Memory cgroup stats for")
+def oom_memcg_stats(rec: Record, state: State) -> Result:
+    """``Memory cgroup stats for <path>:`` is printed only in a memory cgroup's OOM report (mm/oom_kill.c
+    dump_header calls mem_cgroup_print_oom_meminfo when is_memcg_oom): the scope is a limit, and the
+    first path names the cgroup that hit it, even when the paste stops before the kill line."""
+    m = _STATS_FOR.search(rec.message)
+    if not m:
+        return None
+    report = _report(state)
+    report.memcg_trace = True
+    if not report.memcg:
+        report.memcg = m.group(1)
+    report.context.append((rec.line, rec.text))
+    if report.record is None:
+        report.line, report.text, report.record = rec.line, rec.text, rec
+    return KNOWN
+
+
 @recogniser("memory: usage ")
 def oom_usage(rec: Record, state: State) -> Result:
     m = _USAGE.search(rec.message)
@@ -146,6 +167,11 @@ def oom_constraint(rec: Record, state: State) -> Result:
     report.memcg = fields.get("oom_memcg", "") or report.memcg
     report.task_memcg = fields.get("task_memcg", "") or report.task_memcg
     report.context.append((rec.line, rec.text))
+    # Kernel 5.0+ (mm/oom_kill.c dump_oom_summary) names the victim it is about to kill here: when the
+    # paste stops before the "Killed process" line, this line still says who was killed and why.
+    pid, task = fields.get("pid", ""), fields.get("task", "")
+    if pid.isdigit() and task and report.chosen is None:
+        report.chosen, report.chosen_rec = (pid, task), rec
     return KNOWN
 
 
@@ -319,8 +345,9 @@ class Kill:
             if path and not re.search(r"\.scope$|/[0-9a-f]{12,}$", path) and _POD_UID.search(path)
             else "its"
         )
+        asked = f"; {self.comm}{self._ids()} asked for the memory" if self.comm != "a process" else ""
         victim = (
-            f"a process (the report stops before its kill line; {self.comm}{self._ids()} asked for the memory)"
+            f"a process (the report stops before its kill line{asked})"
             if self.invoker_only
             else f"{self.comm}{self._ids()}"
         )
@@ -521,20 +548,22 @@ def oom_unfinished(state: State) -> list[tuple[Sighting, Record]]:
     if report is None:
         return []
     rec = report.chosen_rec or task_in or report.record
+    named_limit = task_in is not None or (report.memcg_trace and bool(report.memcg))
     if report.chosen is None and (
         rec is None
-        or not (task_in is not None or report.global_trace != report.memcg_trace)
-        or (report.memcg_trace and not report.invoker)
+        or not (named_limit or report.global_trace != report.memcg_trace)
+        or (report.memcg_trace and not report.invoker and not named_limit)
     ):
         return []
     assert rec is not None
-    pid, comm = report.chosen or (None, report.invoker or "a task")
+    unnamed = "a task" if task_in is not None else "a process"
+    pid, comm = report.chosen or (None, report.invoker or unnamed)
     kill = Kill(
         pid=pid,
         comm=comm,
         adj=report.invoker_adj,
         anon=None,
-        scope=report.scope or ("Memory cgroup out of memory" if task_in is not None else "Out of memory"),
+        scope=report.scope or ("Memory cgroup out of memory" if named_limit else "Out of memory"),
         report=report,
         node=rec.host,
         names={"container_id": report.cpuset} if report.cpuset else {},

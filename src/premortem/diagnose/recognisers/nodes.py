@@ -321,11 +321,25 @@ def node_not_ready(rec: Record, state: State) -> Result:
     elif "runtime" in rec.message.lower() and "not ready" in rec.message.lower():
         cause = " The container runtime reports not ready."
     subject = f"Node {node}" if node else "The node"
+    # Ready Unknown (the kubelet stopped posting status at all) is tainted unreachable by the node
+    # lifecycle controller; Ready False (the kubelet says not ready) is tainted not-ready.
+    unreachable = (
+        "unreachable" in lowered
+        or "stopped posting node status" in lowered
+        or rec.reason == "NodeStatusUnknown"
+        or "nodestatusunknown" in lowered
+    )
+    state_said = (
+        "is unreachable: its kubelet stopped posting node status (Ready Unknown)"
+        if unreachable
+        else "went NotReady: the kubelet stopped reporting a healthy status"
+    )
+    taint = "unreachable" if unreachable else "not-ready"
     return Sighting(
         "DIAG-NODE-NOT-READY",
         (node,),
-        f"{subject} went NotReady: the kubelet stopped reporting a healthy status.{cause} After the toleration of "
-        "node.kubernetes.io/not-ready (300s by default) its pods are evicted and recreated elsewhere.",
+        f"{subject} {state_said}.{cause} After the toleration of node.kubernetes.io/{taint} (300s by default) its "
+        "pods are evicted and recreated elsewhere.",
         "Find why the kubelet stopped: a hung container runtime (PLEG), memory pressure or a system OOM (reserve "
         "memory for the system and kubelet), or lost network; keep spare capacity for the pods to move.",
         objects=objects,

@@ -197,17 +197,21 @@ _PULL_FAILED = (
     "failed to pull and unpack image",
     "StatusErrImagePull",
 )
+# Why a pull failed, in the registry's words (searched case-blind), then what that means.
 _WHY = (
-    ("manifest unknown", "the image or tag does not exist"),
-    ("not found", "the image or tag does not exist"),
-    ("NotFound", "the image or tag does not exist"),
-    ("unauthorized", "the registry refused the credentials"),
-    ("denied", "the registry refused access"),
-    ("toomanyrequests", "the registry rate-limited the pull"),
-    ("i/o timeout", "the registry did not answer in time"),
-    ("deadline exceeded", "the registry did not answer in time"),
-    ("no such host", "the registry host does not resolve"),
-    ("x509", "the registry's TLS certificate is not trusted"),
+    ("manifest unknown", "manifest unknown: the image or tag does not exist"),
+    ("not found", "not found: the image or tag does not exist"),
+    ("unauthorized", "unauthorized: the registry refused the credentials"),
+    ("denied", "denied: the registry refused access"),
+    ("toomanyrequests", "toomanyrequests: the registry rate-limited the pull, its pull rate limit reached"),
+    (
+        "429 too many requests",
+        "429 Too Many Requests: the registry rate-limited the pull, its pull rate limit reached",
+    ),
+    ("i/o timeout", "i/o timeout: the registry did not answer in time"),
+    ("deadline exceeded", "deadline exceeded: the registry did not answer in time"),
+    ("no such host", "no such host: the registry host does not resolve"),
+    ("x509", "x509: the registry's TLS certificate is not trusted"),
 )
 
 
@@ -224,7 +228,8 @@ def image_pull(rec: Record, state: State) -> Result:
     objects = pod_objects(rec)
     if image:
         objects["image"] = image
-    why = next((f" ({label})" for needle, label in _WHY if needle in text), "")
+    lowered = text.lower()
+    why = next((f" ({label})" for needle, label in _WHY if needle in lowered), "")
     prevented: tuple[str, ...] = ()
     note = ""
     if image:
