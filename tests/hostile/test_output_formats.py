@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from .helpers import no_traceback, run
 
 # A value with a newline reaches a message through INP004 (a key written twice shows both values).
@@ -103,3 +105,15 @@ def test_duplicate_keys_in_a_listed_secret_show_no_values(monkeypatch):
         assert len(messages) == 6
         assert not any("aHVudGVy" in m for m in messages)
         assert sum("(a) and line" in m for m in messages) == 3
+
+
+@pytest.mark.parametrize("fmt", ["github", "markdown", "junit"])
+def test_file_names_are_escaped_where_ci_renders_them(tmp_path, fmt):
+    name = "a\n::error file=x::injected\r\x1b[2J\u202e.yaml"
+    (tmp_path / name).write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: nginx}]}\n")  # fmt: skip
+    out = run("scan", ".", "--format", fmt, "--no-config", cwd=tmp_path)
+    no_traceback(out)
+    assert "\x1b" not in out.stdout and "\u202e" not in out.stdout  # the Actions log renders ANSI
+    if fmt == "github":
+        for line in _runner_lines(out.stdout):
+            assert line.startswith(("::error ", "::warning ", "::notice ", "premortem: ")), line

@@ -6,7 +6,15 @@ from __future__ import annotations
 from collections import Counter
 from typing import TextIO
 
-from premortem.report.model import Report, doc_section, headline, not_reported, severity_counts, value_note
+from premortem.report.model import (
+    Report,
+    doc_section,
+    headline,
+    not_reported,
+    printable,
+    severity_counts,
+    value_note,
+)
 
 MAX_ROWS = 100
 _ICON = {"critical": "🟥", "high": "🔴", "medium": "🟠", "low": "🔵", "info": "⚪"}
@@ -32,7 +40,7 @@ def write_markdown(report: Report, out: TextIO) -> None:
         return
     out.write("| | rule | object | where | finding |\n| --- | --- | --- | --- | --- |\n")
     for f in report.findings[:MAX_ROWS]:
-        where = _code(f"{f.file}:{f.line}" if f.line else f"{f.file}")
+        where = _code(printable(f"{f.file}:{f.line}" if f.line else f"{f.file}"))
         if note := value_note(f):
             where += f"<br>{_cell(note)}"
         subject = f.object.display() if f.object else ""
