@@ -116,3 +116,25 @@ def test_diagnose_reads_past_json_nested_beyond_the_stack(tmp_path, line):
     out = run("diagnose", str(log))
     no_traceback(out)  # was RecursionError
     assert out.returncode in (0, 1)
+
+
+N = "9" * 5000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # found by the fuzzer: a describe block's exit code of 5,000 digits (int() refuses past 4,300)
+        f"State:          Terminated\n  Reason:       OOMKilled\n  Exit Code:    {N}\n  Started: x\n",
+        f"Name: web-1\nNamespace: default\nContainers:\n  app:\n    State:          Waiting\n"
+        f"      Reason:       CrashLoopBackOff\n    Restart Count:  {N}\n",
+        f"[12345.678] Memory cgroup out of memory: Killed process {N} (java) total-vm:1kB, anon-rss:{N}kB, "
+        f"file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:0kB oom_score_adj:{N}\n",
+    ],
+)
+def test_diagnose_takes_numbers_too_long_to_convert_as_text(tmp_path, text):
+    from premortem.diagnose import diagnose
+
+    log = tmp_path / "incident.log"
+    log.write_text(text)
+    diagnose([str(log)])  # was ValueError from int()
