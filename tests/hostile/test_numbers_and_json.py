@@ -138,3 +138,26 @@ def test_diagnose_takes_numbers_too_long_to_convert_as_text(tmp_path, text):
     log = tmp_path / "incident.log"
     log.write_text(text)
     diagnose([str(log)])  # was ValueError from int()
+
+
+CRONJOB = (
+    "apiVersion: batch/v1\nkind: CronJob\nmetadata: {{name: c}}\nspec:\n  schedule: '{}'\n"
+    "  jobTemplate: {{spec: {{template: {{spec: {{containers: [{{name: c, image: nginx}}]}}}}}}}}\n"
+)
+POD_PORT = "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers: [{{name: c, image: nginx, livenessProbe: {{httpGet: {{port: '{}'}}}}}}]\n"  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        CRONJOB.format(f"*/{N} * * * *"),  # int() refused the step
+        CRONJOB.format(f"@every {N}s"),  # an infinite duration: OverflowError
+        CRONJOB.format("*/\u00b2 \u00b2 * * *"),  # '²' is a digit to str.isdigit, not to int()
+        POD_PORT.format(N),
+        POD_PORT.format("\u00b2"),
+    ],
+)
+def test_rules_read_odd_digits_without_failing(text):
+    findings = scan(load_text(text, "x.yaml")).findings
+    assert not [f.message for f in findings if f.rule == "INP005"]  # no rule failed
+    assert all(len(f.message) < 2000 for f in findings)  # the 5,000-digit port is shortened
