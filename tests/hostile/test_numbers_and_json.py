@@ -161,3 +161,16 @@ def test_rules_read_odd_digits_without_failing(text):
     findings = scan(load_text(text, "x.yaml")).findings
     assert not [f.message for f in findings if f.rule == "INP005"]  # no rule failed
     assert all(len(f.message) < 2000 for f in findings)  # the 5,000-digit port is shortened
+
+
+# Found by the final fuzz run: a NEL (U+0085, a line break to YAML 1.1) opening a line made the one
+# document not parse on its own when fix re-read it to edit: ParserError instead of "not applied".
+NEL_KUBELET = "# kubelet configuration of the CDP cluster's worker nodes (Kubernetes v1.14): Ƿhe API rate limit is\n# left at the kubelet's default of the time.\n\x85apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  webhook: {enabled: true}\nauthorization: {mode: Webhook}\nclusterDNS: [10.0.1.100]\nclusterDomain: cluster.local\nmaxPods: 110\nsystemReserved: {cpu: 100m, memory: 164Mi}\nkubeReserved: {cpu: 100m, memory: 282Mi}\nevictionHard:\n  memory.available: 500Mi\n  nodefs.available: 10%\n  nodefs.inodesFree: 5%\n  imagefs.available: 15%\n"
+
+
+def test_fix_reports_a_document_it_cannot_re_read_instead_of_raising():
+    from premortem.fix.pipeline import fixable_rules, run_fix
+    from premortem.fix.registry import FixContext
+
+    run = run_fix({"k.yaml": NEL_KUBELET}, fixable_rules(), FixContext())  # raised yaml.ParserError
+    assert not [o for o in run.outcomes if "internal error" in o.message]
