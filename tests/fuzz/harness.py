@@ -9,14 +9,20 @@ them for a short fixed budget in ``make test``.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import tempfile
 import traceback
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-TARGETS = ("scan", "fix", "capacity", "diagnose")
+TARGETS = ("scan", "fix", "capacity", "diagnose", "config")
+FORMATS = ("text", "json", "sarif", "junit", "github", "markdown")
+# Writing six formats costs four scans: one scan input in FORMAT_SAMPLE (chosen by its text, so a
+# crasher reproduces) is written in all of them.
+FORMAT_SAMPLE = 4
 
 
 class Hang(Exception):
@@ -53,7 +59,37 @@ def _scan(text: str) -> list[str]:
     result = scan(load_text(text, "fuzz.yaml"))
     for finding in result.findings:
         finding.to_json()
+    if zlib.crc32(text.encode("utf-8", "surrogatepass")) % FORMAT_SAMPLE == 0:
+        _write_every_format(result.findings, result.summary)
     return [f.message for f in result.findings if "internal error" in f.message]
+
+
+def _write_every_format(findings: list, summary: dict) -> None:
+    """Every report format, checked as a CI reads it: SARIF and JSON parse, JUnit is well-formed XML,
+    each GitHub line is one workflow command or a premortem summary line, all of it encodes as UTF-8."""
+    import io
+    import json
+    import xml.etree.ElementTree as ET
+
+    from premortem.report.model import Report
+    from premortem.report.write import write_report
+    from premortem.rules import all_rules
+
+    fired = {f.rule for f in findings}  # rule metadata is not input: only the rules that fired
+    report = Report(findings=findings, summary=summary, rules=[r for r in all_rules() if r.id in fired])
+    for fmt in FORMATS:
+        out = io.StringIO()
+        write_report(fmt, report, out=out)
+        written = out.getvalue()
+        written.encode("utf-8")
+        if fmt in ("json", "sarif"):
+            json.loads(written)
+        elif fmt == "junit":
+            ET.fromstring(written.encode("utf-8"))
+        elif fmt == "github":
+            for line in re.split(r"\r\n|\r|\n", written.rstrip("\n")):  # how the runner reads lines
+                if not line.startswith(("::error ", "::warning ", "::notice ", "premortem: ")):
+                    raise AssertionError(f"github output line is not ours: {line[:120]!r}")
 
 
 def _fix(text: str) -> list[str]:
@@ -90,11 +126,37 @@ def _diagnose(text: str) -> list[str]:
     return []
 
 
+def _config(text: str) -> list[str]:
+    from premortem.configfile import ConfigError, build_settings
+
+    name = "pyproject.toml" if "[tool" in text else ".premortem.yaml"
+    path = os.path.join(_DIAG_DIR, name)
+    with open(path, "w", encoding="utf-8", errors="replace") as handle:
+        handle.write(text)
+    try:
+        build_settings(config=path)
+    except ConfigError as exc:
+        str(exc)
+    return []
+
+
+# Config files to mutate (the corpus holds manifests and logs; these give the config target shapes).
+CONFIG_SEEDS = [
+    "fail-on: medium\nignore: [IMG002]\nselect: resources,images\nmin-severity: low\n",
+    "exclude: ['**/.kyverno-test/', 'fixtures/*.yaml']\nseverity: {IMG002: low}\n"
+    "params:\n  ADM003:\n    max-timeout-seconds: 8\nbaseline: base.json\n",
+    "render:\n  values: [a.yaml]\n  helm: helm\nkubernetes-version: '1.30'\nmax-input-bytes: 1000\n",
+    "[project]\nname = 'x'\n\n[tool.premortem]\nfail-on = 'critical'\nignore = ['RES001']\n"
+    "[tool.premortem.severity]\nIMG002 = 'low'\n[tool.premortem.params.ADM003]\nmax-timeout-seconds = 8\n",
+]
+
+
 RUNNERS: dict[str, Callable[[str], list[str]]] = {
     "scan": _scan,
     "fix": _fix,
     "capacity": _capacity,
     "diagnose": _diagnose,
+    "config": _config,
 }
 
 

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from .harness import TARGETS, run_one
+from .harness import CONFIG_SEEDS, TARGETS, run_one
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CORPUS = [ROOT / "examples", ROOT / "tests"]
@@ -81,6 +81,14 @@ TOKENS = [
     "metadata: {name: [1]}",
     "namespace: {}",
     "a: &x [*x]\n",
+    '"\\ud800"',
+    "1e10000000",
+    "9" * 5000,
+    "::set-output name=x::y",
+    "<script>x</script>",
+    "]]>",
+    "`",
+    "|",
 ]
 
 
@@ -96,7 +104,7 @@ def seeds(paths: list[Path]) -> list[str]:
             if len(data) > MAX_SEED_BYTES:
                 data = data[: data.rfind(b"\n", 0, MAX_SEED_BYTES) + 1 or MAX_SEED_BYTES]
             out.append(data.decode("utf-8", "replace"))
-    return out or ["apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n"]
+    return (out or ["apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n"]) + CONFIG_SEEDS
 
 
 def mutate(rng: random.Random, text: str, pool: list[str]) -> str:

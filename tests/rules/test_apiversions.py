@@ -234,3 +234,17 @@ def test_crd_conversion_patches_are_not_objects():
     )
     assert not api001(patch)
     assert api001(patch.replace("spec: {", "spec: {names: {kind: X, plural: xs}, "))
+
+
+def test_alpha_cronjob_of_early_clusters_is_removed():
+    """Zalando's flood (tests/postmortems/zalando-2018-cronjob-flood) was a batch/v2alpha1 CronJob."""
+    text = CRONJOB.replace("batch/v1beta1", "batch/v2alpha1")
+    [removed] = api001(text, "1.21")
+    assert removed.severity.label == "high" and "v1.21" in removed.message
+    assert "batch/v1" in removed.fix
+    [served] = api001(text, "1.20")
+    assert served.severity.label == "low"
+    # v2alpha1 kept every finished Job: the rename alone would change that, so fix does not do it
+    assert removed_api("batch/v2alpha1", "CronJob").rename_blocker({"spec": {}})
+    limits = {"spec": {"successfulJobsHistoryLimit": 1, "failedJobsHistoryLimit": 1}}
+    assert removed_api("batch/v2alpha1", "CronJob").rename_blocker(limits) is None

@@ -5,7 +5,6 @@ holds ``.git``). In one directory ``.premortem.yaml`` wins over ``pyproject.toml
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Iterable
 
 CONFIG_NAME = ".premortem.yaml"
@@ -35,14 +34,18 @@ def find_config(paths: Iterable[str] = ()) -> str | None:
 def _has_tool_section(pyproject: str) -> bool:
     """Whether ``pyproject`` has ``[tool.premortem]``; a broken pyproject.toml is reported when it is
     read (find_config then returns it), not skipped."""
+    from premortem.configfile.read import MAX_CONFIG_BYTES, ConfigError, load_toml
+
     try:
-        with open(pyproject, "rb") as handle:
-            data = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError):
-        try:
-            with open(pyproject, encoding="utf-8", errors="replace") as handle:
-                return "[tool.premortem" in handle.read()
-        except OSError:
-            return False
+        with open(pyproject, encoding="utf-8", errors="replace") as handle:
+            text = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError:
+        return False
+    try:
+        if len(text) > MAX_CONFIG_BYTES:  # read_config says so, if it is premortem's
+            raise ConfigError("too large", pyproject)
+        data = load_toml(pyproject, text)
+    except ConfigError:
+        return "[tool.premortem" in text
     tool = data.get("tool")
     return isinstance(tool, dict) and "premortem" in tool

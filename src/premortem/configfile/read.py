@@ -52,33 +52,48 @@ class RawConfig:
         return f"{self.file}:{self.line(path)}"
 
 
+# A config file is a few hundred lines; parsing 4 MB of YAML takes 4 s and 250 MB.
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
 def read_config(path: str) -> RawConfig:
     try:
         with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+            text = handle.read(MAX_CONFIG_BYTES + 1)
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ConfigError(f"cannot read the config file: {reason}", path) from None
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"larger than {MAX_CONFIG_BYTES // 1024 // 1024} MiB: not read (a config file is a few KB)", path
+        )
     if os.path.basename(path) == "pyproject.toml":
         return _read_pyproject(path, text)
     return _read_yaml(path, text)
 
 
+# libyaml's composer (it refuses nesting deeper than 1000 levels) instead of PyYAML's recursive one.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+TOO_DEEP = "nested too deeply (premortem's settings are a few levels deep)"
+
+
 def _read_yaml(path: str, text: str) -> RawConfig:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
         data = limits.safe_load(text)
+        lines: dict[KeyPath, int] = {}
+        _node_lines(node, (), lines)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"not valid YAML: {problem}", path, line) from None
+    except RecursionError:
+        raise ConfigError(TOO_DEEP, path) from None
     if data is None:
         return RawConfig(path, {})
     if not isinstance(data, dict):
         raise ConfigError("the config file must be a mapping of keys (select:, ignore:, ...)", path, 1)
-    lines: dict[KeyPath, int] = {}
-    _node_lines(node, (), lines)
     return RawConfig(path, data, lines)
 
 
@@ -102,12 +117,29 @@ _KEY = re.compile(
 )
 
 
-def _read_pyproject(path: str, text: str) -> RawConfig:
+# tomllib's time is quadratic in the parts of one dotted key (32,000 parts: 19 s): refused before it.
+MAX_KEY_PARTS = 64
+
+
+def load_toml(path: str, text: str) -> dict[str, Any]:
+    """``tomllib.loads``, bounded: a ConfigError for invalid TOML, nesting deeper than Python's stack
+    and dotted keys long enough to make tomllib run for minutes."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if ("=" in line or line.lstrip().startswith("[")) and line.partition("=")[0].count(
+            "."
+        ) >= MAX_KEY_PARTS:
+            raise ConfigError(f"a key of more than {MAX_KEY_PARTS} dotted parts: {TOO_DEEP}", path, number)
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         raise ConfigError(f"not valid TOML: {exc}", path, int(match.group(1)) if match else None) from None
+    except RecursionError:
+        raise ConfigError(TOO_DEEP, path) from None
+
+
+def _read_pyproject(path: str, text: str) -> RawConfig:
+    data = load_toml(path, text)
     tool = data.get("tool", {}).get("premortem", {})
     if not isinstance(tool, dict):
         raise ConfigError("[tool.premortem] must be a table", path)

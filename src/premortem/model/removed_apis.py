@@ -3,7 +3,8 @@ a pure rename of ``apiVersion``.
 
 Source: the Kubernetes "Deprecated API Migration Guide" (kubernetes/website
 content/en/docs/reference/using-api/deprecation-guide.md, sections v1.16 to v1.32; it lists no removal
-after v1.32). An object written in a removed version is refused by the API server of that release and
+after v1.32), and the alpha ``batch/v2alpha1`` CronJob of early clusters (removed in v1.21).
+An object written in a removed version is refused by the API server of that release and
 every later one: ``no matches for kind "X" in version "G/V"`` (kubectl, Helm and Argo CD all fail).
 
 ``rename_blocker(obj)`` says why replacing ``apiVersion`` alone would not keep the object's meaning
@@ -76,6 +77,16 @@ def _pdb_selector(obj: dict[str, Any]) -> str | None:
             "policy/v1: write the selector you mean"
         )
     return None
+
+
+def _cron_history(obj: dict[str, Any]) -> str | None:
+    spec = _spec(obj)
+    if "successfulJobsHistoryLimit" in spec and "failedJobsHistoryLimit" in spec:
+        return None
+    return (
+        "batch/v2alpha1 kept every finished Job; batch/v1 keeps 3 successful and 1 failed unless "
+        "successfulJobsHistoryLimit and failedJobsHistoryLimit say otherwise: set them to what you mean"
+    )
 
 
 def _plc_shares(obj: dict[str, Any]) -> str | None:
@@ -181,6 +192,16 @@ def _entries() -> list[RemovedApi]:
         "PodSecurityPolicy itself was removed in v1.25: enforce the Pod Security Standards with Pod Security "
         "Admission (namespace labels pod-security.kubernetes.io/enforce) or a policy engine",
         _never("PodSecurityPolicy has no replacement API"),
+    )
+    # v1.21: an alpha version the migration guide does not list (alpha APIs were only served when
+    # --runtime-config enabled them); CHANGELOG-1.21 "Remove batch/v2alpha1 CronJob" (#96987).
+    add(
+        ("batch/v2alpha1",),
+        ("CronJob",),
+        21,
+        (Replacement("batch/v1", _v(21)), Replacement("batch/v1beta1", _v(8))),
+        "successfulJobsHistoryLimit and failedJobsHistoryLimit default to 3 and 1 (v2alpha1 kept every finished Job)",
+        _cron_history,
     )
     # v1.22
     add(

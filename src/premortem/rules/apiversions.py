@@ -42,7 +42,8 @@ def removed_api_version(doc: Document) -> Iterator[Hit]:
     the `v1beta1` webhook, CRD, RBAC, storage, PriorityClass and Lease APIs (v1.22), `batch/v1beta1`
     CronJob, `policy/v1beta1` PodDisruptionBudget and PodSecurityPolicy, `autoscaling/v2beta1` (v1.25),
     `autoscaling/v2beta2` (v1.26), `storage.k8s.io/v1beta1` CSIStorageCapacity (v1.27) and the
-    `flowcontrol.apiserver.k8s.io` `v1beta1`/`v1beta2`/`v1beta3` APIs (v1.26, v1.29, v1.32).
+    `flowcontrol.apiserver.k8s.io` `v1beta1`/`v1beta2`/`v1beta3` APIs (v1.26, v1.29, v1.32); and the
+    alpha `batch/v2alpha1` CronJob early clusters enabled by hand (removed in v1.21).
 
     The release judged is `--kubernetes-version` (default: the newest release the rules know, v1.35).
     An API removed at or before that release is `high`. One still served by it but removed by a later

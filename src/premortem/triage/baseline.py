@@ -56,13 +56,18 @@ def write_baseline(path: str, findings: Iterable[Finding]) -> int:
 
 def read_baseline(path: str) -> Counter[str]:
     """Fingerprint -> how many findings with it the baseline absorbs."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+    from premortem.load.files import InputError, read_file_text
+
+    try:  # regular files only, under --max-input-bytes: /dev/zero or a FIFO is refused, not read
+        data = json.loads(read_file_text(path))
     except OSError as exc:
         raise BaselineError(f"cannot read the baseline {path}: {exc.strerror or exc}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except InputError as exc:
+        raise BaselineError(f"cannot read the baseline {path}: {exc}") from None
+    except json.JSONDecodeError as exc:
         raise BaselineError(f"{path} is not a premortem baseline (not JSON: {exc})") from None
+    except RecursionError:
+        raise BaselineError(f"{path} is not a premortem baseline (JSON nested too deeply)") from None
     if (
         not isinstance(data, dict)
         or data.get("format") != FORMAT
