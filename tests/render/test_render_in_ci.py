@@ -76,6 +76,29 @@ def test_render_failure_headline_keeps_the_renderers_words(tmp_path: Path) -> No
     assert "exited with status 1 and printed nothing" in silent.stdout
 
 
+@needs_kubectl
+def test_render_failure_headline_says_the_cause_and_json_keeps_every_word(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    (repo / "charts/shop/templates/bad.yaml").write_text("kind: ConfigMap\n{{ .Values.nope.deeper }}\n")
+    shutil.copytree(FIXTURES / "missing-base", repo / "kust")
+    out = _premortem(repo, "scan", "charts/shop", "kust", "--no-config")
+    lines = [line for line in out.stdout.splitlines() if " INP001 high " in line]
+    assert len(lines) == 2, out.stdout
+    # The location is the finding's; the cause is what the line says, whole.
+    assert lines[0].startswith("charts/shop/templates/bad.yaml:2: INP001")
+    assert lines[0].endswith(
+        "helm template failed: “<.Values.nope.deeper>: nil pointer evaluating interface {}.deeper”"
+    )
+    assert lines[1].startswith("kust/kustomization.yaml:")
+    assert lines[1].endswith(
+        "kustomize failed: “accumulating resources from '../no-such-base': no such file or directory”"
+    )
+    report = json.loads(_premortem(repo, "scan", "charts/shop", "--no-config", "--format", "json").stdout)
+    (finding,) = report["findings"]
+    said = 'helm template said: “template: shop/templates/bad.yaml:2:10: executing "shop/templates/bad.yaml"'
+    assert said in finding["message"]
+
+
 def test_config_render_paths_are_checked_and_relative_to_the_config(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
     config = repo / ".premortem.yaml"
