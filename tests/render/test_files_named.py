@@ -100,3 +100,17 @@ def test_a_dependency_charts_file_renders_the_chart_that_depends_on_it_once(tmp_
     assert _keys(named) == _keys(whole)
     _, alone = _scan(tmp_path, "shop/charts/cache")  # named as a directory: that chart, as helm does
     assert [u["path"] for u in alone["summary"]["rendered"]] == ["shop/charts/cache"]
+
+
+@needs_kubectl
+def test_a_directory_walked_keeps_its_plain_files(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "k8s").mkdir()
+    shutil.copy(FIXTURES / "shop-kustomize/base/deployment.yaml", repo / "k8s/app.yaml")
+    (repo / "kustomization.yaml").write_text("namespace: shop\nresources: [k8s/app.yaml]\n")
+    _, walked = _scan(repo, "k8s")  # the directory asked for, read as it is
+    assert walked["summary"]["rendered"] == [] and {f["file"] for f in walked["findings"]} == {"k8s/app.yaml"}
+    _, named = _scan(repo, "k8s/app.yaml")  # the file, as the repository deploys it
+    assert [u["path"] for u in named["summary"]["rendered"]] == ["."]
+    assert {f["object"]["namespace"] for f in named["findings"]} == {"shop"}

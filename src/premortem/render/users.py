@@ -120,7 +120,7 @@ def _tree(root: str) -> _Tree:
     return tree
 
 
-def builds_for_named_files(plan: InputPlan, targets: Iterable[str]) -> None:
+def builds_for_named_files(plan: InputPlan, targets: list[str]) -> None:
     """Rewrite ``plan`` (from ``plan_inputs(targets)``) so that the files of kustomize trees named in
     ``targets`` are checked through their builds (module docstring). Paths are spelled as the file
     was: absolute, or relative to the current directory."""
@@ -148,10 +148,13 @@ def builds_for_named_files(plan: InputPlan, targets: Iterable[str]) -> None:
             for build in builds:
                 units.setdefault(build, RenderUnit("kustomize", spelled(build, target), named=True))
 
+    # Only files named themselves: a directory walked keeps its plain files (`scan k8s/` below a
+    # repository-wide kustomization scans k8s/, not that whole build).
+    named_files = {t for t in targets if os.path.isfile(t)}
     kept: list[str] = []
     for path in plan.files:
         file = _norm(path)
-        if path == "-" or not os.path.isfile(path) or not _in_kustomize_tree(os.path.dirname(file), known):
+        if path not in named_files or not _in_kustomize_tree(os.path.dirname(file), known):
             kept.append(path)
             continue
         tree = tree_of(file)
