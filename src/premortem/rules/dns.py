@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
 
 from premortem.findings import Severity
-from premortem.load.document import Document, Path
-from premortem.model.dns import is_cluster_dns, proportional_autoscaler_for, resolves_with_node_dns
+from premortem.load.document import Document
+from premortem.model.dns import (
+    configured_strings,
+    is_cluster_dns,
+    proportional_autoscaler_for,
+    resolves_with_node_dns,
+)
 from premortem.model.pdb import effective_replicas, hpa_for
 from premortem.model.podspec import pod_spec_of
 from premortem.rules.registry import ClusterContext, Hit, cluster_rule, object_rule
@@ -223,7 +227,7 @@ def node_dns_for_cluster_names(doc: Document) -> Iterator[Hit]:
     if why is None or pod is None:
         return
     for container in pod.containers():
-        for path, text in _strings(container.data, container.path):
+        for path, text in configured_strings(container.data, container.path):
             match = _CLUSTER_NAME.search(text)
             if match is None:
                 continue
@@ -243,16 +247,3 @@ def node_dns_for_cluster_names(doc: Document) -> Iterator[Hit]:
                 container=container.name,
             )
             return
-
-
-def _strings(container: dict[str, Any], base: Path) -> Iterator[tuple[Path, str]]:
-    """Env values, command and args of a container, with their paths."""
-    env = container.get("env")
-    for i, item in enumerate(env if isinstance(env, list) else []):
-        if isinstance(item, dict) and isinstance(item.get("value"), str):
-            yield (*base, "env", i, "value"), item["value"]
-    for key in ("command", "args"):
-        words = container.get(key)
-        for i, word in enumerate(words if isinstance(words, list) else []):
-            if isinstance(word, str):
-                yield (*base, key, i), word
