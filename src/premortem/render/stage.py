@@ -14,7 +14,7 @@ from premortem.load.reader import load_text
 from premortem.render.discover import RenderUnit
 from premortem.render.helm import HelmOrigin, render_chart
 from premortem.render.kustomize import KustomizeOrigin, render_kustomization, strip_annotations
-from premortem.render.rendered import RenderedDocument, RenderFailure, Unit, definition_start
+from premortem.render.rendered import RenderedDocument, RenderFailure, Unit, definition_start, gist
 from premortem.render.tools import ToolMissing
 from premortem.settings import RenderSettings
 
@@ -199,7 +199,13 @@ def _move_problem(problem: LoadProblem, file: str, where: str) -> None:
 
 def _failed(tool: str, failure: RenderFailure) -> LoadResult:
     result = LoadResult(files_read=1)
-    # The renderer's own words in “ ”: the one-line report (report/model.py: headline) keeps them whole.
-    message = f"{tool} failed: “{failure.message.rstrip('. ')}”. Nothing it would render was checked."
+    # The renderer's own words in “ ”: the one-line report (report/model.py: headline) keeps them whole,
+    # so it gets their gist (the cause, without the location the finding already gives), and the
+    # message keeps them in full after it.
+    words = failure.message.rstrip(". ")
+    short = gist(words)
+    message = f"{tool} failed: “{short}”. Nothing it would render was checked."
+    if short != words:
+        message += f" {tool} said: “{words}”."
     result.problems.append(LoadProblem(failure.file, failure.line, message, failure.fix, rule="INP001"))
     return result
