@@ -195,9 +195,12 @@ def redact_data(value: Any) -> Any:
 
 
 # C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides and isolates
-# that reorder what a terminal or editor shows (CVE-2021-42574, "Trojan Source").
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_CONTROL_OR_NL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# that reorder what a terminal or editor shows (CVE-2021-42574, "Trojan Source"), and lone surrogates
+# (a JSON or YAML "\\ud800" escape), which no output encoding can write.
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+_CONTROL_OR_NL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -172,3 +172,54 @@ def test_excluding_kube_system_is_advised_when_the_rejected_object_is_there(run)
         ' "https://svc.ns.svc:443/v?timeout=10s": context deadline exceeded\n'
     ).findings
     assert f.severity == Severity.CRITICAL and "exclude kube-system" in f.fix
+
+
+CONSTRAINT = (
+    "oom-kill:constraint={},nodemask=(null),cpuset=ef80,mems_allowed=0,oom_memcg={},"
+    "task_memcg=/kubepods/burstable/podfbdfe8e3-1c87-4ff2-907c-b2ec8e25d012/ef80,task=manager,pid=966,uid=0"
+)
+
+
+def test_the_constraint_summary_alone_names_the_victim_and_the_scope(run) -> None:
+    limit = "/kubepods/burstable/podfbdfe8e3-1c87-4ff2-907c-b2ec8e25d012"
+    (f,) = run(f"[180042.118480] {CONSTRAINT.format('CONSTRAINT_MEMCG', limit)}\n").findings
+    assert f.rule == "DIAG-OOM-CGROUP" and "manager (pid 966)" in f.message and "Burstable" in f.message
+    (g,) = run(f"[180042.118480] {CONSTRAINT.format('CONSTRAINT_NONE', '')}\n", name="b.log").findings
+    assert g.rule != "DIAG-OOM-CGROUP"
+
+
+def test_a_long_line_the_terminal_wrapped_mid_word_is_joined(run) -> None:
+    limit = "/kubepods/burstable/podfbdfe8e3-1c87-4ff2-907c-b2ec8e25d012"
+    line = f"[180042.118480] {CONSTRAINT.format('CONSTRAINT_MEMCG', limit)}\n"
+    cut = line.index("-907c") + 4
+    result = run(line[:cut] + "\n" + line[cut:])
+    (f,) = result.findings
+    assert "manager (pid 966)" in f.message and result.summary["lines_unknown"] == 0
+    # a short line, or one that ends a word, is not held for a next line
+    result = run(
+        "I1125 19:30:00.1 1 setters.go:1] Node became not ready\nsomething else entirely happened here\n",
+        name="b.log",
+    )
+    assert result.summary["formats"].get("continued", 0) == 0
+
+
+def test_openshift_event_locators_name_the_pod_and_the_repeats(run) -> None:
+    (f,) = run(
+        "event happened 56 times, something is wrong: ns/csi pod/ctrl-6747df4b84-bc96x node/master-1 - "
+        "reason/BackOff Back-off restarting failed container\n"
+    ).findings
+    assert f.rule == "DIAG-CRASHLOOP" and f.extra["count"] == 56
+    assert (f.extra["objects"]["namespace"], f.extra["objects"]["pod"]) == ("csi", "ctrl-6747df4b84-bc96x")
+    (g,) = run(
+        "Nov 25 01:35:50.330 W ns/shop pod/web-1 node/n1 - reason/Unhealthy Liveness probe failed: HTTP probe "
+        "failed with statuscode: 500\n",
+        name="b.log",
+    ).findings
+    assert g.rule == "DIAG-PROBE-LIVENESS" and g.extra["objects"]["pod"] == "web-1"
+
+
+def test_a_host_the_paste_hid_is_no_node(run) -> None:
+    (f,) = run(
+        f"Aug 30 06:58:55.050705 ... kernel: {CONSTRAINT.format('CONSTRAINT_MEMCG', '/kubepods/burstable/podx')}\n"
+    ).findings
+    assert "..." not in f.message and "node" not in f.extra["objects"]

@@ -270,3 +270,67 @@ def test_every_diagnose_pattern_is_linear_on_long_runs(name: str) -> None:
         if spent > 0.25:
             slow[shape] = round(spent, 2)
     assert not slow, f"{name} is super-linear on long runs: {slow}"
+
+
+EVENTS = (
+    "NAMESPACE   LAST SEEN   TYPE      REASON      OBJECT      MESSAGE\r\n"
+    "shop        2m          Warning   Unhealthy   pod/web-1   Liveness probe failed: HTTP probe failed with "
+    "statuscode: 500\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        EVENTS.encode(),  # Windows line endings
+        b"\xef\xbb\xbf" + EVENTS.encode(),  # a UTF-8 byte-order mark (Out-File -Encoding utf8)
+        ("\ufeff" + EVENTS).encode("utf-16-le"),  # Windows PowerShell 5.1's `>`
+        ("\ufeff" + EVENTS).encode("utf-16-be"),
+        EVENTS.encode() + b"caf\xe9 \xff\xfe latin-1 and stray bytes\r\n",
+    ],
+    ids=["crlf", "utf8-bom", "utf16-le", "utf16-be", "mixed"],
+)
+def test_text_in_the_encodings_windows_and_terminals_write_is_read(tmp_path: Path, encoded: bytes) -> None:
+    log = tmp_path / "events.txt"
+    log.write_bytes(encoded)
+    result = diagnose([str(log)])
+    (finding,) = result.findings
+    assert finding.rule == "DIAG-PROBE-LIVENESS" and finding.extra["objects"]["pod"] == "web-1"
+    assert result.summary["formats"]["events-header"] == 1  # the first line read as the header it is
+    assert result.summary["lines_unknown"] == (1 if b"latin-1" in encoded else 0)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "2024-01-01T00:00:00Z etcd slow fdatasync took 1.307701648s expected-duration 1s",
+        'Failed to pull image "busybox": rpc error: code = Unknown',
+        "{",
+        '  "containerStatuses": [',
+        "[100.000001] Memory cgroup stats for /kubepods/burstable/pod0330b2c1-a15b-4cdd-b5e5-72d4a90bee82/c7: x",
+    ],
+    ids=["fdatasync", "unfinished-message", "brace", "json-member", "memcg-stats"],
+)
+def test_one_line_repeated_for_megabytes_is_read_once_each(tmp_path: Path, line: str) -> None:
+    """A log of one line repeated (a crash loop's 10 MB of the same error): every line read, at most one
+    finding per cause. By hand, 10 MB of each takes 5 to 20 s and under 100 MB (docs/diagnose.md); here
+    1 MB, with a hang guard, not a speed measurement."""
+    log = tmp_path / "same.log"
+    count = 1024 * 1024 // (len(line) + 1)
+    log.write_text((line + "\n") * count)
+    result = diagnose([str(log)], max_input_bytes=64 * 1024 * 1024)
+    assert result.summary["lines"] == count
+    assert len(result.findings) <= 1
+    for finding in result.findings:
+        assert finding.extra["count"] in (1, count)
+
+
+def test_utf16_on_standard_input_is_read() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "premortem", "diagnose", "-", "--format", "json", "--fail-on", "never"],
+        input=("\ufeff" + EVENTS).encode("utf-16-le"),
+        capture_output=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert [f["rule"] for f in json.loads(out.stdout)["findings"]] == ["DIAG-PROBE-LIVENESS"]

@@ -81,6 +81,14 @@ TOKENS = [
     "metadata: {name: [1]}",
     "namespace: {}",
     "a: &x [*x]\n",
+    '"\\ud800"',
+    "1e10000000",
+    "9" * 5000,
+    "::set-output name=x::y",
+    "<script>x</script>",
+    "]]>",
+    "`",
+    "|",
 ]
 
 

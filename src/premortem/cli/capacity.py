@@ -106,7 +106,7 @@ def capacity(
             assert hit.doc is not None
             findings.append(make_finding(rule, hit.doc, hit))
     ran = {k for r in rules for k in (r.id, r.category)}
-    texts = source_texts([*plan.files, *rendered_sources(findings)], loaded.documents)
+    texts = source_texts([*plan.files, *rendered_sources(findings, loaded.documents)], loaded.documents)
     triaged = triage(findings, settings, loaded.documents, texts, ran)
     findings = triaged.findings
     code = exit_code(findings, settings.fail_on)

@@ -311,9 +311,10 @@ def manifest_inputs(paths: Iterable[str], settings: Settings) -> tuple[InputPlan
     if plan.missing and not plan.files and not plan.units:
         raise SystemExit(EXIT_USAGE)
     before = len(plan.files) + len(plan.units)
-    plan.files, _ = without_excluded(plan.files, settings)
-    plan.units = [u for u in plan.units if without_excluded([u.path], settings)[0]]
-    excluded = before - len(plan.files) - len(plan.units)
+    plan.files, excluded = without_excluded(plan.files, settings)
+    units = [u for u in plan.units if without_excluded([u.path], settings)[0]]
+    excluded += len(plan.units) - len(units)
+    plan.units = units
     if not plan.files and not plan.units:
         if before:  # e.g. pre-commit passing only excluded files: nothing to do is not an error
             click.echo(

@@ -100,7 +100,9 @@ def scan(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
         summary={**result.summary, "files_excluded": excluded},
         options=options,
         documents=result.documents,
-        texts=source_texts([*plan.files, *rendered_sources(result.findings)], result.documents),
+        texts=source_texts(
+            [*plan.files, *rendered_sources(result.findings, result.documents)], result.documents
+        ),
         objects=result.objects,
         code=EXIT_USAGE if missing else 0,
     )

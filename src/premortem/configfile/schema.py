@@ -16,9 +16,10 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
+from premortem.configfile.exclude import as_typed
 from premortem.configfile.read import ConfigError, KeyPath, RawConfig
 from premortem.findings import CATEGORIES, SEVERITIES
-from premortem.settings import Ignore, Settings
+from premortem.settings import Ignore, RenderSettings, Settings
 
 
 def kebab(name: str) -> str:
@@ -268,6 +269,39 @@ def _baseline(value: str | None, raw: RawConfig | None, path: KeyPath) -> str | 
     return os.path.join(os.path.dirname(raw.file), value)
 
 
+def _render(value: RenderSettings, raw: RawConfig | None, path: KeyPath) -> RenderSettings:
+    """Paths in the config file are relative to its directory, and must exist: a values file that is
+    not there, or a chart-values key that is no chart, is a config error at its line, not a chart
+    that fails to render (or silently renders without its values)."""
+    if raw is None:
+        return value
+    base = os.path.dirname(raw.file)
+
+    def existing(file: str, where: KeyPath) -> str:
+        resolved = os.path.normpath(os.path.join(base, file))
+        if not os.path.isfile(resolved):
+            raise _fail(f"no such values file {file!r} (relative to {base or '.'})", raw, where)
+        return as_typed(resolved)
+
+    values = tuple(existing(f, (*path, "values", i)) for i, f in enumerate(value.values))
+    for chart, files in value.chart_values.items():
+        if not os.path.isfile(os.path.join(base, chart, "Chart.yaml")):
+            raise _fail(
+                f"{chart!r} is not a chart directory (no Chart.yaml; relative to {base or '.'})",
+                raw,
+                (*path, "chart-values", chart),
+            )
+        for i, file in enumerate(files):
+            existing(file, (*path, "chart-values", chart, i))
+
+    def binary(tool: str | None) -> str | None:
+        return os.path.join(base, tool) if tool and os.sep in tool and not os.path.isabs(tool) else tool
+
+    return dataclasses.replace(
+        value, values=values, helm=binary(value.helm), kustomize=binary(value.kustomize)
+    )
+
+
 def _kubernetes_version(value: str | None, raw: RawConfig | None, path: KeyPath) -> str | None:
     if value is None:
         return None
@@ -290,6 +324,7 @@ _CHECKS: dict[str, Callable[[Any, RawConfig | None, KeyPath], Any]] = {
     "ignores": _ignores,
     "baseline": _baseline,
     "kubernetes_version": _kubernetes_version,
+    "render": _render,
     "exclude": _globs,
     "jobs": _at_least(0),
     "max_input_bytes": _at_least(1),

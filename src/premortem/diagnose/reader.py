@@ -9,6 +9,8 @@ from is joined back before it is read.
 
 from __future__ import annotations
 
+import codecs
+import io
 import json
 import os
 import re
@@ -61,6 +63,9 @@ _CONTINUED = frozenset({"event-row", "text"})
 _SENTENCE_END = (".", "!", '"', "'", ")", "]", "}")
 _NOT_CONTINUATION = (" ", "\t", "{", "[", "<", '"', "#", "$", "-", "=", "*", ">", "|")
 _CONTINUATION_LINES = 6
+# A terminal hard-wraps a line at its width: a log line at least this long that stops in the middle of
+# a word may go on in the next line, whatever its format (a kernel line wrapped inside a pod UID).
+_WRAP_WIDTH = 80
 _GOES_ON = (":", ",", "=", "-", "/", "(")  # a line ending so has more to say
 _PROGRAM_SAYS = re.compile(r"^[a-z][\w.-]{0,30}: ")  # ``make: *** [deploy] Error``: another program's line
 _STAMP_START = re.compile(r"^\d{1,4}[-/:.,_]\d")  # a time, date or address: a line of its own
@@ -367,7 +372,9 @@ class FileReader:
             rec.node = rec.node or rec.host
         if self.pending is not None:
             self.flush_pending()
-        if rec.source in _CONTINUED and not rec.text.rstrip().endswith(_SENTENCE_END):
+        if not rec.text.rstrip().endswith(_SENTENCE_END) and (
+            rec.source in _CONTINUED or (len(text) >= _WRAP_WIDTH and text[-1:].isalnum())
+        ):
             self.pending = (n, text, rec, parsed, 0)  # its message may go on in the next lines
             return
         self.finish_single(n, text, rec, parsed)
@@ -455,8 +462,8 @@ class FileReader:
         is read line by line, as if no document had begun."""
         lines, start = self.doc or [], self.doc_start
         self.doc = None
-        if self.doc_json and self.read_cut(lines, start):
-            return
+        if self.doc_json and len(lines) > 1 and self.read_cut(lines, start):
+            return  # (an opening line alone holds nothing to read)
         self.stats.unknown(self.name, start, lines[0] if lines else "")
         self.loose = True
         try:
@@ -653,6 +660,7 @@ class _Capped:
 
     def __iter__(self) -> Iterator[str]:
         handle = self.handle
+        first = True
         while True:
             if self.read >= self.limit:
                 if handle.read(1):
@@ -670,7 +678,32 @@ class _Capped:
                     self.read += len(rest)
                     if not rest or rest.endswith(b"\n") or self.read >= self.limit:
                         break
+            if first:
+                first = False
+                raw = raw.removeprefix(_UTF8_BOM)  # Windows editors and PowerShell's Out-File write one
             yield raw.decode("utf-8", errors="replace")
+
+
+_UTF8_BOM = codecs.BOM_UTF8
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+class _Utf16:
+    """A UTF-16 text stream with its byte-order mark (what Windows PowerShell 5.1's ``>`` writes: ``kubectl
+    get events > events.txt``) read as UTF-8 lines, each at most ``MAX_LINE_BYTES`` characters per read."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self.text = io.TextIOWrapper(handle, encoding="utf-16", errors="replace", newline="")
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.text.readline(size).encode("utf-8")
+
+    def read(self, size: int = -1) -> bytes:
+        return self.text.read(size).encode("utf-8")
+
+
+def _is_utf16(head: bytes) -> bool:
+    return head[:2] in _UTF16_BOMS
 
 
 def _read_stream(name: str, handle: BinaryIO, sink: Sink, stats: Stats, seq: list[int], limit: int) -> None:
@@ -690,6 +723,10 @@ def read_path(
     if path == "-":
         stream = sys.stdin.buffer
         peek = getattr(stream, "peek", None)
+        if peek is not None and _is_utf16(peek(8192)[:2]):
+            stats.files += 1
+            _read_stream(STDIN_NAME, cast(BinaryIO, _Utf16(stream)), sink, stats, seq, limit)
+            return
         if peek is not None and b"\x00" in peek(8192)[:8192]:
             stats.files_unreadable.append({"file": STDIN_NAME, "error": "binary data, not a text log"})
             return
@@ -753,10 +790,14 @@ def _read_file(
                     stats.files += 1
                     _read_stream(path, cast(BinaryIO, unzipped), sink, stats, seq, limit)
                 return
+            handle.seek(0)
+            if _is_utf16(head):
+                stats.files += 1
+                _read_stream(path, cast(BinaryIO, _Utf16(handle)), sink, stats, seq, limit)
+                return
             if b"\x00" in head:
                 problems.append({"file": path, "error": "binary data, not a text log"})
                 return
-            handle.seek(0)
         except (OSError, EOFError, zlib.error) as exc:
             problems.append({"file": path, "error": f"cannot be read: {exc}"})
             return

@@ -78,6 +78,18 @@ assert (_Loader.DEFAULT_SCALAR_TAG, _Loader.DEFAULT_SEQUENCE_TAG, _Loader.DEFAUL
 )
 
 
+def _construct_int(loader: Any, node: Any) -> Any:
+    """An integer, or the text when Python will not convert that many digits (over 4,300): Go's YAML
+    reads a plain number that fits no int64, uint64 or float64 as a string too."""
+    try:
+        return yaml.SafeLoader.construct_yaml_int(loader, node)
+    except ValueError:
+        return node.value
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
 class _Fallback(Exception):
     """The fast constructor met something it leaves to PyYAML's (tags, merge keys, odd keys)."""
 
@@ -371,6 +383,8 @@ def _load_text(text: str, name: str, source: NodeSource) -> LoadResult:
             return _load_json(text, name, source)
         except ValueError as exc:  # JSONDecodeError, or an int too long to convert
             json_error = exc
+        except RecursionError:  # nested deeper than Python's stack (kubectl's decoder stops at 10,000)
+            json_error = ValueError("nested too deeply")
     if len(text) >= split.SPLIT_MIN_CHARS:  # a big kind: List is parsed in batches of items
         layout = split.list_layout(text)
         batched = _load_list_batches(text, name, source, layout) if layout is not None else None

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from premortem.configfile.exclude import as_typed, spelled_like
 from premortem.load.document import Document, Path
 from premortem.render.chartfiles import chart_file_label, chart_metadata, read_chart_file
 from premortem.render.discover import RenderUnit
@@ -109,12 +110,17 @@ def render_chart(
 
 def chart_values_for(chart: str, settings: RenderSettings, root: str | None = None) -> tuple[str, ...]:
     """Values files the settings give for this chart (the config file's ``render.chart-values``, paths
-    relative to its directory), applied before any ``-f``."""
+    relative to its directory), applied before any ``-f``; spelled as the chart is (absolute for a chart
+    named by an absolute path, else relative to the current directory, with its leading ``./``)."""
     base = root or os.getcwd()
     target = os.path.normpath(os.path.abspath(chart))
+
+    def spell(path: str) -> str:
+        return os.path.abspath(path) if os.path.isabs(chart) else spelled_like(chart, as_typed(path))
+
     for key, files in settings.chart_values.items():
         if os.path.normpath(os.path.join(base, key)) == target:
-            return tuple(os.path.normpath(os.path.join(base, f)) for f in files)
+            return tuple(spell(os.path.join(base, f)) for f in files)
     return ()
 
 
@@ -191,6 +197,13 @@ class HelmOrigin:
         if path:
             _add_values(info, chart, relative, segment, line, column, path, strings, matched)
         return Location(file, line, info)
+
+    def start(self, doc: Document) -> tuple[str, int] | None:
+        relative = self.source.split("/", 1)[1] if "/" in self.source else self.source
+        segment = _pick_segment(_segments(self.chart.path, relative), doc.kind, self.occurrence)
+        if segment is None:
+            return None
+        return self.chart.file_of(self.source), segment.keys[0].line if segment.keys else segment.start
 
 
 @lru_cache(maxsize=256)

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from premortem.configfile.exclude import spelled_like
 from premortem.load import limits
 from premortem.load.document import Document, Path
 from premortem.render.discover import RenderUnit, kustomization_file, read_kustomization
@@ -67,7 +68,7 @@ class BuildContext:
     def display(self, annotated: str) -> str:
         """An annotation's path as the user would write it (relative when the unit was named so)."""
         absolute = os.path.normpath(os.path.join(self.wrapper, annotated))
-        return absolute if os.path.isabs(self.unit) else os.path.relpath(absolute)
+        return absolute if os.path.isabs(self.unit) else spelled_like(self.unit, os.path.relpath(absolute))
 
 
 def render_kustomization(unit: RenderUnit, settings: RenderSettings) -> KustomizeRender:
@@ -253,6 +254,14 @@ class KustomizeOrigin:
                 info.update(images_file=image[0], images_line=image[1])
                 return Location(image[0], image[1], info, note)
         return Location(origin_file, origin_line, info, note)
+
+    def start(self, doc: Document) -> tuple[str, int] | None:
+        annotated = self.origin.get("path")
+        if not isinstance(annotated, str):
+            return None  # generated: no file defines it
+        origin_file = self.build.display(annotated)
+        source = find_source_doc(origin_file, doc)
+        return (origin_file, source.line) if source is not None else None
 
     def _generated(self, doc: Document, info: dict[str, Any]) -> Location:
         """An object a generator made (helmCharts, configMapGenerator...): the entry that configures it."""

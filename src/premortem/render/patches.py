@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from premortem.configfile.exclude import spelled_like
 from premortem.load import limits
 from premortem.load.document import Document, Path
 from premortem.load.reader import load_file
@@ -135,7 +136,7 @@ def _patch_texts(
             if not isinstance(entry, dict):
                 continue
             if isinstance(entry.get("path"), str):
-                file = os.path.normpath(os.path.join(directory, entry["path"]))
+                file = spelled_like(directory, os.path.normpath(os.path.join(directory, entry["path"])))
                 text = read_text_file(file)
                 if text is not None:
                     out.append((text, file, 0, target))

@@ -40,6 +40,11 @@ class RenderFailure:
 class Origin(Protocol):
     def locate(self, doc: Document, path: Path) -> Location: ...
 
+    def start(self, doc: Document) -> tuple[str, int] | None:
+        """The file and line where the object's definition begins (its first key in the template or
+        origin file), or None when no file holds it (a generated object)."""
+        ...
+
 
 @dataclass
 class Unit:
@@ -47,6 +52,7 @@ class Unit:
 
     stream_name: str
     by_line: dict[int, RenderedDocument] = field(default_factory=dict)
+    path: str = ""  # the chart or kustomization directory as named: rendered_from's chart/kustomization
     _pattern: re.Pattern[str] | None = None
 
     def rewrite(self, text: str) -> str:
@@ -95,6 +101,27 @@ def relocate(finding: Finding, doc: Document, path: Path) -> None:
         finding.fix = doc.unit.rewrite(finding.fix)
     if location.note and location.note not in finding.message:
         finding.message = f"{finding.message} ({location.note})"
+
+
+def same_stream(finding: Finding, doc: Document) -> bool:
+    """Whether ``finding`` was made on ``doc``'s input: the same file, or for a rendered document the
+    same chart or build (whose findings moved to templates, origin files and patches)."""
+    if isinstance(doc, RenderedDocument) and doc.unit is not None and doc.origin is not None:
+        origin = finding.extra.get("rendered_from")
+        if not isinstance(origin, dict):
+            return False
+        return doc.unit.path in (origin.get("chart"), origin.get("kustomization"))
+    return finding.file == doc.file
+
+
+def definition_start(doc: Document) -> tuple[str, int]:
+    """Where a person sees the object begin: its file and first line, or for a rendered object the
+    template or origin file line where its definition starts."""
+    if isinstance(doc, RenderedDocument) and doc.origin is not None:
+        start = doc.origin.start(doc)
+        if start is not None:
+            return start
+    return doc.file, doc.line
 
 
 def object_location(doc: Document) -> dict[str, Any]:

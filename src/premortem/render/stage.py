@@ -4,6 +4,7 @@ every document its origin (template or origin file) for locations."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,7 @@ from premortem.load.reader import load_text
 from premortem.render.discover import RenderUnit
 from premortem.render.helm import HelmOrigin, render_chart
 from premortem.render.kustomize import KustomizeOrigin, render_kustomization, strip_annotations
-from premortem.render.rendered import RenderedDocument, RenderFailure, Unit
+from premortem.render.rendered import RenderedDocument, RenderFailure, Unit, definition_start
 from premortem.render.tools import ToolMissing
 from premortem.settings import RenderSettings
 
@@ -61,10 +62,12 @@ class LoadedInputs:
         return merged
 
 
-def rendered_sources(findings: list[Finding]) -> list[str]:
-    """The templates, origin files and patches rendered findings point at (for comment suppressions
-    written there: ``# premortem: ignore RULE`` in a template or a base)."""
+def rendered_sources(findings: list[Finding], documents: Sequence[Document] = ()) -> list[str]:
+    """The templates, origin files and patches rendered findings point at, and the files rendered
+    objects are defined in (for comment suppressions written there: ``# premortem: ignore RULE`` in
+    a template or a base, on a line or above the object)."""
     files = {f.file for f in findings if f.file and "rendered_from" in f.extra}
+    files.update(definition_start(d)[0] for d in documents if isinstance(d, RenderedDocument))
     return sorted(f for f in files if os.path.isfile(f))
 
 
@@ -144,7 +147,7 @@ def _helm(
     chart = rendered.chart
     name = stream_name(unit)
     loaded = load_text(rendered.stream, name)
-    group = Unit(name)
+    group = Unit(name, path=unit.path)
     documents: list[Document] = []
     for doc in loaded.documents:
         source, occurrence = chart.source_at(doc.line)
@@ -175,7 +178,7 @@ def _kustomize(unit: RenderUnit, settings: RenderSettings) -> tuple[LoadResult, 
     assert build is not None
     name = stream_name(unit)
     loaded = load_text(rendered.stream, name)
-    group = Unit(name)
+    group = Unit(name, path=unit.path)
     documents: list[Document] = []
     for doc in loaded.documents:
         origin, transformations = strip_annotations(doc, build)
@@ -196,6 +199,7 @@ def _move_problem(problem: LoadProblem, file: str, where: str) -> None:
 
 def _failed(tool: str, failure: RenderFailure) -> LoadResult:
     result = LoadResult(files_read=1)
-    message = f"{tool} failed: {failure.message}. Nothing it would render was checked."
+    # The renderer's own words in “ ”: the one-line report (report/model.py: headline) keeps them whole.
+    message = f"{tool} failed: “{failure.message.rstrip('. ')}”. Nothing it would render was checked."
     result.problems.append(LoadProblem(failure.file, failure.line, message, failure.fix, rule="INP001"))
     return result

@@ -99,4 +99,7 @@ def run(tool: Tool, args: list[str], cwd: str | None = None, env: dict[str, str]
         return ToolRun(124, "", f"{tool.name} did not finish within {RENDER_TIMEOUT_SECONDS} s; stopped")
     except OSError as exc:
         raise ToolMissing(f"{tool.path}: {exc.strerror or exc}") from None
-    return ToolRun(done.returncode, done.stdout, done.stderr)
+    stderr = done.stderr
+    if done.returncode != 0 and not (stderr.strip() or done.stdout.strip()):
+        stderr = f"{tool.path} exited with status {done.returncode} and printed nothing"
+    return ToolRun(done.returncode, done.stdout, stderr)

@@ -10,7 +10,15 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from premortem.findings import Finding, Severity
-from premortem.report.model import Report, doc_section, headline, not_reported, printable, severity_counts
+from premortem.report.model import (
+    Report,
+    doc_section,
+    headline,
+    not_reported,
+    printable,
+    severity_counts,
+    value_note,
+)
 
 _STYLE: dict[Severity, dict[str, Any]] = {
     Severity.CRITICAL: {"fg": "white", "bg": "red", "bold": True},
@@ -53,7 +61,12 @@ def finding_line(f: Finding, paint: Callable[..., str]) -> str:
     if f.container:
         subject += f" [{printable(f.container)}]"
     level = paint(f"{f.severity.label:<8}", **_STYLE[f.severity])
-    return f"{paint(where, bold=True)}: {paint(f.rule, bold=True)} {level} {subject} — {printable(headline(f.message))}"
+    note = value_note(f)
+    value = paint(f" — {printable(note)}", dim=True) if note else ""
+    return (
+        f"{paint(where, bold=True)}: {paint(f.rule, bold=True)} {level} {subject} — "
+        f"{printable(headline(f.message))}{value}"
+    )
 
 
 def explain_rules(report: Report, out: TextIO, paint: Callable[..., str]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from premortem.findings import Severity
-from premortem.report.model import Report, headline
+from premortem.report.model import Report, headline, value_note
 
 _COMMAND = {
     Severity.CRITICAL: "error",
@@ -26,7 +26,9 @@ def write_github(report: Report, out: TextIO) -> None:
                 props.append(f"line={f.line}")
         subject = f.object.display() if f.object else ""
         props.append(f"title={_prop(f'premortem {f.rule} ({f.severity.label}) {subject}'.strip())}")
-        text = f"{f.message}\nFix: {f.fix}" if f.fix else f.message
+        note = value_note(f)
+        text = f"{f.message}\n{note[0].upper()}{note[1:]}." if note else f.message
+        text = f"{text}\nFix: {f.fix}" if f.fix else text
         out.write(f"::{_COMMAND[f.severity]} {','.join(props)}::{_data(text)}\n")
     s = report.summary
     counts = ", ".join(f"{n} {level}" for level, n in s.get("by_severity", {}).items() if n) or "no findings"

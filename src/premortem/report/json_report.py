@@ -9,6 +9,7 @@ its C encoder, several times faster (100,000 objects), and stays easy to grep an
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any, TextIO
 
@@ -19,16 +20,25 @@ ONE_PER_LINE_ABOVE = 100
 _PIECES_PER_WRITE = 4096
 
 
+# A lone surrogate (an input's "\\ud800" escape) can only sit inside a JSON string; no encoding can
+# write it raw, so it is written as the \\u escape JSON allows.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def write_json(payload: dict[str, Any], stream: TextIO | None = None) -> None:
     out = stream or sys.stdout
     pending: list[str] = []
     for piece in _pieces(payload, ""):
         pending.append(piece)
         if len(pending) >= _PIECES_PER_WRITE:
-            out.write("".join(pending))
+            out.write(_encodable("".join(pending)))
             pending.clear()
     pending.append("\n")
-    out.write("".join(pending))
+    out.write(_encodable("".join(pending)))
+
+
+def _encodable(text: str) -> str:
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) if _SURROGATE.search(text) else text
 
 
 def _compact(value: Any) -> str:

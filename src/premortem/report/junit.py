@@ -13,7 +13,7 @@ from collections import defaultdict
 from typing import TextIO
 
 from premortem.findings import Finding
-from premortem.report.model import Report, headline
+from premortem.report.model import Report, headline, value_note
 
 # XML 1.0 cannot carry most control characters, even escaped.
 _XML_BAD = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32)], "?")
@@ -83,7 +83,8 @@ def _where(f: Finding) -> str:
 
 
 def _detail(f: Finding) -> str:
-    return f"{_where(f)}: {f.rule} {f.severity.label}: {f.message}\nfix: {f.fix}"
+    note = f"\n{value_note(f)}" if value_note(f) else ""
+    return f"{_where(f)}: {f.rule} {f.severity.label}: {f.message}{note}\nfix: {f.fix}"
 
 
 def _x(text: str) -> str:

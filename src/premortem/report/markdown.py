@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TextIO
 
-from premortem.report.model import Report, doc_section, headline, not_reported, severity_counts
+from premortem.report.model import Report, doc_section, headline, not_reported, severity_counts, value_note
 
 MAX_ROWS = 100
 _ICON = {"critical": "🟥", "high": "🔴", "medium": "🟠", "low": "🔵", "info": "⚪"}
@@ -33,6 +33,8 @@ def write_markdown(report: Report, out: TextIO) -> None:
     out.write("| | rule | object | where | finding |\n| --- | --- | --- | --- | --- |\n")
     for f in report.findings[:MAX_ROWS]:
         where = f"`{f.file}:{f.line}`" if f.line else f"`{f.file}`"
+        if note := value_note(f):
+            where += f"<br>{note}"
         subject = f.object.display() if f.object else ""
         if f.container:
             subject += f" ({f.container})"

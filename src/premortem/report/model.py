@@ -36,6 +36,35 @@ def printable(text: str, keep_newlines: bool = False) -> str:
     return terminal_safe(text, keep_newlines=keep_newlines)
 
 
+def value_source(f: Finding) -> tuple[str, int | None, str, bool] | None:
+    """Where the offending value of a rendered chart is set: (values file or "--set", line, key, is
+    set), or None when the field does not come from .Values (docs/render.md)."""
+    origin = f.extra.get("rendered_from")
+    if not isinstance(origin, dict) or not isinstance(origin.get("values_file"), str):
+        return None
+    line = origin.get("values_line")
+    return (
+        origin["values_file"],
+        line if isinstance(line, int) else None,
+        str(origin.get("values_key") or ""),
+        origin.get("values_key_is_set") is not False,
+    )
+
+
+def value_note(f: Finding) -> str:
+    """``value_source`` as words: "value set in charts/app/values.yaml:12 (resources)", or where to add it."""
+    source = value_source(f)
+    if source is None:
+        return ""
+    file, line, key, is_set = source
+    if file == "--set":
+        return f"value set by --set {key}".rstrip()
+    where = f"{file}:{line}" if line else file
+    if not is_set:
+        return f"value {key} set nowhere: add it under {where}"
+    return f"value set in {where}" + (f" ({key})" if key else "")
+
+
 def doc_section(doc: str, heading: str) -> str:
     """The first paragraph under ``## heading`` of a rule's documentation: one line, or one line per
     item when it is a list."""
@@ -50,7 +79,8 @@ def doc_section(doc: str, heading: str) -> str:
 def headline(message: str, cap: int = 160) -> str:
     """The specific part of a finding's message (what, with its numbers), without the explanation of
     what the cluster then does: up to the first ': ', '; ' or '. ' outside quotes and brackets that
-    follows at least four words. Capped at ``cap`` characters."""
+    follows at least four words (text in “ ”, e.g. a renderer's own error, is kept whole). Capped at
+    ``cap`` characters."""
     depth = 0
     quote = ""
     cut = len(message)
@@ -61,9 +91,9 @@ def headline(message: str, cap: int = 160) -> str:
             continue
         if ch in "'\"`" and (i == 0 or not message[i - 1].isalnum()):
             quote = ch
-        elif ch in "([{":
+        elif ch in "([{“":
             depth += 1
-        elif ch in ")]}":
+        elif ch in ")]}”":
             depth = max(0, depth - 1)
         elif (
             depth == 0

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from premortem import __version__
 from premortem.findings import Finding, Severity
-from premortem.report.model import Report, doc_section
+from premortem.report.model import Report, doc_section, value_source
 from premortem.rules.registry import Rule
 from premortem.triage.fingerprint import VERSION, fingerprint
 from premortem.triage.suppressions import Suppression
@@ -92,6 +92,21 @@ def _result(f: Finding, suppression: Suppression | None, index: dict[str, int], 
         location["logicalLocations"] = [{"fullyQualifiedName": name, "kind": "object"}]
     if location:
         result["locations"] = [location]
+    source = value_source(f)
+    if source is not None and source[0] != "--set":
+        # The values file and line that set the offending value: where a chart's user makes the change.
+        file, line, key, is_set = source
+        what = f"{key} is set here" if is_set else f"{key} is set nowhere; add it here"
+        result["relatedLocations"] = [
+            {
+                "id": 1,
+                "physicalLocation": {
+                    "artifactLocation": _artifact(file, root),
+                    "region": {"startLine": line or 1},
+                },
+                "message": {"text": what},
+            }
+        ]
     if suppression is not None:
         result["suppressions"] = [
             {

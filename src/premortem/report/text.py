@@ -8,6 +8,7 @@ from itertools import groupby
 from typing import Any, TextIO
 
 from premortem.findings import Finding, Severity
+from premortem.report.model import value_note
 
 SEVERITY_STYLE = {
     Severity.CRITICAL: "bold white on red",
@@ -56,6 +57,8 @@ def render_findings(findings: Iterable[Finding], console: Any) -> None:
                     f"[dim]{escape(where)}[/]{container}"
                 )
                 console.print(f"      {escape(f.message)}", style=None)
+                if note := value_note(f):
+                    console.print(f"      [cyan]{escape(note)}[/]")
                 if f.fix:
                     console.print(f"      [green]fix:[/] {escape(f.fix)}")
         console.print()

@@ -14,6 +14,7 @@ from typing import Any
 
 from premortem.findings import CATEGORIES, SEVERITIES, Finding, Severity
 from premortem.load.document import Document
+from premortem.render.rendered import definition_start
 from premortem.settings import Settings
 from premortem.triage.baseline import read_baseline, split_baselined
 from premortem.triage.fingerprint import fingerprint
@@ -62,7 +63,7 @@ def triage(
     suppressed: list[tuple[Finding, Suppression]] = []
     by_file: dict[str | None, list[Suppression]] = {}
     for s in suppressions:  # annotations and comments only match findings of their own file
-        by_file.setdefault(None if s.kind == "config" else s.file, []).append(s)
+        by_file.setdefault(None if s.kind == "config" or s.anywhere else s.file, []).append(s)
     everywhere = by_file.get(None, [])
     for f in found:
         candidates = [*by_file.get(f.file, ()), *everywhere] if f.file is not None else everywhere
@@ -133,13 +134,14 @@ def _suppression_findings(
                 category="input",
                 severity=Severity.LOW,
                 message=f"{s.kind} suppression of {rules} gives no reason: the next reader cannot tell an "
-                "accepted risk from a forgotten one.",
+                f"accepted risk from a forgotten one.{f' ({s.note})' if s.note else ''}",
                 fix=_REASON_FIX[s.kind],
                 object=s.object,
                 container=s.container,
                 file=s.file,
                 line=s.line,
                 path=s.path,
+                extra=dict(s.extra),
             )
         if s.used:  # > 0 suppressed findings; -1 matched a folded-in finding
             continue
@@ -154,7 +156,9 @@ def _suppression_findings(
             continue
         if not any(_rule_ran(key, ran) for key in s.rules):
             continue  # the rule was not selected in this run: no verdict
-        if s.scope is not None and not any(s.scope(d.file, d.ref) for d in documents):
+        if s.scope is not None and not any(
+            s.scope(file, d.ref) for d in documents for file in {d.file, definition_start(d)[0]}
+        ):
             continue  # a config ignore for files or objects not scanned this time (pre-commit: a few files)
         yield _unused(s, f"{rules}: no such finding here any more")
 
@@ -167,12 +171,13 @@ def _rule_ran(key: str, ran: set[str]) -> bool:
 
 
 def _unused(s: Suppression, why: str) -> Finding:
+    note = f" ({s.note})" if s.note else ""
     return Finding(
         rule="SUP002",
         category="input",
         severity=Severity.LOW,
         message=f"unused {s.kind} suppression ({why}): stale ignores hide the next real finding of that "
-        "rule on this object.",
+        f"rule on this object.{note}",
         fix="Delete the suppression"
         + ("" if "no rule" not in why else ", or correct the rule id or name")
         + ".",
@@ -181,6 +186,7 @@ def _unused(s: Suppression, why: str) -> Finding:
         file=s.file,
         line=s.line,
         path=s.path,
+        extra=dict(s.extra),
     )
 
 

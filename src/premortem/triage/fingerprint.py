@@ -25,4 +25,5 @@ def fingerprint(finding: Finding) -> str:
     else:
         identity = ["file", os.path.normpath(finding.file or "")]
     parts = [finding.rule, *identity, finding.container or "", finding.path]
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:20]
+    # surrogatepass: a lone surrogate from a "\\ud800" escape in a name hashes instead of raising
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:20]

@@ -17,13 +17,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from premortem.configfile.exclude import relative_to
+from premortem.configfile.exclude import as_typed, relative_to
 from premortem.findings import Finding, ObjectRef, json_pointer
 from premortem.load.document import Document, Path
+from premortem.render.rendered import RenderedDocument, definition_start, same_stream
 from premortem.settings import Ignore, Settings
 
 ANNOTATION_PREFIX = "ignore.premortem.dev/"
 _COMMENT = re.compile(r"#\s*premortem:\s*ignore\b(?P<rules>[^#\n]*?)(?:\s--\s*(?P<reason>[^\n]*?))?\s*$")
+_TEMPLATE_ACTION = re.compile(r"\{\{[^{}]*\}\}")
 _TEMPLATE_META = (
     ("spec", "template", "metadata"),
     ("spec", "jobTemplate", "spec", "template", "metadata"),
@@ -47,6 +49,11 @@ class Suppression:
     # config ignores: whether a file and object are within its paths/objects (for "unused")
     scope: Callable[[str | None, ObjectRef | None], bool] | None = field(default=None, repr=False)
     used: int = 0
+    # On a rendered object: its findings sit in templates, origin files and patches, not only in the
+    # file the suppression is written in; and what SUP001/SUP002 about it add (rendered_from, the build).
+    anywhere: bool = False
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+    note: str = ""
     _keys: frozenset[str] | None = field(default=None, repr=False)
 
     @property
@@ -89,26 +96,53 @@ def from_annotations(documents: Iterable[Document]) -> list[Suppression]:
                     continue
                 rule, _, container = key[len(ANNOTATION_PREFIX) :].partition(".")
                 path: Path = (*meta_path, "annotations", key)
-                out.append(_object_suppression("annotation", (rule,), value, doc, container or None, path))
+                out.append(_object_suppression("annotation", (rule,), value, [doc], container or None, path))
     return out
 
 
 def _object_suppression(
-    kind: str, rules: tuple[str, ...], reason: object, doc: Document, container: str | None, path: Path
+    kind: str,
+    rules: tuple[str, ...],
+    reason: object,
+    docs: list[Document],
+    container: str | None,
+    path: Path,
 ) -> Suppression:
-    ref, file = doc.ref, doc.file
+    """A suppression of every finding about ``docs`` (one object; several builds of one base file)."""
 
     def matches(f: Finding) -> bool:
-        return f.file == file and f.object == ref and (container is None or f.container == container)
+        return (container is None or f.container == container) and any(
+            f.object == d.ref and same_stream(f, d) for d in docs
+        )
 
-    line = doc.line_of(path) if path else doc.line
+    doc = docs[0]
     text = reason.strip() if isinstance(reason, str) else ""
-    return Suppression(kind, rules, text, file, line, ref, container, json_pointer(path), matches)
+    suppression = Suppression(
+        kind,
+        rules,
+        text,
+        doc.file,
+        doc.line_of(path) if path else doc.line,
+        doc.ref,
+        container,
+        json_pointer(path),
+        matches,
+    )
+    if isinstance(doc, RenderedDocument) and doc.origin is not None:
+        location = doc.origin.locate(doc, path)  # where the annotation is written: template or origin
+        suppression.file, suppression.line = location.file, location.line
+        suppression.anywhere = True
+        suppression.extra = {"rendered_from": location.rendered_from}
+        suppression.note = location.note if len(docs) == 1 else ""
+    return suppression
 
 
 def from_comments(documents: list[Document], texts: dict[str, str]) -> list[Suppression]:
-    """Comment suppressions in ``texts`` (file -> text); ``documents`` give the objects' first lines."""
-    starts: dict[tuple[str, int], Document] = {(d.file, d.line): d for d in documents}
+    """Comment suppressions in ``texts`` (file -> text); ``documents`` give the objects' first lines
+    (a rendered object's in its template or origin file, where several builds may share one)."""
+    starts: dict[tuple[str, int], list[Document]] = {}
+    for d in documents:
+        starts.setdefault(definition_start(d), []).append(d)
     out = []
     for file, text in texts.items():
         if "premortem:" not in text:
@@ -122,10 +156,10 @@ def from_comments(documents: list[Document], texts: dict[str, str]) -> list[Supp
             reason = (match.group("reason") or "").strip()
             number = index + 1
             target = number if line[: match.start()].strip() else _next_content_line(lines, index)
-            doc = starts.get((file, target)) if target else None
-            if doc is not None:
-                suppression = _object_suppression("comment", rules, reason, doc, None, ())
-                suppression.line = number
+            docs = starts.get((file, target)) if target else None
+            if docs:
+                suppression = _object_suppression("comment", rules, reason, docs, None, ())
+                suppression.file, suppression.line = file, number
             else:
                 suppression = Suppression("comment", rules, reason, file, number)
                 suppression.matches = _line_matcher(file, target)
@@ -146,9 +180,11 @@ def _is_comment(line: str, start: int) -> bool:
 
 
 def _next_content_line(lines: list[str], index: int) -> int | None:
+    """The next line that is not blank, a comment, or (in a Helm template) only a template action
+    such as ``{{- if .Values.enabled }}``: the comment above it is about what that line starts."""
     for later in range(index + 1, len(lines)):
         stripped = lines[later].strip()
-        if stripped and not stripped.startswith("#"):
+        if stripped and not stripped.startswith("#") and not _TEMPLATE_ACTION.fullmatch(stripped):
             return later + 1
     return None
 
@@ -158,7 +194,11 @@ def from_config(settings: Settings) -> list[Suppression]:
     for entry in settings.ignores:
         file, _, line = entry.where.rpartition(":")
         suppression = Suppression(
-            "config", entry.rules, entry.reason, file or None, int(line) if line.isdigit() else None
+            "config",
+            entry.rules,
+            entry.reason,
+            as_typed(file) if file else None,
+            int(line) if line.isdigit() else None,
         )
         in_scope = _config_scope(entry, settings.root)
         suppression.matches = _config_matcher(entry, in_scope)

@@ -22,6 +22,7 @@ adding a node or removing a pod never turns a fitting scenario into one that doe
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -499,7 +500,10 @@ def _size_key(
     total_mem = sum(n.memory for n in nodes) or 1
 
     def key(pod: SimPod) -> tuple[float, int, int, tuple[str, int, int], str]:
-        share = max(pod.cpu / total_cpu, pod.memory / total_mem)
+        try:
+            share = max(pod.cpu / total_cpu, pod.memory / total_mem)
+        except OverflowError:  # a request past 10^308 times the cluster (quantities are exact ints)
+            share = math.inf
         doc = pod.workload
         return (-share, -pod.memory, -pod.cpu, (doc.file, doc.line, doc.item_index or 0), pod.name)
 

@@ -6,7 +6,8 @@ a node address (``talosctl logs``: ``10.200.1.5: ...``), the Rancher UI's ``Tue,
 and Rancher 1.x's ``1/16/2017 8:25:02 PM`` glued to the line, runit's svlogd stamp
 (``2015-11-13_22:08:10.35486 ...``), a VMware guest log (``... In(05) vcpu-5 - Guest: ...``), the
 kernel's printk priority (``<6>[1234.5678] ...``) and OpenShift's e2e monitor (``Nov 25 01:35:50.330 W
-pod=web-1 ns=shop node=n1 container=app <message>``, whose fields name the pod)."""
+pod=web-1 ns=shop node=n1 container=app <message>``, whose fields name the pod) and its event locator
+(``[event happened 56 times, something is wrong: ]ns/NS pod/NAME node/NODE - reason/BackOff ...``)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,12 @@ _PRINTK = re.compile(r"^<\d{1,3}>(\[.*)$")
 _MONITOR = re.compile(r"^([A-Za-z]{3}) {1,2}(\d{1,2}) (\d\d:\d\d:\d\d)\.\d{1,9} ([IWE]) (.*)$")
 _MONITOR_FIELD = re.compile(r"^(pod|ns|node|container)=([^\s=]{1,253}) ")
 _LEVELS = {"I": "info", "W": "warning", "E": "error"}
+# OpenShift's event locator (origin's monitor and its "events should not repeat pathologically" test):
+# ``ns/NS pod/NAME node/NODE - reason/REASON message``, optionally behind ``event happened N times,
+# something is wrong: ``.
+_REPEATED = re.compile(r"^event happened (\d{1,9}) times, something is wrong: (.*)$")
+_LOCATOR_FIELD = re.compile(r"^(ns|pod|node|container)/([^\s/]{1,253}) ")
+_LOCATOR_REASON = re.compile(r"^- reason/(\w{1,64}) (.*)$")
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 
@@ -52,7 +59,7 @@ def strip(text: str, rec: Record) -> str:
             m = _ISO_SYSLOG.match(text)
             if m:
                 rec.time = parse_rfc3339(m.group(1)) or rec.time
-                rec.host, rec.process, text = m.group(2), m.group(3), m.group(4)
+                rec.host, rec.process, text = _host(m.group(2)), m.group(3), m.group(4)
                 continue
             m = _NODE_IP.match(text)
             if m:
@@ -98,11 +105,16 @@ def strip(text: str, rec: Record) -> str:
                     value = syslog_time(m.group(1), m.group(2), m.group(3))
                     if value is not None:
                         rec.time, rec.year_guessed = value, True
-                    rec.host, rec.process, text = m.group(4), m.group(5), m.group(6)
+                    rec.host, rec.process, text = _host(m.group(4)), m.group(5), m.group(6)
                     continue
                 m = _MONITOR.match(text)
                 if m:
                     text = _monitor(m, rec)
+                    continue
+            if first in "en" and "ns/" in text[:64]:
+                located = _locator(text, rec)
+                if located is not None:
+                    text = located
                     continue
             if first.islower() and "]: " in text[:80]:
                 m = _IDENT.match(text)
@@ -130,6 +142,9 @@ def _monitor(m: re.Match[str], rec: Record) -> str:
         rec.time, rec.year_guessed = value, True
     rec.level = _LEVELS[m.group(4)]
     text = m.group(5)
+    located = _locator(text, rec)
+    if located is not None:
+        return located
     for _ in range(4):
         field = _MONITOR_FIELD.match(text)
         if field is None:
@@ -145,6 +160,39 @@ def _monitor(m: re.Match[str], rec: Record) -> str:
             rec.container = value_text
         text = text[field.end() :]
     return text
+
+
+def _host(name: str) -> str | None:
+    """The host a syslog line names; None when the paste hid it (``...``, ``***``)."""
+    return None if not name.strip(".*") else name
+
+
+def _locator(text: str, rec: Record) -> str | None:
+    """An OpenShift event locator: the objects its fields name, its reason and repeat count; the
+    message after it. None when the text is not one."""
+    count = None
+    repeated = _REPEATED.match(text)
+    if repeated:
+        count, text = int(repeated.group(1)), repeated.group(2)
+    fields: dict[str, str] = {}
+    for _ in range(4):
+        field = _LOCATOR_FIELD.match(text)
+        if field is None:
+            break
+        fields[field.group(1)] = field.group(2)
+        text = text[field.end() :]
+    reason = _LOCATOR_REASON.match(text)
+    if not fields or reason is None:
+        return None
+    if "pod" in fields:
+        rec.kind, rec.name = "Pod", fields["pod"]
+    rec.namespace = fields.get("ns", rec.namespace)
+    rec.node = fields.get("node", rec.node)
+    rec.container = fields.get("container", rec.container)
+    rec.reason = reason.group(1)
+    if count is not None:
+        rec.count = count
+    return reason.group(2)
 
 
 def is_prefix(text: str) -> bool:

@@ -167,6 +167,11 @@ def oom_constraint(rec: Record, state: State) -> Result:
     report.memcg = fields.get("oom_memcg", "") or report.memcg
     report.task_memcg = fields.get("task_memcg", "") or report.task_memcg
     report.context.append((rec.line, rec.text))
+    # Kernel 5.0+ (mm/oom_kill.c dump_oom_summary) names the victim it is about to kill here: when the
+    # paste stops before the "Killed process" line, this line still says who was killed and why.
+    pid, task = fields.get("pid", ""), fields.get("task", "")
+    if pid.isdigit() and task and report.chosen is None:
+        report.chosen, report.chosen_rec = (pid, task), rec
     return KNOWN
 
 

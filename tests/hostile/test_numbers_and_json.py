@@ -1,0 +1,94 @@
+"""Numbers and JSON written to hurt: JSON nested past Python's stack, integers past Python's 4,300-digit
+conversion limit, quantity exponents that expand to megabytes (``1e10000000``), lone surrogates from
+a ``\\ud800`` escape in a name. Each is read, judged or reported; never a traceback."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import pytest
+
+from premortem.engine import scan
+from premortem.load.reader import load_text
+from premortem.model.quantity import LIMIT, format_bytes, format_millicores, parse_quantity, to_bytes
+
+from .helpers import no_traceback, run
+
+DEEP_JSON = '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}, "spec": %s}'
+
+
+@pytest.mark.parametrize("depth", [990, 100_000])
+def test_json_nested_past_the_stack_is_a_finding(depth):
+    loaded = load_text(DEEP_JSON % ("[" * depth + "]" * depth), "deep.json")
+    findings = scan(loaded).findings  # no RecursionError
+    if depth > 1000:
+        assert any(f.rule == "INP001" and "nested too deeply" in f.message for f in findings)
+
+
+def test_integers_past_the_conversion_limit_are_text_as_in_go():
+    loaded = load_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec:\n  replicas: " + "9" * 5000 + "\n",
+        "a.yaml",
+    )
+    assert loaded.documents[0].obj["spec"]["replicas"] == "9" * 5000
+    number = "9" * 100_000
+    spec = '{"containers": [{"name": "c", "image": "nginx", "resources": {"limits": {"memory": NUMBER}}}]}'
+    loaded = load_text(DEEP_JSON % spec.replace("NUMBER", number), "n.json")
+    scan(loaded)  # no ValueError from int()
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("1.5Gi", Fraction(3 * 2**29)),
+        ("500m", Fraction(1, 2)),
+        ("12e-2", Fraction(12, 100)),
+        ("0001.2500m", Fraction(125, 100_000)),
+        ("1e" + str(LIMIT), Fraction(10) ** LIMIT),
+        ("1e10000000", Fraction(10) ** LIMIT),  # took 6 s to expand
+        ("1e" + "9" * 5000, Fraction(10) ** LIMIT),  # int() refused the exponent
+        ("9" * 5000, Fraction(10) ** LIMIT),
+        ("1e-10000000", Fraction(10) ** -LIMIT),  # still above zero: rounds up to 1n as the API does
+        ("0." + "0" * 5000 + "1", Fraction(10) ** -LIMIT),
+        ("0." + "0" * 5000, Fraction(0)),
+    ],
+)
+def test_quantities_are_exact_within_the_limit_and_saturate_past_it(text, value):
+    assert parse_quantity(text) == value
+
+
+def test_a_fraction_with_many_digits_rounds_up_not_down():
+    assert to_bytes("1." + "0" * 3000 + "1") == 2
+
+
+def test_absurd_amounts_print_by_their_order_of_magnitude():
+    assert format_bytes(10**1000) == "~1e1000B"
+    assert format_millicores(10**1003) == "~1e1000"
+    assert format_bytes(1536 * 2**20) == "1.5Gi"
+
+
+def test_capacity_with_an_absurd_request_simulates(tmp_path):
+    manifest = tmp_path / "q.yaml"
+    manifest.write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec:\n  replicas: 2\n"
+        "  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n"
+        "      containers: [{name: c, image: nginx, resources: {requests: {cpu: 1e1000, memory: 1e1000}}}]\n"
+    )
+    out = run("capacity", str(manifest), "--nodes", "3x4cpu/16Gi")
+    no_traceback(out)
+    assert out.returncode == 1 and "DOES NOT FIT" in out.stdout
+    out = run("scan", str(manifest), "--nodes", "3x4cpu/16Gi", "--no-config")
+    no_traceback(out)
+    assert "INP005" not in out.stdout  # was OverflowError in CAP001-CAP005
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit", "github", "markdown"])
+def test_a_lone_surrogate_in_a_name_is_written_in_every_format(tmp_path, fmt):
+    manifest = tmp_path / "s.json"
+    manifest.write_text('{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "\\ud800x"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}')  # fmt: skip
+    out = run("scan", str(manifest), "--format", fmt, "--no-config")
+    no_traceback(out)
+    assert out.returncode == 1
+    if fmt in ("json", "sarif"):
+        json.loads(out.stdout)
