@@ -35,6 +35,9 @@ class RenderFailure:
     file: str
     line: int = 1
     fix: str = ""
+    # The renderer was stopped from fetching a remote resource (tools.OFFLINE_ENV): the input is not
+    # broken, it could not be checked here; reported as an error (exit 2), not as a finding.
+    offline: bool = False
 
 
 # Helm names the template, line and column before the cause; the finding already points there.

@@ -103,6 +103,14 @@ def stream_name(unit: RenderUnit) -> str:
     return f"{unit.path.rstrip(os.sep) or os.sep}{os.sep}({label})"
 
 
+class RenderedOffline(Exception):
+    """A build that needs the network, which renderers do not get (tools.OFFLINE_ENV)."""
+
+    def __init__(self, failure: RenderFailure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
 def render_units(
     units: list[RenderUnit],
     settings: RenderSettings,
@@ -121,6 +129,12 @@ def render_units(
                 if unit.tool == "helm"
                 else _kustomize(unit, settings)
             )
+        except RenderedOffline as exc:
+            outcome.tool_errors.append(
+                f"{unit.path}: is a kustomization and was not scanned: it names a remote resource "
+                f"(“{gist(exc.failure.message.rstrip('. '))}”). {exc.failure.fix}"
+            )
+            continue
         except ToolMissing as exc:
             advice = _INSTALL_HELM if unit.tool == "helm" else _INSTALL_KUSTOMIZE
             kind = "a Helm chart" if unit.tool == "helm" else "a kustomization"
@@ -173,6 +187,8 @@ def _helm(
 def _kustomize(unit: RenderUnit, settings: RenderSettings) -> tuple[LoadResult, bool]:
     rendered = render_kustomization(unit, settings)
     if rendered.failure is not None:
+        if rendered.failure.offline:
+            raise RenderedOffline(rendered.failure)
         return _failed("kustomize", rendered.failure), False
     build = rendered.build
     assert build is not None
