@@ -177,8 +177,14 @@ def test_config_excludes_a_chart_and_a_kustomization_by_their_directory(tmp_path
         assert "kust/overlays/prod" in rendered, named
         assert summary["files_excluded"] == (2 if named == "." else 1), named
     out = _premortem(repo, "scan", "charts")
-    assert (out.returncode, out.stdout) == (0, "")
+    assert out.returncode == 0 and "0 findings" in out.stdout  # an empty report, not no report
     assert "every file given is excluded by the settings (1 input(s))" in out.stderr
+    # CI uploads what the scan writes: with everything excluded, still a valid (empty) SARIF and JUnit
+    sarif = json.loads(_premortem(repo, "scan", "charts", "--format", "sarif").stdout)
+    jsonschema.Draft4Validator(json.loads((SCHEMAS / "sarif-schema-2.1.0.json").read_text())).validate(sarif)
+    assert sarif["runs"][0]["results"] == []
+    junit = _premortem(repo, "scan", "charts", "--format", "junit").stdout
+    xmlschema.XMLSchema(str(SCHEMAS / "junit-10.xsd")).validate(junit)
     (repo / ".premortem.yaml").write_text(
         "render:\n  chart-values:\n    charts/shop: [charts/shop/ci/prod-values.yaml]\n"
     )
