@@ -189,6 +189,12 @@ def redact(text: str) -> str:
     return out
 
 
+def names_secret(key: str) -> bool:
+    """Whether a key (``DB_PASSWORD``, ``apiToken``) names a secret rather than something about one
+    (``tokenFile``): its value must not be shown."""
+    return bool(_SECRET_WORD_SEARCH.search(key)) and not _NOT_A_SECRET_KEY.search(key)
+
+
 def redact_data(value: Any) -> Any:
     """``redact`` applied to every string inside lists and dicts (finding extras, JSON documents)."""
     return _walk(value, redact)

@@ -112,3 +112,14 @@ def test_baseline_dev_zero_through_the_config_is_exit_2(tmp_path):
     out = run("scan", "a.yaml", cwd=tmp_path, timeout=30)
     no_traceback(out)
     assert out.returncode == 2 and "not a regular file" in out.stderr
+
+
+def test_config_verb_prints_the_files_text_terminal_safe(tmp_path):
+    (tmp_path / ".premortem.yaml").write_text(
+        'ignores: [{rules: [RES001], paths: ["a"], reason: "\\e]0;x\\a \\u202e ok"}]\nnodes: "3x4cpu/16Gi\\e[2J"\n'
+    )
+    out = run("config", cwd=tmp_path)
+    no_traceback(out)
+    assert out.returncode == 0
+    assert "\x1b" not in out.stdout and "\u202e" not in out.stdout and "\x07" not in out.stdout
+    assert "3x4cpu/16Gi\\e[2J" in out.stdout

@@ -124,3 +124,13 @@ def test_disk_benchmark_refuses_to_fill_the_filesystem(tmp_path):
     with pytest.raises(DiskError, match="free"):
         benchmark(str(tmp_path), size=10**18)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_metrics_parse_error_is_short(tmp_path):
+    """The parser quoted the whole offending line: 1.2 MB of labels in one error message."""
+    from premortem.etcd.metrics import MetricsError, parse_metrics
+
+    text = "x{" + 'a="b",' * 200_000 + "} 1\n"
+    with pytest.raises(MetricsError) as caught:
+        parse_metrics(text, "m.txt")
+    assert len(str(caught.value)) < 400 and "not a Prometheus text exposition" in str(caught.value)

@@ -92,3 +92,27 @@ def test_a_lone_surrogate_in_a_name_is_written_in_every_format(tmp_path, fmt):
     assert out.returncode == 1
     if fmt in ("json", "sarif"):
         json.loads(out.stdout)
+
+
+@pytest.mark.parametrize("items", ["5", "{a: 1}", "'text'"])
+def test_a_list_whose_items_are_not_a_list_is_reported(items):
+    loaded = load_text(f"apiVersion: v1\nkind: List\nitems: {items}\n", "l.yaml")
+    assert not loaded.documents  # was one unchecked "List" object, 0 findings
+    assert [p.rule for p in loaded.problems] == ["INP002"] and "not a list of objects" in loaded.problems[
+        0
+    ].message
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"level": "error", "msg": ' + "[" * 100_000 + "]" * 100_000 + "}",  # a JSON log line
+        '{"MESSAGE": ' + "[" * 100_000 + "]" * 100_000 + "}",  # a journald export line
+    ],
+)
+def test_diagnose_reads_past_json_nested_beyond_the_stack(tmp_path, line):
+    log = tmp_path / "incident.log"
+    log.write_text(line + "\nE1130 10:00:00.000000       1 x.go:1] etcdserver: request timed out\n")
+    out = run("diagnose", str(log))
+    no_traceback(out)  # was RecursionError
+    assert out.returncode in (0, 1)

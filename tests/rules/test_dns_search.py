@@ -132,3 +132,10 @@ def test_names_laws(host, scheme, port):
     found = [n.host for n in configured_names(container, ("c",))]
     connects = scheme in ("https", "grpc", "postgres")
     assert found == ([host] if connects and dots is not None else [])
+
+
+@pytest.mark.parametrize("env", [True, "X=1", {"name": "X"}, [None, 3, {"name": 1, "value": 2}]])
+def test_malformed_env_is_not_read(env):
+    """Found by tests/rules/test_probes.py's malformed-input law: `env: true` raised TypeError."""
+    container = {"name": "app", "env": env, "args": ["https://api.example.com"]}
+    assert [n.host for n in configured_names(container, ("spec",))] == ["api.example.com"]

@@ -262,6 +262,33 @@ def test_prb002_different_handlers_or_daemonsets_are_clean():
     assert probe_findings(deployment(same, kind="DaemonSet"), "PRB002") == []
 
 
+def test_prb002_monitoring_helper_beside_a_server_is_low():
+    """prometheus chart (helm-rendered corpus): configmap-reload probes /healthz on its 'metrics' port
+    with the same budget for liveness and readiness, beside prometheus-server which serves 9090."""
+    reload = {"httpGet": {"path": "/healthz", "port": "metrics"}, "periodSeconds": 10}
+    helper = json.dumps(
+        {
+            "name": "configmap-reload",
+            "image": "quay.io/prometheus-operator/prometheus-config-reloader:v0.93.1",
+            "ports": [{"name": "metrics", "containerPort": 8080}],
+            "livenessProbe": reload,
+            "readinessProbe": reload,
+        }
+    )
+    server = json.dumps(
+        {
+            "name": "server",
+            "image": "quay.io/prometheus/prometheus:v3.5.0",
+            "ports": [{"containerPort": 9090}],
+        }
+    )
+    (finding,) = probe_findings(deployment(f"{helper}\n        - {server}"), "PRB002")
+    assert finding.severity.label == "low" and "monitoring ports" in finding.message
+    # The same helper alone in its pod is what serves: the cascade applies.
+    (alone,) = probe_findings(deployment(helper), "PRB002")
+    assert alone.severity.label == "medium"
+
+
 # --- PRB003 and PRB004: start budget and hair trigger -----------------------------------------------
 
 

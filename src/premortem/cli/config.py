@@ -32,9 +32,15 @@ def config(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
             )
         )
         return
-    click.echo(f"# config file: {settings.config_file or 'none found (defaults and command line only)'}")
+    from premortem.redact import terminal_safe  # values are the file's text: no escapes reach the terminal
+
+    click.echo(
+        terminal_safe(
+            f"# config file: {settings.config_file or 'none found (defaults and command line only)'}", False
+        )
+    )
     for line in _lines(values, sources, ""):
-        click.echo(line)
+        click.echo(terminal_safe(line, keep_newlines=False))
 
 
 def _kebab(name: str) -> str:

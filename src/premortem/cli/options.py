@@ -303,9 +303,11 @@ def manifest_inputs(paths: Iterable[str], settings: Settings) -> tuple[InputPlan
     excluded."""
     from premortem.configfile.exclude import without_excluded
     from premortem.render.discover import plan_inputs
+    from premortem.render.users import builds_for_named_files
 
     targets = list(paths) or ["."]
     plan = plan_inputs(targets)
+    builds_for_named_files(plan, targets)
     for path in plan.missing:
         click.echo(f"premortem: error: {path}: no such file or directory", err=True)
     if plan.missing and not plan.files and not plan.units:
@@ -320,6 +322,14 @@ def manifest_inputs(paths: Iterable[str], settings: Settings) -> tuple[InputPlan
             click.echo(
                 f"premortem: every file given is excluded by the settings ({before} input(s))", err=True
             )
+            raise SystemExit(EXIT_OK)
+        if plan.unused:  # e.g. pre-commit passing only a patch no build uses: nothing to check
+            for path, owner in plan.unused:
+                click.echo(
+                    f"premortem: {path} lies in the kustomization {owner} but none of its builds uses it: "
+                    "not checked",
+                    err=True,
+                )
             raise SystemExit(EXIT_OK)
         usage_error(
             f"no *.yaml, *.yml or *.json files, charts or kustomizations found in {', '.join(targets)}"

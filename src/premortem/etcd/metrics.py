@@ -8,6 +8,8 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from premortem.redact import shorten
+
 WAL_FSYNC = "etcd_disk_wal_fsync_duration_seconds"
 BACKEND_COMMIT = "etcd_disk_backend_commit_duration_seconds"
 HAS_LEADER = "etcd_server_has_leader"
@@ -157,7 +159,8 @@ def parse_metrics(text: str, source: str) -> MemberMetrics:
                 elif name.endswith("_sum"):
                     sums[name[: -len("_sum")]] += value
     except (ValueError, TypeError, IndexError) as exc:
-        raise MetricsError(f"{source}: not a Prometheus text exposition ({exc})") from None
+        # The parser quotes the offending text whole (1.2 MB for one long label set): cut it short.
+        raise MetricsError(f"{source}: not a Prometheus text exposition ({shorten(str(exc), 200)})") from None
     for base in {*buckets, *broken}:
         ordered = sorted(buckets.get(base, {}).items())
         problem = broken.get(base)

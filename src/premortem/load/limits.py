@@ -126,9 +126,13 @@ def document_events(text: str, start: int, end: int, line: int, column: int) -> 
     return events
 
 
-def duplicate_key_problems(mappings: list[Any], line_offset: int = 0) -> list[InputProblem]:
+def duplicate_key_problems(mappings: list[Any], line_offset: int = 0, root: Any = None) -> list[InputProblem]:
     """One INP004 per key written twice in any of ``mappings`` (composed mapping nodes); lines are
-    the nodes' lines plus ``line_offset`` (a chunk recovered after a syntax error starts there)."""
+    the nodes' lines plus ``line_offset`` (a chunk recovered after a syntax error starts there).
+    Values are shown unless the key names a secret or the mapping is inside a Secret of ``root``."""
+    from premortem.redact import MASK, names_secret
+
+    in_secrets = secret_mappings(root)
     problems: list[InputProblem] = []
     seen: set[int] = set()
     for mapping in mappings:
@@ -146,12 +150,14 @@ def duplicate_key_problems(mappings: list[Any], line_offset: int = 0) -> list[In
             first_line = first_key.start_mark.line + 1 + line_offset
             last_line = last_key.start_mark.line + 1 + line_offset
             times = "twice" if len(pairs) == 2 else f"{len(pairs)} times"
+            hide = id(mapping) in in_secrets or names_secret(key)
+            first_shown, last_shown = (MASK, MASK) if hide else (preview(first_value), preview(last_value))
             problems.append(
                 InputProblem(
                     "INP004",
                     last_line,
-                    f"duplicate key {shorten(key, 60)!r}: written {times} in one mapping, at line "
-                    f"{first_line} ({preview(first_value)}) and line {last_line} ({preview(last_value)}). kubectl 1.21+ refuses the "
+                    f"duplicate key {shorten(key, 60)!r}, written {times} in one mapping, at line "
+                    f"{first_line} ({first_shown}) and line {last_line} ({last_shown}). kubectl 1.21+ refuses the "
                     'file ("mapping key already defined"); older kubectl, Helm and PyYAML-based tools '
                     "silently keep the last value, some tools the first, so what runs depends on who "
                     "applies it. premortem judged the object with the last value.",
@@ -159,6 +165,35 @@ def duplicate_key_problems(mappings: list[Any], line_offset: int = 0) -> list[In
                 )
             )
     return problems
+
+
+def secret_mappings(root: Any) -> set[int]:
+    """The ids of the mapping nodes inside Secrets: the document's, or its List items' (each object
+    on its own, so a List read in batches gives the same answer)."""
+    if isinstance(root, yaml.SequenceNode):  # a batch of a List's items (load/split.py)
+        objects = list(root.value)
+    elif isinstance(root, yaml.MappingNode):
+        objects = [root]
+        for key_node, value_node in root.value:
+            if key_node.value == "items" and isinstance(value_node, yaml.SequenceNode):
+                objects.extend(value_node.value)
+    else:
+        return set()
+    found: set[int] = set()
+    for node in objects:
+        if isinstance(node, yaml.MappingNode) and any(
+            k.value == "kind" and isinstance(v, yaml.ScalarNode) and v.value == "Secret"
+            for k, v in node.value
+        ):
+            stack = [node]
+            while stack:
+                inner = stack.pop()
+                if isinstance(inner, yaml.MappingNode) and id(inner) not in found:
+                    found.add(id(inner))
+                    stack.extend(v for _, v in inner.value)
+                elif isinstance(inner, yaml.SequenceNode):
+                    stack.extend(inner.value)
+    return found
 
 
 def duplicate_mappings(root: Any) -> list[Any]:

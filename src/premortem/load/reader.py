@@ -219,7 +219,7 @@ def construct_checked(
     if duplicates is None:  # checked before PyYAML's constructor flattens merge keys in place
         duplicates = limits.duplicate_mappings(root)
     if duplicates:
-        problems.extend(limits.duplicate_key_problems(duplicates, line_offset))
+        problems.extend(limits.duplicate_key_problems(duplicates, line_offset, root))
     if fallback:
         data = loader.construct_document(root)
     return data, problems, table
@@ -677,6 +677,18 @@ def _add_document(
                         )
                     )
             return
+        if isinstance(kind, str) and kind.endswith("List") and items is not None and "apiVersion" in data:
+            result.problems.append(
+                LoadProblem(
+                    file=name,
+                    line=line,
+                    rule="INP002",
+                    message=f"`items` of this {kind} is a {_type_name(items)}, not a list of objects: nothing in "
+                    "it was checked, and no client applies it as a List.",
+                    fix="Make `items` a list of Kubernetes objects (- apiVersion: ..., kind: ...).",
+                )
+            )
+            return
         if looks_like_kubernetes(data):
             result.documents.append(Document(data, name, line, ref, doc_index=doc_index))
         else:
@@ -691,6 +703,12 @@ def _add_document(
             )
         return
     result.skipped.append((name, line, f"a YAML {type(data).__name__}, not a Kubernetes object"))
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "mapping", str: "string", bool: "boolean", int: "number", float: "number"}.get(
+        type(value), type(value).__name__
+    )
 
 
 def _yaml_places(node: Any, ref: NodeRef | None, line: int, line_offset: int, data: Any) -> Places:

@@ -134,9 +134,10 @@ def configured_names(container: dict[str, Any], base: Path) -> Iterator[Configur
     or ``args`` word (or a ``--flag=`` value) that is a URL, or a bare ``host[:port]`` in an ``env``
     variable named like ``*_HOST``. Scripts (words with spaces) are not read: their URLs may be in
     comments, or run in another root."""
+    env = container.get("env")
     variables = {
         (*base, "env", i, "value"): str(item.get("name") or "")
-        for i, item in enumerate(container.get("env") or [])
+        for i, item in enumerate(env if isinstance(env, list) else [])
         if isinstance(item, dict)
     }
     for path, text in configured_strings(container, base):

@@ -74,6 +74,16 @@ def serving_ports(container: ContainerView) -> list[int]:
     ]
 
 
+def is_monitoring_sidecar(container: ContainerView, pod_containers: list[ContainerView]) -> bool:
+    """A container whose declared ports are all for metrics, health or debugging, in a pod where another
+    container declares a port for client traffic: a scrape, reload or proxy helper, not the process the
+    Service's clients reach (prometheus' configmap-reload beside prometheus)."""
+    ports = container.data.get("ports")
+    if not isinstance(ports, list) or not ports or serving_ports(container):
+        return False
+    return any(other is not container and serving_ports(other) for other in pod_containers)
+
+
 def serves_traffic(service: Document) -> bool:
     """False for a Service that only exposes metrics (all its ports, or its name, say so). The name's
     last word decides, before a ``-service``/``-svc`` suffix (kubebuilder's ``...-metrics-service``)."""

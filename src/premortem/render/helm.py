@@ -21,7 +21,7 @@ from premortem.render.chartfiles import chart_file_label, chart_metadata, read_c
 from premortem.render.discover import RenderUnit
 from premortem.render.rendered import Location, RenderFailure
 from premortem.render.template_index import KeyLine, Segment, index_template, values_refs
-from premortem.render.tools import find_helm, run
+from premortem.render.tools import OFFLINE_ENV, find_helm, run
 from premortem.render.values import locate_value, values_sources
 from premortem.settings import RenderSettings
 
@@ -90,7 +90,7 @@ def render_chart(
     version = settings.kube_version or kube_version
     if version:
         args += ["--kube-version", version]
-    env = {**os.environ, "HELM_NAMESPACE": settings.namespace or _DEFAULT_NAMESPACE}
+    env = {**os.environ, **OFFLINE_ENV, "HELM_NAMESPACE": settings.namespace or _DEFAULT_NAMESPACE}
     done = run(tool, args, env=env)
     chart_file = os.path.join(unit.path, "Chart.yaml") if os.path.isdir(unit.path) else unit.path
     if done.returncode != 0:
@@ -316,7 +316,10 @@ def _add_values(
             remainder = remainder[remainder.index(following) + 1 :]
             break
     if ref is None and refs.on_line:
-        ref = refs.on_line[0]
+        # Several values on the line, none named like the key: the last one. In an image reference
+        # ("{{ .Values.image.repository }}:{{ .Values.image.tag }}") that is the tag or digest, the
+        # part the image rules judge and the value a release changes.
+        ref = refs.on_line[-1]
     if ref is None and refs.scope and refs.uses_dot:
         ref = refs.scope[0]
     if ref is None:

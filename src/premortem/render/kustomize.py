@@ -32,7 +32,7 @@ from premortem.render.patches import (
     translate_path,
 )
 from premortem.render.rendered import Location, RenderFailure
-from premortem.render.tools import ToolMissing, find_helm, find_kustomize, run
+from premortem.render.tools import OFFLINE_ENV, ToolMissing, find_helm, find_kustomize, run
 from premortem.settings import RenderSettings
 
 ORIGIN = "config.kubernetes.io/origin"
@@ -45,6 +45,10 @@ buildMetadata: [originAnnotations, transformerAnnotations]
 """
 _PATCH_TRANSFORMERS = frozenset(
     {"PatchTransformer", "PatchStrategicMergeTransformer", "PatchJson6902Transformer"}
+)
+# What kustomize (and the git and helm it runs) says when OFFLINE_ENV stops a fetch.
+_OFFLINE_REFUSAL = re.compile(
+    r"127\.0\.0\.1:9\b|transport '\w+' not allowed|GIT_SSH_COMMAND|Could not resolve host"
 )
 _WRAPPED = re.compile(
     r"accumulating resources: accumulation err='accumulating resources from '[^']*': '[^']*' must resolve "
@@ -87,7 +91,7 @@ def render_kustomization(unit: RenderUnit, settings: RenderSettings) -> Kustomiz
             helm = None
         if helm is not None:
             args += ["--enable-helm", "--helm-command", helm.path]
-        done = run(tool, args)
+        done = run(tool, args, env={**os.environ, **OFFLINE_ENV})
     finally:
         # The paths stay meaningful without the directory: only its location is used from now on.
         shutil.rmtree(wrapper, ignore_errors=True)
@@ -137,9 +141,16 @@ def _failure(unit: RenderUnit, text: str, wrapper: str, no_helm: bool) -> Kustom
     if line == 1 and file == kustomization_file(unit.path):
         line = _line_naming(file, message)
     fix = f"Fix what kustomize reports; `kubectl kustomize {unit.path}` shows the same error."
+    offline = bool(_OFFLINE_REFUSAL.search(message))
+    if offline:
+        fix = (
+            "premortem renders offline: remote bases, git URLs and chart repositories are not fetched while "
+            f"scanning. Vendor them into the repository, or render yourself: `kubectl kustomize {unit.path} | "
+            "premortem scan -`."
+        )
     if "helm" in message.lower() and no_helm:
         fix = "Install Helm (or pass --helm PATH): this kustomization inflates helmCharts with it."
-    return KustomizeRender(failure=RenderFailure(message, file, line, fix))
+    return KustomizeRender(failure=RenderFailure(message, file, line, fix, offline=offline))
 
 
 def _file_mentions(message: str) -> list[tuple[str, int]]:

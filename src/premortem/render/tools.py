@@ -8,15 +8,37 @@ its stderr kept for the error message. Nothing here raises on a failing renderer
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
+from typing import IO
 
 # A renderer that takes longer than this is stopped (a template looping forever, a plugin waiting on
 # the network): the unit is reported as not rendered.
 RENDER_TIMEOUT_SECONDS = 120
+
+
+# A scan does not reach the network: a pull request that adds a remote base or a chart repository
+# (or http://169.254.169.254/, the cloud metadata service) must not make CI fetch it. Renderers run
+# with HTTP(S) sent to a closed local port (Go's proxy settings, which kustomize and helm follow) and
+# git limited to local repositories. Requests to localhost itself are not proxied by Go.
+_CLOSED = "http://127.0.0.1:9"
+OFFLINE_ENV = {
+    **{
+        name: _CLOSED
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+    },
+    "NO_PROXY": "",
+    "no_proxy": "",
+    "GIT_ALLOW_PROTOCOL": "file",
+    "GIT_SSH_COMMAND": "false",
+    "GIT_TERMINAL_PROMPT": "0",
+}
 
 
 @dataclass(frozen=True)
@@ -83,23 +105,77 @@ def find_kustomize(explicit: str | None) -> Tool:
 
 
 def run(tool: Tool, args: list[str], cwd: str | None = None, env: dict[str, str] | None = None) -> ToolRun:
+    """Run the renderer under the bounds of any input: its output is read up to --max-input-bytes (a
+    template that renders gigabytes is stopped there, not held in memory) and it has
+    RENDER_TIMEOUT_SECONDS. It runs in its own session, so stopping it stops its children too
+    (plugins, post-renderers) and nothing is left holding the pipes."""
+    from premortem.load.files import max_input_bytes
+
+    limit = max_input_bytes()
     command = [tool.path, *tool.prefix, *args]
     try:
-        done = subprocess.run(
+        proc = subprocess.Popen(
             command,
             cwd=cwd,
             env=env,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=RENDER_TIMEOUT_SECONDS,
-            check=False,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
-    except subprocess.TimeoutExpired:
-        return ToolRun(124, "", f"{tool.name} did not finish within {RENDER_TIMEOUT_SECONDS} s; stopped")
     except OSError as exc:
         raise ToolMissing(f"{tool.path}: {exc.strerror or exc}") from None
-    stderr = done.stderr
-    if done.returncode != 0 and not (stderr.strip() or done.stdout.strip()):
-        stderr = f"{tool.path} exited with status {done.returncode} and printed nothing"
-    return ToolRun(done.returncode, done.stdout, stderr)
+    assert proc.stdout is not None and proc.stderr is not None
+    outputs: dict[str, bytes] = {}
+    too_much: list[bool] = []
+
+    def drain(name: str, stream: IO[bytes]) -> None:
+        chunks: list[bytes] = []
+        total = 0
+        while chunk := stream.read(_CHUNK):
+            total += len(chunk)
+            if total > limit:
+                too_much.append(True)
+                _stop(proc)
+                break
+            chunks.append(chunk)
+        outputs[name] = b"".join(chunks)
+
+    readers = [
+        threading.Thread(target=drain, args=("stdout", proc.stdout), daemon=True),
+        threading.Thread(target=drain, args=("stderr", proc.stderr), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
+    try:
+        returncode = proc.wait(timeout=RENDER_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        _stop(proc)
+        proc.wait()
+        return ToolRun(124, "", f"{tool.name} did not finish within {RENDER_TIMEOUT_SECONDS} s; stopped")
+    finally:
+        for reader in readers:
+            reader.join(timeout=5)
+        proc.stdout.close()
+        proc.stderr.close()
+    if too_much:
+        return ToolRun(
+            125,
+            "",
+            f"{tool.name} wrote more than {limit:,} bytes, above the cap on one input (--max-input-bytes); "
+            "stopped, and nothing it rendered was checked",
+        )
+    text = {name: data.decode("utf-8", "replace") for name, data in outputs.items()}
+    stdout, stderr = text.get("stdout", ""), text.get("stderr", "")
+    if returncode != 0 and not (stderr.strip() or stdout.strip()):
+        stderr = f"{tool.path} exited with status {returncode} and printed nothing"
+    return ToolRun(returncode, stdout, stderr)
+
+
+_CHUNK = 1024 * 1024
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the renderer and everything it started (its session's process group)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)

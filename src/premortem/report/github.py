@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from premortem.findings import Severity
-from premortem.report.model import Report, headline, value_note
+from premortem.report.model import Report, headline, printable, value_note
 
 _COMMAND = {
     Severity.CRITICAL: "error",
@@ -21,7 +21,7 @@ def write_github(report: Report, out: TextIO) -> None:
     for f in report.findings:
         props = []
         if f.file and f.file != "<stdin>":
-            props.append(f"file={_prop(f.file)}")
+            props.append(f"file={_prop(printable(f.file))}")  # the Actions log renders ANSI escapes
             if f.line:
                 props.append(f"line={f.line}")
         subject = f.object.display() if f.object else ""

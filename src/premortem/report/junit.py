@@ -13,10 +13,10 @@ from collections import defaultdict
 from typing import TextIO
 
 from premortem.findings import Finding
-from premortem.report.model import Report, headline, value_note
+from premortem.report.model import Report, headline, printable, value_note
 
-# XML 1.0 cannot carry most control characters, even escaped.
-_XML_BAD = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32)], "?")
+# XML 1.0 cannot carry most control characters, surrogates, U+FFFE and U+FFFF, even escaped.
+_XML_BAD = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32), *range(0xD800, 0xE000), 0xFFFE, 0xFFFF], "?")
 
 
 def write_junit(report: Report, out: TextIO) -> None:
@@ -74,12 +74,12 @@ def write_junit(report: Report, out: TextIO) -> None:
 
 
 def _subject(f: Finding) -> str:
-    subject = f.object.display() if f.object else (f.file or "<input>")
+    subject = f.object.display() if f.object else printable(f.file or "<input>")
     return subject + (f" container {f.container}" if f.container else "")
 
 
 def _where(f: Finding) -> str:
-    return f"{f.file}:{f.line}" if f.line else f.file or "<input>"
+    return printable(f"{f.file}:{f.line}" if f.line else f.file or "<input>")
 
 
 def _detail(f: Finding) -> str:

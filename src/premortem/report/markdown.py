@@ -6,7 +6,15 @@ from __future__ import annotations
 from collections import Counter
 from typing import TextIO
 
-from premortem.report.model import Report, doc_section, headline, not_reported, severity_counts, value_note
+from premortem.report.model import (
+    Report,
+    doc_section,
+    headline,
+    not_reported,
+    printable,
+    severity_counts,
+    value_note,
+)
 
 MAX_ROWS = 100
 _ICON = {"critical": "🟥", "high": "🔴", "medium": "🟠", "low": "🔵", "info": "⚪"}
@@ -32,14 +40,14 @@ def write_markdown(report: Report, out: TextIO) -> None:
         return
     out.write("| | rule | object | where | finding |\n| --- | --- | --- | --- | --- |\n")
     for f in report.findings[:MAX_ROWS]:
-        where = f"`{f.file}:{f.line}`" if f.line else f"`{f.file}`"
+        where = _code(printable(f"{f.file}:{f.line}" if f.line else f"{f.file}"))
         if note := value_note(f):
-            where += f"<br>{note}"
+            where += f"<br>{_cell(note)}"
         subject = f.object.display() if f.object else ""
         if f.container:
             subject += f" ({f.container})"
         out.write(
-            f"| {_ICON[f.severity.label]} {f.severity.label} | {f.rule} | {_cell(subject)} | {_cell(where)} | "
+            f"| {_ICON[f.severity.label]} {f.severity.label} | {f.rule} | {_cell(subject)} | {where} | "
             f"{_cell(headline(f.message))} |\n"
         )
     if total > MAX_ROWS:
@@ -56,5 +64,19 @@ def write_markdown(report: Report, out: TextIO) -> None:
     out.write("</details>\n")
 
 
+# Names and messages are the manifest author's text: in a pull-request comment they must not become
+# HTML (an <img> that calls home), links, mentions that notify people, or table cells.
+_MARKUP = str.maketrans(
+    {"|": "\\|", "&": "&amp;", "<": "&lt;", ">": "&gt;", "`": "\\`", "[": "\\[", "]": "\\]", "@": "&#64;"}
+)
+
+
 def _cell(text: str) -> str:
-    return " ".join(text.replace("|", "\\|").split())
+    return " ".join(text.translate(_MARKUP).split())
+
+
+def _code(text: str) -> str:
+    """A code span (its text is shown as is), unless a backtick in it would end the span early."""
+    if "`" in text:
+        return _cell(text)
+    return "`" + " ".join(text.replace("|", "\\|").split()) + "`"

@@ -28,7 +28,12 @@ from premortem.model.probes import (
     probe_reach,
     probes_of,
 )
-from premortem.model.traffic import serves_traffic, services_selecting, serving_ports
+from premortem.model.traffic import (
+    is_monitoring_sidecar,
+    serves_traffic,
+    services_selecting,
+    serving_ports,
+)
 from premortem.model.units import UnitMembers
 from premortem.rules.registry import ClusterContext, Hit, Param, cluster_rule, object_rule
 
@@ -269,7 +274,10 @@ def liveness_same_as_readiness(doc: Document) -> Iterator[Hit]:
     least 1.5 times the readiness budget is the accepted pattern and no finding, and so is a liveness
     budget of `patient_seconds` (300) or more: a pod failing its check for five minutes is down
     already, and restarting it then is recovery, not a load spike turned into a restart cascade
-    (GKE's JetStream samples give both probes 30 x 60 s). DaemonSets are not
+    (GKE's JetStream samples give both probes 30 x 60 s). A helper container that only exposes
+    monitoring ports (metrics, health) beside a container that serves (prometheus'
+    `configmap-reload`) is `low`: client load does not reach it, so the cascade below cannot start
+    from it, though its failures still make the whole pod NotReady. DaemonSets are not
     checked: one pod per node, usually a node agent outside any Service, so there is no traffic for
     readiness to move away and the identical probe adds no harm of its own.
 
@@ -335,7 +343,9 @@ def liveness_same_as_readiness(doc: Document) -> Iterator[Hit]:
     """
     if doc.kind == "DaemonSet":
         return
-    for container, probes in probed_containers(doc):
+    probed = list(probed_containers(doc))
+    pod_containers = [container for container, _ in probed]
+    for container, probes in probed:
         liveness, readiness = probes.get(LIVENESS), probes.get(READINESS)
         if liveness is None or readiness is None:
             continue
@@ -364,12 +374,22 @@ def liveness_same_as_readiness(doc: Document) -> Iterator[Hit]:
             )
             severity = Severity.LOW
         suggested = max(2 * ready_budget // max(liveness.period or 10, 1), 1)
+        consequence = (
+            "when the pod is overloaded or a dependency is slow, the kubelet restarts it at the moment "
+            "readiness takes it out of the Service to recover; its traffic moves to the other replicas, "
+            "which then fail the same check, turning a load spike into a rolling restart of the whole service."
+        )
+        if is_monitoring_sidecar(container, pod_containers):
+            severity = Severity.LOW
+            consequence = (
+                "this container only exposes monitoring ports beside the one that serves, so client load "
+                "does not make it fail and moving traffic away cannot cascade; but while it fails, the "
+                "whole pod is NotReady (a pod is Ready only when every container is) and the helper is "
+                "restarted at the same moment."
+            )
         yield Hit(
             message=(
-                f"liveness and readiness run the same check ({_describe(liveness)}) {when}: when the pod is "
-                "overloaded or a dependency is slow, the kubelet restarts it at the moment readiness takes it out "
-                "of the Service to recover; its traffic moves to the other replicas, which then fail the same "
-                "check, turning a load spike into a rolling restart of the whole service."
+                f"liveness and readiness run the same check ({_describe(liveness)}) {when}: {consequence}"
             ),
             fix=(
                 "Give liveness a cheaper check (process alive, e.g. /livez), or at least a larger budget: "

@@ -56,6 +56,12 @@ class Suppression:
     note: str = ""
     _keys: frozenset[str] | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        # The reason is the manifest author's text and every report prints it: cleaned like a finding.
+        from premortem.redact import clean
+
+        self.reason = clean(self.reason)
+
     @property
     def where(self) -> str:
         return f"{self.file}:{self.line}" if self.line else self.file or ""

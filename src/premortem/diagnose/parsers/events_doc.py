@@ -25,7 +25,7 @@ def load(text: str, is_json: bool) -> Any:
         if is_json:
             return json.loads(text)
         return yaml.load(text, Loader=_Loader)
-    except (ValueError, yaml.YAMLError):
+    except (ValueError, RecursionError, yaml.YAMLError):
         return None
 
 

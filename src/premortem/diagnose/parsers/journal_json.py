@@ -21,7 +21,7 @@ def unwrap(text: str, rec: Record) -> str | None:
         return None
     try:
         entry = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(entry, dict) or not isinstance(entry.get("MESSAGE"), str):
         return None

@@ -18,7 +18,7 @@ def parse(text: str, rec: Record) -> bool:
         return False
     try:
         obj = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     if not isinstance(obj, dict):
         return False
