@@ -116,3 +116,61 @@ def test_diagnose_reads_past_json_nested_beyond_the_stack(tmp_path, line):
     out = run("diagnose", str(log))
     no_traceback(out)  # was RecursionError
     assert out.returncode in (0, 1)
+
+
+N = "9" * 5000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # found by the fuzzer: a describe block's exit code of 5,000 digits (int() refuses past 4,300)
+        f"State:          Terminated\n  Reason:       OOMKilled\n  Exit Code:    {N}\n  Started: x\n",
+        f"Name: web-1\nNamespace: default\nContainers:\n  app:\n    State:          Waiting\n"
+        f"      Reason:       CrashLoopBackOff\n    Restart Count:  {N}\n",
+        f"[12345.678] Memory cgroup out of memory: Killed process {N} (java) total-vm:1kB, anon-rss:{N}kB, "
+        f"file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:0kB oom_score_adj:{N}\n",
+    ],
+)
+def test_diagnose_takes_numbers_too_long_to_convert_as_text(tmp_path, text):
+    from premortem.diagnose import diagnose
+
+    log = tmp_path / "incident.log"
+    log.write_text(text)
+    diagnose([str(log)])  # was ValueError from int()
+
+
+CRONJOB = (
+    "apiVersion: batch/v1\nkind: CronJob\nmetadata: {{name: c}}\nspec:\n  schedule: '{}'\n"
+    "  jobTemplate: {{spec: {{template: {{spec: {{containers: [{{name: c, image: nginx}}]}}}}}}}}\n"
+)
+POD_PORT = "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers: [{{name: c, image: nginx, livenessProbe: {{httpGet: {{port: '{}'}}}}}}]\n"  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        CRONJOB.format(f"*/{N} * * * *"),  # int() refused the step
+        CRONJOB.format(f"@every {N}s"),  # an infinite duration: OverflowError
+        CRONJOB.format("*/\u00b2 \u00b2 * * *"),  # '²' is a digit to str.isdigit, not to int()
+        POD_PORT.format(N),
+        POD_PORT.format("\u00b2"),
+    ],
+)
+def test_rules_read_odd_digits_without_failing(text):
+    findings = scan(load_text(text, "x.yaml")).findings
+    assert not [f.message for f in findings if f.rule == "INP005"]  # no rule failed
+    assert all(len(f.message) < 2000 for f in findings)  # the 5,000-digit port is shortened
+
+
+# Found by the final fuzz run: a NEL (U+0085, a line break to YAML 1.1) opening a line made the one
+# document not parse on its own when fix re-read it to edit: ParserError instead of "not applied".
+NEL_KUBELET = "# kubelet configuration of the CDP cluster's worker nodes (Kubernetes v1.14): Ƿhe API rate limit is\n# left at the kubelet's default of the time.\n\x85apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  webhook: {enabled: true}\nauthorization: {mode: Webhook}\nclusterDNS: [10.0.1.100]\nclusterDomain: cluster.local\nmaxPods: 110\nsystemReserved: {cpu: 100m, memory: 164Mi}\nkubeReserved: {cpu: 100m, memory: 282Mi}\nevictionHard:\n  memory.available: 500Mi\n  nodefs.available: 10%\n  nodefs.inodesFree: 5%\n  imagefs.available: 15%\n"
+
+
+def test_fix_reports_a_document_it_cannot_re_read_instead_of_raising():
+    from premortem.fix.pipeline import fixable_rules, run_fix
+    from premortem.fix.registry import FixContext
+
+    run = run_fix({"k.yaml": NEL_KUBELET}, fixable_rules(), FixContext())  # raised yaml.ParserError
+    assert not [o for o in run.outcomes if "internal error" in o.message]

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from premortem.diagnose import recognisers
-from premortem.diagnose.records import Evidence, Record, Sighting
+from premortem.diagnose.records import Evidence, Record, Sighting, number_too_long
 from premortem.diagnose.rules import DIAG_RULES
 from premortem.diagnose.timeparse import PLACEHOLDER_YEAR, resolve_year
 from premortem.findings import Finding, ObjectRef, Severity
@@ -126,7 +126,12 @@ class Diagnosis:
             return False
         state = self.file_state.setdefault(rec.file, {})
         for r in cands:
-            result = r.fn(rec, state)
+            try:
+                result = r.fn(rec, state)
+            except ValueError as exc:
+                if not number_too_long(exc):
+                    raise
+                continue  # a 5,000-digit "exit code" is not this recogniser's line
             if result is None:
                 continue
             self.recognised += 1

@@ -43,7 +43,7 @@ from premortem.diagnose.parsers import (
     resource_rows,
 )
 from premortem.diagnose.recognisers import KEYWORDS
-from premortem.diagnose.records import Record
+from premortem.diagnose.records import Record, number_too_long
 from premortem.diagnose.timeparse import parse_rfc3339
 from premortem.settings import DEFAULT_MAX_INPUT_BYTES
 
@@ -188,7 +188,12 @@ class FileReader:
         self.stats.lines += 1
         if self.partial is not None and self.join(n, text):
             return
-        self.dispatch(n, text)
+        try:
+            self.dispatch(n, text)
+        except ValueError as exc:  # a parser met a number of thousands of digits: not a line it reads
+            if not number_too_long(exc):
+                raise
+            self.stats.unknown(self.name, n, text)
 
     def dispatch(self, n: int, text: str) -> None:
         if self.pending is not None:

@@ -81,3 +81,9 @@ class Evidence:
             "text": self.text,
             "time": self.time.isoformat().replace("+00:00", "Z") if self.time else None,
         }
+
+
+def number_too_long(exc: ValueError) -> bool:
+    """Whether ``exc`` is Python refusing to convert a number of more than 4,300 digits: no count,
+    pid or exit code is that long, so the text is not what a parser or recogniser took it for."""
+    return "integer string conversion" in str(exc)

@@ -300,7 +300,12 @@ class DocumentText:
         # Parse the document on its own (padded so that columns stay the same): an edit re-parses one
         # document, not the whole file.
         local = pad + _joined(self._docs[doc_index])
-        local_root = compose_all(local)[0]
+        try:
+            local_root = compose_all(local)[0]
+        except yaml.YAMLError as exc:  # e.g. a NEL that ends a line in the file opens this document
+            raise EditError(
+                f"the document does not parse on its own ({getattr(exc, 'problem', exc)})"
+            ) from None
         edited = _Editor(local, self.style).apply(local_root, op)
         if not edited.startswith(pad):
             raise EditError("the edit touched the start of the document")

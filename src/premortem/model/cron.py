@@ -96,6 +96,9 @@ def cadence(schedule: str) -> Cadence:
     return Cadence(min(gaps) * 60.0, float(len(times)))
 
 
+_MAX_GO_DURATION_SECONDS = (2**63 - 1) / 1e9  # time.Duration is an int64 of nanoseconds
+
+
 def _every(text: str) -> Cadence:
     """``@every 1h30m`` (a Go duration)."""
     if not text or _DURATION.sub("", text):
@@ -103,6 +106,8 @@ def _every(text: str) -> Cadence:
     seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION.findall(text))
     if seconds < 1:
         raise ScheduleError("@every needs a duration of at least one second")
+    if seconds > _MAX_GO_DURATION_SECONDS:
+        raise ScheduleError("@every duration is longer than a Go duration holds (about 292 years)")
     return Cadence(seconds, DAY_MINUTES * 60 / seconds)
 
 
@@ -115,7 +120,7 @@ def _field(text: str, position: int) -> set[int]:
         base, _, step_text = part.partition("/")
         step = 1
         if step_text:
-            if not step_text.isdigit() or int(step_text) == 0:
+            if not _number(step_text) or int(step_text) == 0:
                 raise ScheduleError(f"bad step in {part!r}")
             step = int(step_text)
         if base in ("*", "?"):
@@ -138,6 +143,12 @@ def _value(text: str, position: int) -> int:
     names = _NAMES.get(position, {})
     if text.upper() in names:
         return names[text.upper()]
-    if not text.isdigit():
+    if not _number(text):
         raise ScheduleError(f"{text!r} is not a number")
     return int(text)
+
+
+def _number(text: str) -> bool:
+    """ASCII digits that fit Go's int, as strconv.Atoi reads them ('²' is a digit to Python, and
+    int() refuses 5,000 digits)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18

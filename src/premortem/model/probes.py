@@ -169,7 +169,7 @@ def resolve_port(value: Any, container: ContainerView) -> int | str:
     named = container_ports(container).get(text)
     if named is not None:
         return named
-    if text.isdigit():
+    if text.isascii() and text.isdigit() and len(text) <= 10:  # strconv.Atoi; no port has more digits
         return int(text)
     return text
 

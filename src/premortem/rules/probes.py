@@ -35,6 +35,7 @@ from premortem.model.traffic import (
     serving_ports,
 )
 from premortem.model.units import UnitMembers
+from premortem.redact import shorten
 from premortem.rules.registry import ClusterContext, Hit, Param, cluster_rule, object_rule
 
 # A start budget below this many seconds turns a slow start into a crash loop.
@@ -693,7 +694,7 @@ def probe_port_not_found(doc: Document) -> Iterator[Hit]:
             has = ", ".join(f"{n}={p}" for n, p in declared.items()) or "no named ports"
             yield Hit(
                 message=(
-                    f"{probe.word} probe uses port {port!r}, but container {container.name!r} declares no port of "
+                    f"{probe.word} probe uses port {shorten(port, 40)!r}, but container {container.name!r} declares no port of "
                     f"that name (it has {has}). The kubelet cannot resolve it and every probe fails: "
                     f"{_ALWAYS_FAILS[name]}."
                 ),
