@@ -1,8 +1,11 @@
-"""Measuring commands for the benchmark: wall time and peak memory of cold runs, medians of several.
+"""Measuring commands for the benchmark: wall time, CPU time and peak memory of cold runs, medians of
+several.
 
 Each command runs as its own process with its output going to a file. Peak memory is the resident
 set of the whole process tree (sampled from /proc every 10 ms, summed over the process and its
-children) and never less than GNU time's maximum RSS of the largest single process.
+children) and never less than GNU time's maximum RSS of the largest single process. CPU time is user
+plus system time of the whole tree (the kernel adds a reaped worker's time to its parent's): unlike
+wall time, it hardly changes when other work shares the machine.
 """
 
 from __future__ import annotations
@@ -26,13 +29,18 @@ ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 @dataclass
 class Runs:
-    """Wall seconds and peak RSS bytes of repeated runs of one command."""
+    """Wall seconds, CPU seconds and peak RSS bytes of repeated runs of one command."""
 
     label: str
     argv: list[str]
     seconds: list[float] = field(default_factory=list)
     rss: list[int] = field(default_factory=list)
     exit_codes: list[int] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(self.cpu_seconds)
 
     @property
     def time(self) -> float:
@@ -88,8 +96,8 @@ def _tree_rss(pid: int) -> int:
 GNU_TIME = "/usr/bin/time"
 
 
-def measure(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, int, int]:
-    """(wall seconds, peak RSS bytes of the process tree, exit code) of one cold run.
+def measure(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, int, int, float]:
+    """(wall seconds, peak RSS bytes of the process tree, exit code, CPU seconds) of one cold run.
 
     The command runs under GNU time when it is there: a process forked from this (bigger) script
     would otherwise carry the script's own resident set in its ru_maxrss.
@@ -113,19 +121,23 @@ def measure(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, 
         if wrapped:
             text = maxrss_file.read().strip().splitlines()
             kib = int(text[-1]) if text and text[-1].isdigit() else 0
-    return elapsed, max(peak, kib * 1024), proc.returncode
+    return elapsed, max(peak, kib * 1024), proc.returncode, usage.ru_utime + usage.ru_stime
 
 
 def repeat(label: str, argv: list[str], runs: int, env: dict[str, str] | None = None, ok=(0, 1)) -> Runs:
     result = Runs(label, argv)
     for index in range(runs):
-        seconds, rss, code = measure(argv, env)
+        seconds, rss, code, cpu = measure(argv, env)
         if code not in ok:
             raise SystemExit(f"bench: {label}: `{result.command()}` exited {code}")
         result.seconds.append(seconds)
         result.rss.append(rss)
         result.exit_codes.append(code)
-        print(f"  {label} run {index + 1}/{runs}: {seconds:.3f} s, {rss / MiB:.0f} MiB", flush=True)
+        result.cpu_seconds.append(cpu)
+        print(
+            f"  {label} run {index + 1}/{runs}: {seconds:.3f} s (CPU {cpu:.3f} s), {rss / MiB:.0f} MiB",
+            flush=True,
+        )
     return result
 
 

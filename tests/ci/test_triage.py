@@ -230,3 +230,16 @@ spec:
     folded = [a["rule"] for f in data["findings"] for a in f.get("absorbed", [])]
     assert "ETC002" in folded  # RES001 carries ETC002 on a BestEffort etcd pod (rootcause.py)
     assert "SUP002" not in {f["rule"] for f in data["findings"]}
+
+
+def test_a_missing_baseline_says_how_to_record_it(tmp_path):
+    # The README's config example names a baseline: a new user meets this before writing one.
+    config = "baseline: .premortem-baseline.json\n"
+    root = repo(tmp_path, {"a.yaml": POD.format(name="a"), ".premortem.yaml": config})
+    out = premortem("scan", "a.yaml", cwd=root)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "no such file (record one first: premortem scan PATHS --write-baseline" in out.stderr
+    assert (
+        premortem("scan", "a.yaml", "--write-baseline", ".premortem-baseline.json", cwd=root).returncode == 0
+    )
+    assert premortem("scan", "a.yaml", cwd=root).returncode == 0

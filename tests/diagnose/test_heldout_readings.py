@@ -223,3 +223,21 @@ def test_a_host_the_paste_hid_is_no_node(run) -> None:
         f"Aug 30 06:58:55.050705 ... kernel: {CONSTRAINT.format('CONSTRAINT_MEMCG', '/kubepods/burstable/podx')}\n"
     ).findings
     assert "..." not in f.message and "node" not in f.extra["objects"]
+
+
+def test_journald_in_a_cjk_locale_names_host_and_process() -> None:
+    for month in ("6月", "6월"):
+        inner, rec = _strip(f"{month} 16 21:40:46 runh-master-1 kubelet[691]: W0616 21:40:46.540391 x")
+        assert inner.startswith("W0616") and (rec.host, rec.process) == ("runh-master-1", "kubelet")
+        assert rec.time is not None and (rec.time.month, rec.time.day) == (6, 16)
+
+
+def test_a_runtime_socket_anywhere_is_that_runtime(run) -> None:
+    result = run(
+        "  Warning  ContainerGCFailed  22s (x16 over 15m)   kubelet  rpc error: code = Unavailable desc = connection"
+        ' error: desc = "transport: Error while dialing: dial unix /var/snap/microk8s/common/run/containerd.sock:'
+        ' connect: connection refused"\n'
+    )
+    (f,) = result.findings
+    assert f.rule == "DIAG-NODE-AGENT-DOWN" and f.extra["objects"]["agent"] == "containerd"
+    assert f.message.startswith("containerd") and "kubelet could not connect" in f.message

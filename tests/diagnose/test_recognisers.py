@@ -377,3 +377,21 @@ def test_wording_variants(run, line: str, rule: str, says: str) -> None:
     (f,) = run(line + "\n").findings
     assert f.rule == rule
     assert says in f.message
+
+
+def test_a_ct_insertion_drop_is_not_called_a_full_map(run) -> None:
+    """``CT: Map insertion failed`` alone: a full CT map, or an insert that raced CT garbage collection
+    (cilium/cilium issue 35010); only a line naming the map as full says it is full."""
+    (f,) = run(
+        "xx drop (CT: Map insertion failed) flow 0x0 to endpoint 0, ifindex 5, file bpf_lxc.c:1121, , identity "
+        "12345->world: 10.0.1.5:53122 -> 1.1.1.1:53 udp\n"
+    ).findings
+    assert f.rule == "DIAG-CILIUM-CT-MAP" and "connection-tracking map is full" not in f.message
+    assert (
+        "either the CT map is full, or the insert raced" in f.message and "cilium_bpf_map_pressure" in f.fix
+    )
+    (g,) = run(
+        'level=warning msg="Unable to update element" error="update map cilium_ct4_global: map full" subsys=bpf\n',
+        name="b.log",
+    ).findings
+    assert g.rule == "DIAG-CILIUM-CT-MAP" and "connection-tracking map is full" in g.message

@@ -76,6 +76,29 @@ def test_render_failure_headline_keeps_the_renderers_words(tmp_path: Path) -> No
     assert "exited with status 1 and printed nothing" in silent.stdout
 
 
+@needs_kubectl
+def test_render_failure_headline_says_the_cause_and_json_keeps_every_word(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    (repo / "charts/shop/templates/bad.yaml").write_text("kind: ConfigMap\n{{ .Values.nope.deeper }}\n")
+    shutil.copytree(FIXTURES / "missing-base", repo / "kust")
+    out = _premortem(repo, "scan", "charts/shop", "kust", "--no-config")
+    lines = [line for line in out.stdout.splitlines() if " INP001 high " in line]
+    assert len(lines) == 2, out.stdout
+    # The location is the finding's; the cause is what the line says, whole.
+    assert lines[0].startswith("charts/shop/templates/bad.yaml:2: INP001")
+    assert lines[0].endswith(
+        "helm template failed: “<.Values.nope.deeper>: nil pointer evaluating interface {}.deeper”"
+    )
+    assert lines[1].startswith("kust/kustomization.yaml:")
+    assert lines[1].endswith(
+        "kustomize failed: “accumulating resources from '../no-such-base': no such file or directory”"
+    )
+    report = json.loads(_premortem(repo, "scan", "charts/shop", "--no-config", "--format", "json").stdout)
+    (finding,) = report["findings"]
+    said = 'helm template said: “template: shop/templates/bad.yaml:2:10: executing "shop/templates/bad.yaml"'
+    assert said in finding["message"]
+
+
 def test_config_render_paths_are_checked_and_relative_to_the_config(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
     config = repo / ".premortem.yaml"
@@ -154,8 +177,14 @@ def test_config_excludes_a_chart_and_a_kustomization_by_their_directory(tmp_path
         assert "kust/overlays/prod" in rendered, named
         assert summary["files_excluded"] == (2 if named == "." else 1), named
     out = _premortem(repo, "scan", "charts")
-    assert (out.returncode, out.stdout) == (0, "")
+    assert out.returncode == 0 and "0 findings" in out.stdout  # an empty report, not no report
     assert "every file given is excluded by the settings (1 input(s))" in out.stderr
+    # CI uploads what the scan writes: with everything excluded, still a valid (empty) SARIF and JUnit
+    sarif = json.loads(_premortem(repo, "scan", "charts", "--format", "sarif").stdout)
+    jsonschema.Draft4Validator(json.loads((SCHEMAS / "sarif-schema-2.1.0.json").read_text())).validate(sarif)
+    assert sarif["runs"][0]["results"] == []
+    junit = _premortem(repo, "scan", "charts", "--format", "junit").stdout
+    xmlschema.XMLSchema(str(SCHEMAS / "junit-10.xsd")).validate(junit)
     (repo / ".premortem.yaml").write_text(
         "render:\n  chart-values:\n    charts/shop: [charts/shop/ci/prod-values.yaml]\n"
     )
@@ -164,3 +193,31 @@ def test_config_excludes_a_chart_and_a_kustomization_by_their_directory(tmp_path
     # one spelling per run: the chart is ./charts/shop, so are its templates and its values files
     assert res002["file"] == "./charts/shop/templates/deployment.yaml"
     assert res002["rendered_from"]["values_file"] == "./charts/shop/ci/prod-values.yaml"
+
+
+def test_an_image_built_from_two_values_names_the_tag(tmp_path: Path) -> None:
+    # image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}": the tag is what IMG001/IMG002 judge.
+    repo = _repo(tmp_path)
+    args = ("scan", "charts/shop", "--no-config", "--format", "json")
+    latest = json.loads(_premortem(repo, *args, "--set", "image.tag=latest").stdout)
+    (img001,) = [f for f in latest["findings"] if f["rule"] == "IMG001"]
+    assert (img001["rendered_from"]["values_file"], img001["rendered_from"]["values_key"]) == (
+        "--set",
+        "image.tag",
+    )
+    pinned = json.loads(_premortem(repo, *args).stdout)
+    (img002,) = [f for f in pinned["findings"] if f["rule"] == "IMG002" and "shop:" in f["message"]]
+    source = img002["rendered_from"]
+    assert (source["values_file"], source["values_line"], source["values_key"]) == (
+        "charts/shop/values.yaml",
+        4,
+        "image.tag",
+    )
+
+
+def test_config_binary_paths_are_normalised(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    (repo / ".premortem.yaml").write_text("render:\n  helm: ./bin/helm\n")
+    out = _premortem(repo, "scan", "charts/shop")
+    assert out.returncode == 2
+    assert f"{repo}/bin/helm: not an executable file" in out.stderr

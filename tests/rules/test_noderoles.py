@@ -97,3 +97,17 @@ def test_a_toleration_of_the_old_taint_alone_is_low_and_folded_into_a_selection(
     assert api002(placed(both), "1.25") == []
     assert api002(placed("      tolerations: [{operator: Exists}]"), "1.25") == []
     assert [s for s, _ in api002(placed(MASTER_SELECTOR + "\n" + tolerates))] == ["high"]
+
+
+def test_messages_and_fixes_speak_of_what_was_selected():
+    with use_settings(Settings(kubernetes_version="1.24")):
+        calico = scan_yaml(BGP_PEER.replace("SELECTOR", '"has(node-role.kubernetes.io/master)"')).findings
+        deployment = placed(MASTER_SELECTOR).replace("kind: DaemonSet", "kind: Deployment")
+        pods = scan_yaml(deployment).findings
+        daemons = scan_yaml(placed(MASTER_SELECTOR)).findings
+    [peer] = [f for f in calico if f.rule == "API002"]
+    assert "BGP peerings" in peer.message and "taint" not in peer.fix
+    [deploy] = [f for f in pods if f.rule == "API002"]
+    assert "its pods stay Pending" in deploy.message and "taint" in deploy.fix
+    [daemon] = [f for f in daemons if f.rule == "API002"]
+    assert "runs no pod at all" in daemon.message

@@ -297,15 +297,21 @@ def render_options(fn: Any) -> Any:
     return fn
 
 
-def manifest_inputs(paths: Iterable[str], settings: Settings) -> tuple[InputPlan, bool, int]:
+def manifest_inputs(
+    paths: Iterable[str], settings: Settings, empty_report: bool = False
+) -> tuple[InputPlan, bool, int]:
     """Like ``manifest_paths``, with the Helm charts and kustomizations met in ``paths`` as render
     units (docs/render.md): the plan, whether a path was missing, and how many inputs the settings
-    excluded."""
+    excluded. When the settings exclude everything (or only unused patches are named), that is said
+    on stderr and the process exits 0, or, with ``empty_report``, the empty plan is returned so the
+    caller writes a report with no findings (a SARIF upload in CI needs a valid file)."""
     from premortem.configfile.exclude import without_excluded
     from premortem.render.discover import plan_inputs
+    from premortem.render.users import builds_for_named_files
 
     targets = list(paths) or ["."]
     plan = plan_inputs(targets)
+    builds_for_named_files(plan, targets)
     for path in plan.missing:
         click.echo(f"premortem: error: {path}: no such file or directory", err=True)
     if plan.missing and not plan.files and not plan.units:
@@ -320,6 +326,18 @@ def manifest_inputs(paths: Iterable[str], settings: Settings) -> tuple[InputPlan
             click.echo(
                 f"premortem: every file given is excluded by the settings ({before} input(s))", err=True
             )
+            if empty_report:
+                return plan, bool(plan.missing), excluded
+            raise SystemExit(EXIT_OK)
+        if plan.unused:  # e.g. pre-commit passing only a patch no build uses: nothing to check
+            for path, owner in plan.unused:
+                click.echo(
+                    f"premortem: {path} lies in the kustomization {owner} but none of its builds uses it: "
+                    "not checked",
+                    err=True,
+                )
+            if empty_report:
+                return plan, bool(plan.missing), excluded
             raise SystemExit(EXIT_OK)
         usage_error(
             f"no *.yaml, *.yml or *.json files, charts or kustomizations found in {', '.join(targets)}"

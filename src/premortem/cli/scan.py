@@ -58,7 +58,8 @@ def scan(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
     from premortem.rules import all_rules
 
     settings = load_settings(paths, options)
-    plan, missing, excluded = manifest_inputs(paths, settings)
+    plan, missing, excluded = manifest_inputs(paths, settings, empty_report=True)
+    nothing_to_check = not plan.files and not plan.units  # all excluded: an empty report, exit 0
     if settings.nodes:
         from premortem.analyses.capacity.nodes import NodeSpecError, nodes_from_option
 
@@ -82,7 +83,7 @@ def scan(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
         inputs = load_inputs(plan, settings, jobs=jobs)
     loaded = inputs.loaded
     missing = missing or inputs.unrendered
-    if loaded.files_read == 0:
+    if loaded.files_read == 0 and not nothing_to_check:
         click.echo("premortem: error: no input could be read", err=True)
         for problem in loaded.problems:
             click.echo(f"  {problem.file}: {problem.message}", err=True)

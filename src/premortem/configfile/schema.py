@@ -295,7 +295,9 @@ def _render(value: RenderSettings, raw: RawConfig | None, path: KeyPath) -> Rend
             existing(file, (*path, "chart-values", chart, i))
 
     def binary(tool: str | None) -> str | None:
-        return os.path.join(base, tool) if tool and os.sep in tool and not os.path.isabs(tool) else tool
+        if tool and os.sep in tool and not os.path.isabs(tool):
+            return os.path.normpath(os.path.join(base, tool))
+        return tool
 
     return dataclasses.replace(
         value, values=values, helm=binary(value.helm), kustomize=binary(value.kustomize)

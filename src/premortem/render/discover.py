@@ -101,10 +101,16 @@ def plan_inputs(paths: Iterable[str]) -> InputPlan:
 
 
 def _enclosing_chart(path: str) -> str | None:
-    """The chart directory ``path`` lies in (its nearest ancestor holding Chart.yaml), if any."""
+    """The chart directory ``path`` lies in (its nearest ancestor holding Chart.yaml), if any; for a
+    dependency chart under another chart's ``charts/``, that outer chart: the dependency renders with
+    it (and the values it gives), not alone and not twice."""
     directory = os.path.dirname(os.path.abspath(path))
     while True:
         if is_chart(directory):
+            while os.path.basename(os.path.dirname(directory)) == "charts" and is_chart(
+                outer := os.path.dirname(os.path.dirname(directory))
+            ):
+                directory = outer
             relative = os.path.relpath(directory)
             return directory if os.path.isabs(path) or relative.startswith("..") else relative
         parent = os.path.dirname(directory)

@@ -316,7 +316,10 @@ def _add_values(
             remainder = remainder[remainder.index(following) + 1 :]
             break
     if ref is None and refs.on_line:
-        ref = refs.on_line[0]
+        # Several values on the line, none named like the key: the last one. In an image reference
+        # ("{{ .Values.image.repository }}:{{ .Values.image.tag }}") that is the tag or digest, the
+        # part the image rules judge and the value a release changes.
+        ref = refs.on_line[-1]
     if ref is None and refs.scope and refs.uses_dot:
         ref = refs.scope[0]
     if ref is None:

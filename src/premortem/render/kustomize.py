@@ -141,7 +141,8 @@ def _failure(unit: RenderUnit, text: str, wrapper: str, no_helm: bool) -> Kustom
     if line == 1 and file == kustomization_file(unit.path):
         line = _line_naming(file, message)
     fix = f"Fix what kustomize reports; `kubectl kustomize {unit.path}` shows the same error."
-    if _OFFLINE_REFUSAL.search(message):
+    offline = bool(_OFFLINE_REFUSAL.search(message))
+    if offline:
         fix = (
             "premortem renders offline: remote bases, git URLs and chart repositories are not fetched while "
             f"scanning. Vendor them into the repository, or render yourself: `kubectl kustomize {unit.path} | "
@@ -149,7 +150,7 @@ def _failure(unit: RenderUnit, text: str, wrapper: str, no_helm: bool) -> Kustom
         )
     if "helm" in message.lower() and no_helm:
         fix = "Install Helm (or pass --helm PATH): this kustomization inflates helmCharts with it."
-    return KustomizeRender(failure=RenderFailure(message, file, line, fix))
+    return KustomizeRender(failure=RenderFailure(message, file, line, fix, offline=offline))
 
 
 def _file_mentions(message: str) -> list[tuple[str, int]]:

@@ -35,6 +35,32 @@ class RenderFailure:
     file: str
     line: int = 1
     fix: str = ""
+    # The renderer was stopped from fetching a remote resource (tools.OFFLINE_ENV): the input is not
+    # broken, it could not be checked here; reported as an error (exit 2), not as a finding.
+    offline: bool = False
+
+
+# Helm names the template, line and column before the cause; the finding already points there.
+_HELM_AT = re.compile(r'^template: \S+?:\d+(?::\d+)?: executing "[^"]*" at (<.*?>): ')
+_HELM_EXECUTION = re.compile(r"^execution error at \(\S+?\): ")
+_HELM_DEPENDENCIES = re.compile(
+    r"^An error occurred while checking for chart dependencies\. .*?dependencies: "
+)
+# kustomize wraps its innermost error in contexts ("accumulating resources: accumulation err='...':
+# must build at directory: ...") and spells a missing path three times.
+_KUSTOMIZE_INNER = re.compile(r"accumulation err='(.*?)': must build at ")
+_KUSTOMIZE_LSTAT = re.compile(r"evalsymlink failure on '([^']*)' : lstat \1: ")
+
+
+def gist(message: str) -> str:
+    """The cause in a renderer's error message, for a one-line report: Helm's without the template
+    location, kustomize's innermost error without its repetitions; the message itself otherwise."""
+    short = _HELM_AT.sub(r"\1: ", message, count=1)
+    short = _HELM_DEPENDENCIES.sub("", _HELM_EXECUTION.sub("", short, count=1), count=1)
+    inner = _KUSTOMIZE_INNER.search(short)
+    if inner:
+        short = inner.group(1)
+    return _KUSTOMIZE_LSTAT.sub("", short)
 
 
 class Origin(Protocol):

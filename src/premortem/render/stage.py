@@ -14,7 +14,7 @@ from premortem.load.reader import load_text
 from premortem.render.discover import RenderUnit
 from premortem.render.helm import HelmOrigin, render_chart
 from premortem.render.kustomize import KustomizeOrigin, render_kustomization, strip_annotations
-from premortem.render.rendered import RenderedDocument, RenderFailure, Unit, definition_start
+from premortem.render.rendered import RenderedDocument, RenderFailure, Unit, definition_start, gist
 from premortem.render.tools import ToolMissing
 from premortem.settings import RenderSettings
 
@@ -103,6 +103,14 @@ def stream_name(unit: RenderUnit) -> str:
     return f"{unit.path.rstrip(os.sep) or os.sep}{os.sep}({label})"
 
 
+class RenderedOffline(Exception):
+    """A build that needs the network, which renderers do not get (tools.OFFLINE_ENV)."""
+
+    def __init__(self, failure: RenderFailure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
 def render_units(
     units: list[RenderUnit],
     settings: RenderSettings,
@@ -121,6 +129,12 @@ def render_units(
                 if unit.tool == "helm"
                 else _kustomize(unit, settings)
             )
+        except RenderedOffline as exc:
+            outcome.tool_errors.append(
+                f"{unit.path}: is a kustomization and was not scanned: it names a remote resource "
+                f"(“{gist(exc.failure.message.rstrip('. '))}”). {exc.failure.fix}"
+            )
+            continue
         except ToolMissing as exc:
             advice = _INSTALL_HELM if unit.tool == "helm" else _INSTALL_KUSTOMIZE
             kind = "a Helm chart" if unit.tool == "helm" else "a kustomization"
@@ -173,6 +187,8 @@ def _helm(
 def _kustomize(unit: RenderUnit, settings: RenderSettings) -> tuple[LoadResult, bool]:
     rendered = render_kustomization(unit, settings)
     if rendered.failure is not None:
+        if rendered.failure.offline:
+            raise RenderedOffline(rendered.failure)
         return _failed("kustomize", rendered.failure), False
     build = rendered.build
     assert build is not None
@@ -199,7 +215,13 @@ def _move_problem(problem: LoadProblem, file: str, where: str) -> None:
 
 def _failed(tool: str, failure: RenderFailure) -> LoadResult:
     result = LoadResult(files_read=1)
-    # The renderer's own words in “ ”: the one-line report (report/model.py: headline) keeps them whole.
-    message = f"{tool} failed: “{failure.message.rstrip('. ')}”. Nothing it would render was checked."
+    # The renderer's own words in “ ”: the one-line report (report/model.py: headline) keeps them whole,
+    # so it gets their gist (the cause, without the location the finding already gives), and the
+    # message keeps them in full after it.
+    words = failure.message.rstrip(". ")
+    short = gist(words)
+    message = f"{tool} failed: “{short}”. Nothing it would render was checked."
+    if short != words:
+        message += f" {tool} said: “{words}”."
     result.problems.append(LoadProblem(failure.file, failure.line, message, failure.fix, rule="INP001"))
     return result

@@ -31,11 +31,11 @@ def external_name_through_search_path(doc: Document) -> Iterator[Hit]:
     connects with (HTTP, gRPC, WebSocket, database, queue and mail schemes; not `ko://`, `s3://`,
     `file://`), or a bare `host[:port]` in an `env` variable named `*_HOST`, `*_ENDPOINT`, `*_ADDR`,
     `*_SERVER`, `*_URL`... Scripts (words with spaces) are not read: their URLs may be comments or run
-    under another root. A name counts as external when it ends in a public
-    top-level domain (`com`, `net`, `org`, `io`... with at least one dot; a two-letter country code
-    or a newer one such as `dev` or `cloud` with at least two, so that `<service>.<namespace>` short
-    names are not mistaken for one) and is not written fully qualified (a trailing dot). Jobs and
-    CronJobs are not checked: a run resolves its names a handful of times.
+    under another root. A name counts as external when it ends in a public top-level domain (`com`,
+    `net`, `org`, `io`... with at least one dot; a two-letter country code or a newer one such as
+    `dev` or `cloud` with at least two, so that `<service>.<namespace>` short names are not mistaken
+    for one) and is not written fully qualified (a trailing dot). Jobs and CronJobs are not checked:
+    a run resolves its names a handful of times.
 
     ## Why it breaks clusters
     With `ClusterFirst` the kubelet writes the pod's resolv.conf with the search path
@@ -46,8 +46,9 @@ def external_name_through_search_path(doc: Document) -> Iterator[Hit]:
     the node's search domains (cloud VPCs add one or two). Under load this multiplies the queries
     cluster DNS serves and adds their latency to every new connection. It amplified Zalando's
     January 2019 DNS outage (10 queries per external lookup, CoreDNS OOM-killed by the volume) and
-    Toyota Connected's 2018 "perfect DNS storm" (musl sends the search-domain queries at once). Caching (CoreDNS `cache`,
-    NodeLocal DNSCache) softens the cost; it does not remove the queries.
+    Toyota Connected's 2018 "perfect DNS storm" (musl sends the search-domain queries at once).
+    Caching (CoreDNS `cache`, NodeLocal DNSCache) makes the failing queries cheaper; it does not
+    remove them: every lookup still asks them in turn.
 
     ## Failing example
     ```yaml

@@ -54,11 +54,14 @@ def yaml_syntax(_: Any) -> Iterator[Hit]:
     """
     ## What it checks
     YAML syntax errors and unreadable files. The scan reports the parser's line and goes on with the
-    other documents of the file (split at `---`) and the other files.
+    other documents of the file (split at `---`) and the other files. Also a Helm chart or a
+    kustomization that fails to render (premortem runs `helm template` / `kubectl kustomize` itself):
+    the finding quotes the renderer at the template or file it names.
 
     ## Why it breaks clusters
     `kubectl apply` rejects the whole file; in a GitOps pipeline the sync stops and every later change
-    in the repository waits behind it, the fix for an outage included.
+    in the repository waits behind it, the fix for an outage included. A chart or kustomization that
+    does not render stops `helm install` and `kubectl apply -k` the same way.
 
     ## Failing example
     ```yaml
@@ -81,8 +84,9 @@ def yaml_syntax(_: Any) -> Iterator[Hit]:
     ```
 
     ## Fix
-    Correct the YAML at the reported line; render templates (`helm template`, `kubectl kustomize`)
-    before scanning them.
+    Correct the YAML at the reported line (a Helm template is not YAML: scan its chart directory,
+    premortem renders it). For a chart or kustomization that failed to render, fix what the renderer
+    says (`helm template CHART` or `kubectl kustomize DIR` shows the same error).
 
     ## Source
     YAML 1.1 via libyaml (PyYAML's C loader), the parser `kubectl` also rejects on.

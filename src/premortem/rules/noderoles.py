@@ -85,6 +85,16 @@ def _calico_selections(doc: Document) -> Iterator[tuple[Path, str]]:
         yield ("spec", named[0][0]), " and ".join(f"{name} {value!r}" for name, value in named)
 
 
+def _nothing_runs(doc: Document, is_calico: bool) -> str:
+    if is_calico and doc.kind == "IPPool":
+        return "Calico assigns no address from the pool, and new pods that need it get no IP"
+    if is_calico:
+        return "Calico drops the BGP peerings it configures (route reflectors included) and pod traffic between nodes stops"
+    if doc.kind == "DaemonSet":
+        return "the DaemonSet runs no pod at all"
+    return "its pods stay Pending"
+
+
 def _require(how: str) -> str:
     return "require" if " and " in how else "requires"
 
@@ -180,26 +190,28 @@ def legacy_master_node_role(doc: Document) -> Iterator[Hit]:
     assumed = " (the newest release premortem knows; set --kubernetes-version)" if target_is_default() else ""
     pod = pod_spec_of(doc)
     pod_selections = list(_pod_selections(pod.spec, pod.path)) if pod is not None else []
-    for path, how in [*_calico_selections(doc), *pod_selections]:
+    calico = [(path, how, True) for path, how in _calico_selections(doc)]
+    for path, how, is_calico in [*calico, *((path, how, False) for path, how in pod_selections)]:
         if target >= LABEL_GONE:
             message = (
                 f"{how} {_require(how)} the label {MASTER}, which kubeadm stopped setting in v1.24 and removes from "
-                f"every node on upgrade; this scan targets {target}{assumed}: it selects no node, so what it "
-                "places never runs (pods stay Pending, Calico drops the BGP peers or route reflectors and "
-                "traffic between nodes stops)."
+                f"control-plane nodes on upgrade; this scan targets {target}{assumed}: it selects no node, so "
+                f"{_nothing_runs(doc, is_calico)}."
             )
             severity = Severity.HIGH
         else:
             message = (
                 f"{how} {_require(how)} the label {MASTER}: it works on {target}, but kubeadm removes that label "
-                "from every node when the cluster is upgraded to v1.24, and from then on it selects no node."
+                "from control-plane nodes when the cluster is upgraded to v1.24; from then on it selects no node, "
+                f"so {_nothing_runs(doc, is_calico)}."
             )
             severity = Severity.LOW
         yield Hit(
             message=message,
             fix=(
-                f"Select {CONTROL_PLANE} instead (a Calico selector: has({CONTROL_PLANE})), and tolerate the "
-                f"{CONTROL_PLANE} taint beside the old one."
+                f"Write the selector as has({CONTROL_PLANE})."
+                if is_calico
+                else f"Select {CONTROL_PLANE} instead, and tolerate the {CONTROL_PLANE} taint beside the old one."
             ),
             path=path,
             severity=severity,

@@ -60,6 +60,11 @@ def read_baseline(path: str) -> Counter[str]:
 
     try:  # regular files only, under --max-input-bytes: /dev/zero or a FIFO is refused, not read
         data = json.loads(read_file_text(path))
+    except FileNotFoundError:
+        raise BaselineError(
+            f"cannot read the baseline {path}: no such file (record one first: "
+            f"premortem scan PATHS --write-baseline {path})"
+        ) from None
     except OSError as exc:
         raise BaselineError(f"cannot read the baseline {path}: {exc.strerror or exc}") from None
     except InputError as exc:

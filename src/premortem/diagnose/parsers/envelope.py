@@ -1,7 +1,7 @@
 """Prefixes other programs put in front of a component's own line: the CRI log file format
 (``2026-11-25T19:30:00.123456789Z stderr F ...``), syslog and ``journalctl`` (``Nov 25 19:30:00 host
 kubelet[812]: ...`` in any month case, ``-o short-iso``, or only ``kubelet[812]: ...``), a bare RFC
-3339 timestamp, ``kubectl logs --prefix`` (``[pod/web-1/web] ...``), tilt's ``[event: pod ns/name]``,
+3339 timestamp (and ``6月 16 21:40:45 host kubelet[691]: ...`` in CJK locales), ``kubectl logs --prefix`` (``[pod/web-1/web] ...``), tilt's ``[event: pod ns/name]``,
 a node address (``talosctl logs``: ``10.200.1.5: ...``), the Rancher UI's ``Tue, Mar 15 2022 5:04:44 pm | ...``
 and Rancher 1.x's ``1/16/2017 8:25:02 PM`` glued to the line, runit's svlogd stamp
 (``2015-11-13_22:08:10.35486 ...``), a VMware guest log (``... In(05) vcpu-5 - Guest: ...``), the
@@ -12,9 +12,10 @@ pod=web-1 ns=shop node=n1 container=app <message>``, whose fields name the pod) 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from premortem.diagnose.records import Record
-from premortem.diagnose.timeparse import parse_rfc3339, syslog_time
+from premortem.diagnose.timeparse import klog_time, parse_rfc3339, syslog_time
 
 _CRI = re.compile(r"^(\d{4}-\d{2}-\d{2}T\S{1,40}) (?:stdout|stderr) [FP] (.*)$")
 _SYSLOG = re.compile(
@@ -22,6 +23,10 @@ _SYSLOG = re.compile(
 )
 _ISO_SYSLOG = re.compile(
     r"^(\d{4}-\d{2}-\d{2}T\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) (\S{1,253}) ([^\s:\[]{1,64})(?:\[\d{1,10}\])?: ?(.*)$"
+)
+# journald's short format in a Chinese, Japanese or Korean locale: ``6月 16 21:40:45 host kubelet[691]: ...``.
+_CJK_SYSLOG = re.compile(
+    r"^(\d{1,2})[月월] {1,2}(\d{1,2}) (\d\d:\d\d:\d\d)(?:\.\d{1,9})? (\S{1,253}) ([^\s:\[]{1,64})(?:\[\d{1,10}\])?: ?(.*)$"
 )
 # ``talosctl logs`` and other multi-node tools: ``10.200.1.5: <the node's line>``.
 _NODE_IP = re.compile(r"^((?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}): (.*)$")
@@ -60,6 +65,10 @@ def strip(text: str, rec: Record) -> str:
             if m:
                 rec.time = parse_rfc3339(m.group(1)) or rec.time
                 rec.host, rec.process, text = _host(m.group(2)), m.group(3), m.group(4)
+                continue
+            m = _CJK_SYSLOG.match(text) if text[1:3] in ("月 ", "월 ") or text[2:3] in ("月", "월") else None
+            if m:
+                text = _syslog(m, rec, klog_time(m.group(1), m.group(2), m.group(3)))
                 continue
             m = _NODE_IP.match(text)
             if m:
@@ -102,10 +111,7 @@ def strip(text: str, rec: Record) -> str:
             if text[:3].lower() in _MONTHS:
                 m = _SYSLOG.match(text)
                 if m:
-                    value = syslog_time(m.group(1), m.group(2), m.group(3))
-                    if value is not None:
-                        rec.time, rec.year_guessed = value, True
-                    rec.host, rec.process, text = _host(m.group(4)), m.group(5), m.group(6)
+                    text = _syslog(m, rec, syslog_time(m.group(1), m.group(2), m.group(3)))
                     continue
                 m = _MONITOR.match(text)
                 if m:
@@ -160,6 +166,15 @@ def _monitor(m: re.Match[str], rec: Record) -> str:
             rec.container = value_text
         text = text[field.end() :]
     return text
+
+
+def _syslog(m: re.Match[str], rec: Record, value: datetime | None) -> str:
+    """A syslog/journald short line (month, day, time, host, identifier): its time (the year is not
+    said), host and process on the record; the message after them."""
+    if value is not None:
+        rec.time, rec.year_guessed = value, True
+    rec.host, rec.process = _host(m.group(4)), m.group(5)
+    return m.group(6)
 
 
 def _host(name: str) -> str | None:

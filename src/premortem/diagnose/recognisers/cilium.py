@@ -10,6 +10,13 @@ per endpoint), the service load-balancer maps (``cilium_lb4_services_v2``, ``cil
 tracking maps (``cilium_ct4_global``, ``CT: Map insertion failed``: bpf-ct-global-*-max or
 bpf-map-dynamic-size-ratio) and the NAT map (``cilium_snat_v4_external``, ``No mapping for NAT
 masquerade``: bpf-nat-global-max, or source ports exhausted towards one destination).
+
+The drop reason ``CT: Map insertion failed`` alone does not prove a full map: an insert that races
+the agent's CT garbage collection can fail (-EBUSY while the kernel holds the map's lock) while the
+map is nearly empty (cilium/cilium issue 35010: drops correlated with GC runs at low CT map pressure;
+pull request 47293 names the -EBUSY and -ENOMEM cases). Only a line
+that names a ``cilium_ct*`` map as full says so; the drop reason says both causes and how to tell them
+apart (cilium_bpf_map_pressure for the CT maps).
 """
 
 from __future__ import annotations
@@ -57,6 +64,18 @@ _MAPS = {
 }
 
 
+# The CT drop reason without a full map named: a full map, or an insert that raced CT garbage collection.
+_CT_INSERT = (
+    "new connections were dropped because their connection-tracking entry could not be inserted (CT: Map "
+    "insertion failed): either the CT map is full, or the insert raced the agent's CT garbage collection "
+    "(-EBUSY, a transient kernel lock) while the map had room",
+    "Check cilium_bpf_map_pressure for the cilium_ct* maps: near 1, raise bpf-ct-global-tcp-max / "
+    "bpf-ct-global-any-max (or bpf-map-dynamic-size-ratio) and look for a workload opening many short-lived "
+    "connections; low, with drops at each CT GC run, it is the GC race: a bigger map does not help (see "
+    "cilium/cilium issue 35010).",
+)
+
+
 def _which(text: str) -> str | None:
     lower = text.lower()
     name = _MAP_NAME.search(lower)
@@ -96,6 +115,8 @@ def cilium_map_full(rec: Record, state: State) -> Result:
     if which is None:
         return None
     what, fix, prevented = _MAPS[which]
+    if which == "CT" and drop and not _FULL.search(text):
+        what, fix = _CT_INSERT
     objects = pod_objects(rec)
     objects.pop("container", None)
     for key in ("endpointID", "endpoint"):

@@ -360,8 +360,10 @@ _UNIT_DIED = re.compile(
     r"status=(\d{1,3})/(\w{1,16})|A process of this unit has been killed by the OOM killer|"
     r"Failed with result 'oom-kill')"
 )
+# The runtime's socket wherever the distribution puts it (/run/containerd/, /run/k3s/containerd/,
+# /var/snap/microk8s/common/run/ ...): its file name says which runtime it is.
 _SOCKET = re.compile(
-    r"dial unix (/(?:var/)?run/(containerd/containerd|crio/crio|docker|dockershim)\.sock): "
+    r"dial unix (/(?:[\w.@-]{1,64}/){0,8}(containerd|crio|docker|dockershim)\.sock): "
     r"connect: (connection refused|no such file or directory)"
     r"|Cannot connect to the Docker daemon at unix://(/var/run/docker\.sock)"
 )
@@ -403,11 +405,9 @@ def agent_down(rec: Record, state: State) -> Result:
         if not reach:
             return None
         socket = reach.group(1) or reach.group(4)
-        agent = {"containerd/containerd": "containerd", "crio/crio": "crio"}.get(
-            reach.group(2) or "docker", "docker"
-        )
+        agent = {"containerd": "containerd", "crio": "crio"}.get(reach.group(2) or "docker", "docker")
         who = _AGENTS[agent]
-        client = rec.process or "a client"
+        client = rec.process or rec.component or "a client"
         why = reach.group(3) or "nothing answered"
         how = f"was not answering: {client} could not connect to {socket} ({why})"
         objects["process"] = client
