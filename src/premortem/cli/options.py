@@ -326,22 +326,19 @@ def manifest_inputs(
             click.echo(
                 f"premortem: every file given is excluded by the settings ({before} input(s))", err=True
             )
-            if empty_report:
-                return plan, bool(plan.missing), excluded
-            raise SystemExit(EXIT_OK)
-        if plan.unused:  # e.g. pre-commit passing only a patch no build uses: nothing to check
+        elif plan.unused:  # e.g. pre-commit passing only a patch no build uses: nothing to check
             for path, owner in plan.unused:
                 click.echo(
                     f"premortem: {path} lies in the kustomization {owner} but none of its builds uses it: "
                     "not checked",
                     err=True,
                 )
-            if empty_report:
-                return plan, bool(plan.missing), excluded
+        else:
+            usage_error(
+                f"no *.yaml, *.yml or *.json files, charts or kustomizations found in {', '.join(targets)}"
+            )
+        if not empty_report:
             raise SystemExit(EXIT_OK)
-        usage_error(
-            f"no *.yaml, *.yml or *.json files, charts or kustomizations found in {', '.join(targets)}"
-        )
     return plan, bool(plan.missing), excluded
 
 
