@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +16,20 @@ from premortem.settings import Settings
 from premortem.triage import triage
 
 os.environ.setdefault("PREMORTEM_STRICT", "1")  # a crashing rule fails the test instead of a finding
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args: str, cwd: Path = ROOT, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``premortem ARGS`` as users run it: a subprocess in ``cwd`` (default: the repository)."""
+    return subprocess.run(
+        [sys.executable, "-m", "premortem", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+    )
 
 
 def scan_yaml(text: str, name: str = "test.yaml", options: dict | None = None) -> ScanResult:

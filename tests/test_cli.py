@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 BEST_EFFORT = """\
@@ -25,14 +26,7 @@ GUARANTEED = BEST_EFFORT.replace("name: be", "name: g").replace(
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "premortem", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
+    return run_cli(*args, cwd=ROOT, stdin=stdin)
 
 
 def test_version():

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
+
+from conftest import run_cli
 
 POD = """\
 apiVersion: v1
@@ -32,14 +33,7 @@ def pod(name: str, guaranteed: bool = False, tagged: bool = False) -> str:
 
 
 def premortem(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "premortem", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        check=False,
-    )
+    return run_cli(*args, cwd=cwd, stdin=stdin)
 
 
 def repo(tmp_path: Path, files: dict[str, str]) -> Path:

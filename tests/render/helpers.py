@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from conftest import run_cli
+
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REL = os.path.relpath(FIXTURES, ROOT)  # fixture paths as a user in the repository would type them
@@ -34,14 +36,7 @@ needs_kubectl = pytest.mark.skipif(
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "premortem", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
+    return run_cli(*args, cwd=ROOT, stdin=stdin)
 
 
 def scan_json(*args: str) -> tuple[int, dict[str, Any], str]:

@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import xmlschema
 
+from conftest import run_cli
 from render.helpers import FIXTURES, needs_helm, needs_kubectl
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
@@ -21,9 +21,7 @@ pytestmark = needs_helm
 
 
 def _premortem(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run(
-        [sys.executable, "-m", "premortem", *args], capture_output=True, text=True, cwd=cwd, check=False
-    )
+    out = run_cli(*args, cwd=cwd)
     assert "Traceback" not in out.stderr, out.stderr
     return out
 
