@@ -284,6 +284,10 @@ def test_prb002_monitoring_helper_beside_a_server_is_low():
     )
     (finding,) = probe_findings(deployment(f"{helper}\n        - {server}"), "PRB002")
     assert finding.severity.label == "low" and "monitoring ports" in finding.message
+    # Ports that are not ports (malformed) do not make it a monitoring helper.
+    odd = helper.replace('[{"name": "metrics", "containerPort": 8080}]', "[null, 5]")
+    (malformed,) = probe_findings(deployment(f"{odd}\n        - {server}"), "PRB002")
+    assert malformed.severity.label == "medium"
     # The same helper alone in its pod is what serves: the cascade applies.
     (alone,) = probe_findings(deployment(helper), "PRB002")
     assert alone.severity.label == "medium"

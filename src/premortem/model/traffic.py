@@ -79,8 +79,12 @@ def is_monitoring_sidecar(container: ContainerView, pod_containers: list[Contain
     container declares a port for client traffic: a scrape, reload or proxy helper, not the process the
     Service's clients reach (prometheus' configmap-reload beside prometheus)."""
     ports = container.data.get("ports")
-    if not isinstance(ports, list) or not ports or serving_ports(container):
+    if not isinstance(ports, list) or not ports:
         return False
+    if not all(
+        isinstance(p, dict) and MONITORING_NAME.search(str(p.get("name") or "").lower()) for p in ports
+    ):
+        return False  # a port for clients, or one that is not a port at all
     return any(other is not container and serving_ports(other) for other in pod_containers)
 
 
