@@ -72,9 +72,11 @@ def _replace(path: str, before: bytes, after: bytes) -> None:
             "old text, so it was left alone. Fix it by hand, or replace the hard links by one file"
         )
     directory = os.path.dirname(target) or "."
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=TMP_SUFFIX, dir=directory)
-    try:
-        with _signals_as_interrupts():
+    # The handlers go in before the temporary file exists: a SIGTERM between its creation and their
+    # installation would end the process with the default action and leave the file behind.
+    with _signals_as_interrupts():
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=TMP_SUFFIX, dir=directory)
+        try:
             try:
                 _write_all(fd, after)
                 os.fchmod(fd, stat.S_IMODE(info.st_mode))
@@ -97,10 +99,10 @@ def _replace(path: str, before: bytes, after: bytes) -> None:
             os.replace(tmp, target)
             tmp = ""
             _fsync_dir(directory)
-    finally:
-        if tmp:
-            with suppress(OSError):
-                os.unlink(tmp)
+        finally:
+            if tmp:
+                with suppress(OSError):
+                    os.unlink(tmp)
 
 
 def _resolve(path: str) -> str:
