@@ -1,9 +1,12 @@
 """Measuring commands for the benchmark: wall time, CPU time and peak memory of cold runs, medians of
 several.
 
-Each command runs as its own process with its output going to a file. Peak memory is the resident
-set of the whole process tree (sampled from /proc every 10 ms, summed over the process and its
-children) and never less than GNU time's maximum RSS of the largest single process. CPU time is user
+Each command runs as its own process with its output going to a file. Peak memory is the memory of
+the whole process tree, sampled from /proc every 10 ms: the sum of each process's proportional set
+size (PSS: its private pages plus its share of the pages it shares, so a page that a forked child
+still shares with its parent counts once, not twice as a sum of resident sets would; the resident
+set where the kernel gives no PSS), and never less than GNU time's maximum RSS of the largest single
+process. CPU time is user
 plus system time of the whole tree (the kernel adds a reaped worker's time to its parent's): unlike
 wall time, it hardly changes when other work shares the machine.
 """
@@ -76,6 +79,14 @@ def _children(pid: int) -> list[int]:
 
 
 def _rss(pid: int) -> int:
+    """The process's proportional set size (its resident set where there is no smaps_rollup)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
     try:
         with open(f"/proc/{pid}/statm") as handle:
             return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")

@@ -3,9 +3,10 @@
     python bench/run.py --corpus /path/to/corpus/real          (what `make bench CORPUS=...` runs)
 
 Every measured command runs as its own process, cold, with its output going to a file. For each run
-the script records the wall time and the peak resident memory of the whole process tree (sampled from
-/proc every 10 ms, summed over the process and its children, and never less than the kernel's
-ru_maxrss of the largest single process). A number in the table is the median of the runs, with the
+the script records the wall time and the peak memory of the whole process tree (sampled from /proc
+every 10 ms: the proportional set sizes of the process and its children, summed, so that pages a
+forked child shares with its parent count once; never less than the kernel's ru_maxrss of the
+largest single process). A number in the table is the median of the runs, with the
 minimum and maximum next to it.
 
 Besides the real corpus, the same synthetic objects are scanned in every shape users feed premortem
@@ -246,8 +247,9 @@ def write_report(args: argparse.Namespace, res: Results) -> None:
     )
     add("")
     add("Every number is the median of repeated cold runs (a new process each time), with the minimum and")
-    add("maximum in brackets. Peak memory is the peak resident set of the whole process tree (workers")
-    add("included, summed, sampled every 10 ms, never less than GNU time's maximum RSS). CPU time is user")
+    add("maximum in brackets. Peak memory is the peak memory of the whole process tree (workers included:")
+    add("each process's proportional set size, summed, so pages a forked child shares with its parent")
+    add("count once; sampled every 10 ms, never less than GNU time's maximum RSS). CPU time is user")
     add("plus system time of the whole process tree (workers included): when other work shares the")
     add("machine, wall times stretch and CPU times hardly move, so CPU ratios are the steadier measure of")
     add("work done; the targets are judged on wall time. Python bytecode is compiled once beforehand, as")

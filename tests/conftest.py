@@ -20,7 +20,9 @@ os.environ.setdefault("PREMORTEM_STRICT", "1")  # a crashing rule fails the test
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_cli(*args: str, cwd: Path = ROOT, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path = ROOT, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """``premortem ARGS`` as users run it: a subprocess in ``cwd`` (default: the repository)."""
     return subprocess.run(
         [sys.executable, "-m", "premortem", *args],
@@ -29,6 +31,7 @@ def run_cli(*args: str, cwd: Path = ROOT, stdin: str | None = None) -> subproces
         text=True,
         cwd=cwd,
         check=False,
+        env=env,
     )
 
 

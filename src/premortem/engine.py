@@ -10,6 +10,7 @@ from typing import Any
 
 from premortem.findings import CATEGORIES, INTERNAL_ERROR, SEVERITIES, Finding, json_pointer
 from premortem.fixtures import as_delivered
+from premortem.fork import in_two_processes, worth_splitting
 from premortem.load.document import Document, JsonRef, LoadProblem, LoadResult, NodeRef, Path
 from premortem.model.index import ObjectIndex
 from premortem.model.limitrange import apply_limit_ranges
@@ -20,6 +21,7 @@ from premortem.rootcause import fold_root_causes
 from premortem.rules import all_rules
 from premortem.rules.registry import RULES, ClusterContext, Hit, Rule
 from premortem.settings import Settings, use_settings
+from premortem.settings import current as current_settings
 
 
 @dataclass
@@ -77,48 +79,122 @@ def _scan(
     # Findings wait for their lines until every rule has run: then each document's YAML nodes are
     # composed once for all its findings and let go (see _fill_lines).
     pending: dict[int, tuple[Document, list[tuple[Finding, Path]]]] = {}
+    work = _work(active, documents, options)
+    if worth_splitting(len(documents), current_settings().jobs):
+        # Two processes share out the items (each cluster rule, slices of the objects); the findings
+        # are put back in the order one process makes them, so the report is the same byte for byte.
+        done = in_two_processes(work.items(_SLICES), lambda item: _judge(work, item, _SLICES), work.shared())
+    else:
+        done = [_judge(work, item, 1) for item in range(work.items(1))]
+    made = [made for _, made in sorted((e for events, _ in done for e in events), key=lambda e: e[0])]
+    objects = [summary for _, summaries in done for summary in summaries]
+    for batch in made:
+        for finding, doc, path in batch:
+            findings.append(finding)
+            if doc is not None:
+                pending.setdefault(id(doc), (doc, []))[1].append((finding, path))
+
+    findings = fold_root_causes(findings, active)
+    _fill_lines(pending)
+    findings.sort(key=Finding.sort_key)
+    return ScanResult(findings, objects, summarize(findings, loaded), documents)
+
+
+@dataclass
+class _Work:
+    """What the rules of one scan judge: each object rule with its targets, and the cluster rules."""
+
+    documents: list[Document]
+    object_rules: list[tuple[Rule, list[Document]]]
+    cluster_rules: list[Rule]
+    context: ClusterContext | None
+
+    def shared(self) -> list[object]:
+        """Everything a finding may point at that exists before the rules run."""
+        return [*self.documents, *(t for _, targets in self.object_rules for t in targets)]
+
+    def items(self, slices: int) -> int:
+        """How many items ``_judge`` takes: each cluster rule, then ``slices`` slices of the objects."""
+        return len(self.cluster_rules) + slices
+
+
+def _work(active: list[Rule], documents: list[Document], options: dict[str, Any] | None) -> _Work:
     by_kind: dict[str | None, list[Document]] = {}
     for doc in documents:
         by_kind.setdefault(doc.kind, []).append(doc)
     # Pod rules see each pod template of a custom resource as its own document (model/podspec.py).
     units_by_kind = {kind: [u for d in docs for u in pod_units(d)] for kind, docs in by_kind.items()}
-
+    object_rules: list[tuple[Rule, list[Document]]] = []
     for rule in active:
         if rule.scope != "object":
             continue
-        targets: Iterable[Document]
         if rule.kinds is None:
             targets = documents
         else:
             source = units_by_kind if rule.kinds & POD_SPEC_PATHS.keys() else by_kind
             targets = [d for kind in rule.kinds for d in source.get(kind, ())]
-        for doc in targets:
+        object_rules.append((rule, targets))
+    cluster_rules = [r for r in active if r.scope == "cluster"]
+    context = ClusterContext(ObjectIndex.build(documents), dict(options or {})) if cluster_rules else None
+    return _Work(documents, object_rules, cluster_rules, context)
+
+
+# What judging makes, in the order one process makes it: (key, [(finding, document whose line it
+# waits for or None, path)]), keys ascending.
+_Made = list[tuple[Finding, Document | None, Path]]
+_Events = list[tuple[tuple[int, int, int], _Made]]
+
+
+def _judge(work: _Work, item: int, slices: int) -> tuple[_Events, list[dict[str, Any]]]:
+    """What item ``item`` makes: one cluster rule's findings, or every object rule's findings on one
+    slice (of ``slices``) of its targets, with the summaries of that slice of the objects."""
+    events: _Events = []
+    clusters = len(work.cluster_rules)
+    if item < clusters:
+        rule = work.cluster_rules[item]
+        if work.context is None:  # pragma: no cover - built whenever there are cluster rules
+            return events, []
+        cluster_hits, failures = _cluster_hits(rule, work.context, work.documents)
+        made: _Made = [(failure, None, ()) for failure in failures]
+        for hit in cluster_hits:
+            if hit.doc is None:
+                raise ValueError(f"cluster rule {rule.id} returned a hit without a document")
+            made.append(_made(rule, hit.doc, hit))
+        return [((1, item, 0), made)], []
+    part = item - clusters
+    for number, (rule, targets) in enumerate(work.object_rules):
+        start, end = _slice(len(targets), part, slices)
+        for position in range(start, end):
+            doc = targets[position]
             try:
                 hits = list(rule.check(doc))
             except Exception as exc:  # a rule must never take the scan down with it
                 if os.environ.get("PREMORTEM_STRICT"):
                     raise
-                findings.append(failure_finding(rule, doc, exc))
+                events.append(((0, number, position), [(failure_finding(rule, doc, exc), None, ())]))
                 continue
-            for hit in hits:
-                findings.append(_finding(rule, hit.doc or doc, hit, pending))
+            if hits:
+                events.append(((0, number, position), [_made(rule, hit.doc or doc, hit) for hit in hits]))
+    start, end = _slice(len(work.documents), part, slices)
+    return events, [object_summary(doc) for doc in work.documents[start:end]]
 
-    cluster_rules = [r for r in active if r.scope == "cluster"]
-    if cluster_rules:
-        context = ClusterContext(ObjectIndex.build(documents), dict(options or {}))
-        for rule in cluster_rules:
-            hits, failures = _cluster_hits(rule, context, documents)
-            findings.extend(failures)
-            for hit in hits:
-                if hit.doc is None:
-                    raise ValueError(f"cluster rule {rule.id} returned a hit without a document")
-                findings.append(_finding(rule, hit.doc, hit, pending))
 
-    findings = fold_root_causes(findings, active)
-    _fill_lines(pending)
-    findings.sort(key=Finding.sort_key)
-    objects = [object_summary(doc) for doc in documents]
-    return ScanResult(findings, objects, summarize(findings, loaded), documents)
+def _slice(count: int, part: int, parts: int) -> tuple[int, int]:
+    """The bounds of slice ``part`` of ``parts`` nearly equal slices of ``count`` things, in order."""
+    return count * part // parts, count * (part + 1) // parts
+
+
+def _made(rule: Rule, doc: Document, hit: Hit) -> tuple[Finding, Document | None, Path]:
+    finding = _new_finding(rule, doc, hit)
+    # A rendered document's findings all wait: they move to their template or origin file once
+    # every rule has run (rules and root-cause folding see the rendered stream, as from a pipe).
+    waits = bool(hit.path) or isinstance(doc, RenderedDocument)
+    return finding, (doc if waits else None), hit.path
+
+
+# Slices of the objects that two processes share out (with every cluster rule as an item of its own):
+# enough that the last ones to finish are small, few enough that each is worth sending.
+_SLICES = 16
 
 
 # A cluster rule that fails is re-run without the object that makes it fail, at most this many times.
@@ -216,19 +292,14 @@ def failure_finding(
 
 
 def make_finding(rule: Rule, doc: Document, hit: Hit) -> Finding:
-    finding = _finding(rule, doc, hit, None)
+    finding = _new_finding(rule, doc, hit)
     finding.line = doc.line_of(hit.path)
     relocate(finding, doc, hit.path)
     return finding
 
 
-def _finding(
-    rule: Rule,
-    doc: Document,
-    hit: Hit,
-    pending: dict[int, tuple[Document, list[tuple[Finding, Path]]]] | None,
-) -> Finding:
-    """The finding of ``hit``; its line is left to ``_fill_lines`` when ``pending`` is given."""
+def _new_finding(rule: Rule, doc: Document, hit: Hit) -> Finding:
+    """The finding of ``hit``; its line is the object's until ``_fill_lines`` sets the path's."""
     finding = Finding(
         rule=rule.id,
         category=rule.category,
@@ -242,10 +313,6 @@ def _finding(
         path=json_pointer(hit.path),
         extra=hit.extra,
     )
-    if pending is not None and (hit.path or isinstance(doc, RenderedDocument)):
-        # A rendered document's findings all wait: they move to their template or origin file once
-        # every rule has run (rules and root-cause folding see the rendered stream, as from a pipe).
-        pending.setdefault(id(doc), (doc, []))[1].append((finding, hit.path))
     return as_delivered(finding, doc)
 
 

@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from premortem.load.document import LoadResult
-
-if TYPE_CHECKING:
-    from multiprocessing.context import BaseContext
 
 # Below this many bytes of input a pool costs more than it saves (starting workers, sending results).
 # PREMORTEM_PARALLEL_MIN_BYTES overrides it (the tests use 0 to run the pool on small inputs).
@@ -64,46 +61,78 @@ def load_files_parallel(
     batches = [[(i, files[i]) for i in b] for b in _batches(parallel, sizes, jobs * _BATCHES_PER_JOB)]
     # This process is one of the ``jobs``: it and jobs - 1 workers take batches, largest first, from
     # one shared counter until none is left, so they finish together whatever else runs on the
-    # machine. Its own batches need no pickling; each worker sends its results once, at the end.
+    # machine. Its own batches need no pickling. A worker sends each batch's results as soon as it
+    # has them (a queue's feeder thread writes while the worker parses on), and this process takes
+    # them in between its own batches: pickling and unpickling overlap with parsing instead of
+    # following it. A batch whose results never come (a worker that died) is loaded here.
     context = _context()
     counter = context.Value("i", 0)
+    queue = context.Queue()
+    workers = [
+        context.Process(target=_work, args=(counter, batches, queue), daemon=True)
+        for _ in range(max(1, min(jobs - 1, len(batches) - 1)))
+    ]
+    for worker in workers:
+        worker.start()
     per_file: dict[int, LoadResult] = {}
-    workers = max(1, min(jobs - 1, len(batches) - 1))
-    with context.Pool(workers, initializer=_share, initargs=(counter, batches)) as pool:
-        theirs = pool.map_async(_drain, range(workers))
-        _share(counter, batches)
-        try:
-            mine = _drain(0)
-        finally:
-            _share(None, [])
-        for indexes, results in [*mine, *(done for drained in theirs.get() for done in drained)]:
-            per_file.update(zip(indexes, results, strict=True))
+    running = len(workers)
+    done = False
+    try:
+        while (index := _claim(counter)) < len(batches):
+            per_file.update(zip(*_load_batch(batches[index]), strict=True))
+            running -= _take(queue, per_file, block=False)
+        while running and (any(w.is_alive() for w in workers) or not queue.empty()):
+            running -= _take(queue, per_file, block=True)
+        done = True
+    finally:
+        for worker in workers:
+            if not done:  # interrupted here: the workers' results are of no use
+                worker.kill()
+            worker.join()
+        queue.close()
     result = LoadResult()
     for index, path in enumerate(files):
         result.extend(per_file[index] if index in per_file else load_file(path, stdin_text))
     return result
 
 
-# The batches and the shared counter of the load in progress (set in every process by _share).
-_shared: tuple[Any, list[list[tuple[int, str]]]] = (None, [])
+def _claim(counter: Any) -> int:
+    """The next batch to load (past the last one when none is left)."""
+    with counter.get_lock():
+        index: int = counter.value
+        counter.value = index + 1
+    return index
 
 
-def _share(counter: Any, batches: list[list[tuple[int, str]]]) -> None:
-    global _shared
-    _shared = (counter, batches)
+def _take(queue: Any, per_file: dict[int, LoadResult], block: bool) -> int:
+    """Put what arrived from the workers in ``per_file``; how many workers said they are done."""
+    import queue as queues
 
-
-def _drain(_worker: int) -> list[tuple[list[int], list[LoadResult]]]:
-    """Load batches until the shared counter passes the last one."""
-    counter, batches = _shared
-    done: list[tuple[list[int], list[LoadResult]]] = []
+    finished = 0
     while True:
-        with counter.get_lock():
-            index = counter.value
-            counter.value = index + 1
-        if index >= len(batches):
-            return done
-        done.append(_load_batch(batches[index]))
+        try:
+            item = queue.get(timeout=0.05) if block else queue.get_nowait()
+        except queues.Empty:
+            return finished
+        if item is None:
+            finished += 1
+        else:
+            indexes, results = item
+            per_file.update(zip(indexes, results, strict=True))
+        block = False  # after one item, take only what is already there
+
+
+def _work(counter: Any, batches: list[list[tuple[int, str]]], queue: Any) -> None:
+    """A worker: load batches until the shared counter passes the last one, sending each batch's
+    results; then say so (None). A batch it fails on is left for the parent, which loads every file
+    it has no results for."""
+    try:
+        while (index := _claim(counter)) < len(batches):
+            queue.put(_load_batch(batches[index]))
+    finally:
+        queue.put(None)
+        queue.close()
+        queue.join_thread()
 
 
 def _load_batch(batch: list[tuple[int, str]]) -> tuple[list[int], list[LoadResult]]:
@@ -131,7 +160,7 @@ def _size(path: str) -> int:
         return 0
 
 
-def _context() -> BaseContext:
+def _context() -> Any:
     # fork starts workers in milliseconds with everything already imported; elsewhere, spawn.
     # Imported here: a small scan never pays for importing multiprocessing.
     import multiprocessing
