@@ -129,6 +129,14 @@ def test_stdin_json_gets_the_finding():
     assert [(f["file"], f["line"]) for f in found] == [("<stdin>", 11)]
 
 
+def test_fix_leaves_a_json_file_with_a_repeated_key_alone(tmp_path):
+    path = tmp_path / "deploy.json"
+    path.write_text(FAILING)
+    proc = run_cli("fix", "--write", str(path))
+    assert "Traceback" not in proc.stderr and "INP004" in proc.stderr
+    assert path.read_text() == FAILING
+
+
 # --- laws --------------------------------------------------------------------------------------
 
 keys = st.text('ab:"\\ -.', min_size=1, max_size=5)

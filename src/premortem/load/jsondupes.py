@@ -30,7 +30,7 @@ from premortem.load.limits import InputProblem, duplicate_key_problem
 from premortem.redact import MASK, names_secret, shorten
 
 JSON_DUPLICATE_OUTCOME = (
-    "JSON decoders keep the last value without a word: kubectl's (Go's encoding/json) does, so the "
+    "Most JSON decoders keep the last value without a word: kubectl's (Go's encoding/json) does, so the "
     "first value is dropped and what runs is not what a reviewer read. The API server flags it only "
     'in a body sent as written ("duplicate field", a warning by default, a refused request with '
     "fieldValidation=Strict)."

@@ -148,12 +148,12 @@ def duplicate_key(_: Any) -> Iterator[Hit]:
     tools keep the last value without a word, other tools the first: the resources, probes or image
     that run are not the ones a reviewer read. premortem judges the object with the last value.
 
-    In JSON nothing refuses the file: JSON decoders keep the last value without a word, and kubectl
-    decodes a JSON manifest with Go's `encoding/json` into a map before it sends it, so the first
-    value vanishes silently. The API server notices only in a request body sent as written: field
-    validation (1.25+) answers `duplicate field "spec.replicas"`, a warning by default
-    (`fieldValidation=Warn`), a refused request with `fieldValidation=Strict`. The finding is at
-    the line of the last occurrence, the one that counts.
+    In JSON nothing refuses the file: most JSON decoders keep the last value without a word (RFC 8259
+    says as much), and kubectl decodes a JSON manifest with Go's `encoding/json` into a map before
+    it sends it, so the first value vanishes silently. The API server notices only in a request body
+    sent as written: field validation (1.25+) answers `duplicate field "spec.replicas"`, a warning
+    by default (`fieldValidation=Warn`), a refused request with `fieldValidation=Strict`. The
+    finding is at the line of the last occurrence, the one that counts.
 
     ## Failing example
     ```yaml
