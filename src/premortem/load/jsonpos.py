@@ -34,6 +34,7 @@ class JsonDocument:
     start: int
     elements: list[int] | None = None
     in_items: bool = False
+    items_span: tuple[int, int] | None = None  # where the ``items`` array read starts and ends
 
 
 def looks_like_json(text: str) -> bool:
@@ -48,8 +49,8 @@ def parse_json(text: str) -> JsonDocument:
     pos = _skip(text, 0)
     head = text[pos : pos + 1]
     if head == "{":
-        members, elements, end = _object(text, pos)
-        document = JsonDocument(members, pos, elements, in_items=elements is not None)
+        members, items_span, elements, end = _object(text, pos)
+        document = JsonDocument(members, pos, elements, elements is not None, items_span)
     elif head == "[":
         values, starts, end = _array(text, pos)
         document = JsonDocument(values, pos, starts)
@@ -99,6 +100,62 @@ def line_of_path(
     return line + text.count("\n", start, found)
 
 
+@dataclass(frozen=True, slots=True)
+class RepeatedKey:
+    """A key written more than once in one JSON object: the offset of each occurrence's key."""
+
+    key: str
+    offsets: tuple[int, ...]
+
+
+def repeated_keys(text: str, pos: int, skip: tuple[int, int] | None = None) -> list[RepeatedKey]:
+    """Every key written more than once in an object of the JSON value at ``pos``, in the order the
+    objects close. A value starting at ``skip[0]`` is not looked into (its end is ``skip[1]``).
+    Iterative, so any depth the C scanner parsed is walked; raises ``JSONDecodeError`` on bad text."""
+    found: list[RepeatedKey] = []
+    frames: list[dict[str, list[int]] | None] = []  # an open object's keys, or None for an array
+    pos = _skip(text, pos)
+    while True:
+        head = text[pos : pos + 1]
+        if skip is not None and pos == skip[0]:
+            pos = skip[1]
+        elif head in ("{", "["):
+            inner = _skip(text, pos + 1)
+            if text[inner : inner + 1] != ("}" if head == "{" else "]"):
+                frames.append({} if head == "{" else None)
+                pos = _open_member(text, inner, frames[-1])
+                continue
+            pos = inner + 1
+        else:
+            _, pos = _value(text, pos)
+        while frames:  # past a value: the next member or element, or close the container
+            frame = frames[-1]
+            more, pos = _after_value(text, pos, "]" if frame is None else "}")
+            if more:
+                pos = _open_member(text, pos, frame)
+                break
+            frames.pop()
+            if frame is not None:
+                found.extend(RepeatedKey(k, tuple(v)) for k, v in frame.items() if len(v) > 1)
+        else:
+            return found
+
+
+def _open_member(text: str, pos: int, keys: dict[str, list[int]] | None) -> int:
+    """Past the key of the member at ``pos`` (recorded in ``keys``), or at the element (arrays)."""
+    if keys is None:
+        return pos
+    key, after = _key(text, pos)
+    keys.setdefault(key, []).append(pos)
+    return _skip(text, after)
+
+
+def member_value(text: str, key_at: int) -> Any:
+    """The value of the member whose key is at ``key_at``."""
+    _, pos = _key(text, key_at)
+    return _value(text, _skip(text, pos))[0]
+
+
 def _members(text: str, pos: int) -> dict[str, tuple[int, int]]:
     """(offset of the key, offset of the value) of each member of the object at ``pos`` (the last of
     duplicate keys)."""
@@ -131,25 +188,29 @@ def _elements(text: str, pos: int) -> list[int]:
             return elements
 
 
-def _object(text: str, pos: int) -> tuple[dict[str, Any], list[int] | None, int]:
-    """The object at ``pos``, the offsets of the elements of its ``items`` array (if any), its end."""
+def _object(text: str, pos: int) -> tuple[dict[str, Any], tuple[int, int] | None, list[int] | None, int]:
+    """The object at ``pos``, the span of its ``items`` array and the offsets of its elements (if
+    any), its end."""
     pairs: dict[str, Any] = {}
     items: list[int] | None = None
+    span: tuple[int, int] | None = None
     pos = _skip(text, pos + 1)
     if text[pos : pos + 1] == "}":
-        return pairs, None, pos + 1
+        return pairs, None, None, pos + 1
     while True:
         key, pos = _key(text, pos)
         pos = _skip(text, pos)
         if key == "items" and text[pos : pos + 1] == "[":
+            start = pos
             pairs[key], items, pos = _array(text, pos)
+            span = (start, pos)
         else:
             pairs[key], pos = _value(text, pos)
             if key == "items":
-                items = None  # a later duplicate that is not an array wins
+                items = span = None  # a later duplicate that is not an array wins
         more, pos = _after_value(text, pos, "}")
         if not more:
-            return pairs, items, pos
+            return pairs, span, items, pos
 
 
 def _array(text: str, pos: int) -> tuple[list[Any], list[int], int]:

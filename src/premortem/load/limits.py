@@ -149,22 +149,41 @@ def duplicate_key_problems(mappings: list[Any], line_offset: int = 0, root: Any 
             (first_key, first_value), (last_key, last_value) = pairs[0], pairs[-1]
             first_line = first_key.start_mark.line + 1 + line_offset
             last_line = last_key.start_mark.line + 1 + line_offset
-            times = "twice" if len(pairs) == 2 else f"{len(pairs)} times"
             hide = id(mapping) in in_secrets or names_secret(key)
             first_shown, last_shown = (MASK, MASK) if hide else (preview(first_value), preview(last_value))
             problems.append(
-                InputProblem(
-                    "INP004",
-                    last_line,
-                    f"duplicate key {shorten(key, 60)!r}, written {times} in one mapping, at line "
-                    f"{first_line} ({first_shown}) and line {last_line} ({last_shown}). kubectl 1.21+ refuses the "
-                    'file ("mapping key already defined"); older kubectl, Helm and PyYAML-based tools '
-                    "silently keep the last value, some tools the first, so what runs depends on who "
-                    "applies it. premortem judged the object with the last value.",
-                    f"Keep one {shorten(key, 60)!r} key: merge the two values into it and delete the other.",
-                )
+                duplicate_key_problem(key, len(pairs), (first_line, first_shown), (last_line, last_shown))
             )
     return problems
+
+
+# What the clients do with a key written twice in YAML (the JSON reader has its own: load/jsondupes.py).
+YAML_DUPLICATE_OUTCOME = (
+    'kubectl 1.21+ refuses the file ("mapping key already defined"); older kubectl, Helm and '
+    "PyYAML-based tools silently keep the last value, some tools the first, so what runs depends on "
+    "who applies it."
+)
+
+
+def duplicate_key_problem(
+    key: str,
+    times: int,
+    first: tuple[int, str],
+    last: tuple[int, str],
+    container: str = "mapping",
+    outcome: str = YAML_DUPLICATE_OUTCOME,
+) -> InputProblem:
+    """The INP004 for ``key`` written ``times`` times in one ``container``; ``first`` and ``last`` are
+    the (line, shown value) of its first and last occurrence, ``outcome`` what clients do with it."""
+    written = "twice" if times == 2 else f"{times} times"
+    return InputProblem(
+        "INP004",
+        last[0],
+        f"duplicate key {shorten(key, 60)!r}, written {written} in one {container}, at line "
+        f"{first[0]} ({first[1]}) and line {last[0]} ({last[1]}). {outcome} premortem judged the "
+        "object with the last value.",
+        f"Keep one {shorten(key, 60)!r} key: merge the two values into it and delete the other.",
+    )
 
 
 def secret_mappings(root: Any) -> set[int]:

@@ -21,10 +21,10 @@ from typing import Any
 
 import yaml
 
-from premortem.load import limits, split
+from premortem.load import jsondupes, limits, split
 from premortem.load.document import Document, JsonRef, LoadProblem, LoadResult, NodeRef, NodeSource
 from premortem.load.files import InputError, read_file_text, read_stream
-from premortem.load.jsonpos import looks_like_json, parse_json
+from premortem.load.jsonpos import JsonDocument, looks_like_json, parse_json
 from premortem.load.limits import InputProblem
 from premortem.load.lines import Table, item_tables, items_start, make_table
 
@@ -495,7 +495,21 @@ def _load_json(text: str, name: str, source: NodeSource) -> LoadResult:
         return out
 
     _add_document(document.value, name, line, 0, result, JsonRef(source, document.start), places)
+    _add_json_duplicates(text, document, name, result)
     return result
+
+
+def _add_json_duplicates(text: str, document: JsonDocument, name: str, result: LoadResult) -> None:
+    """INP004 for keys written twice in the JSON ``document``, each naming the object it is in."""
+    repeats = jsondupes.duplicate_key_problems(text, document)
+    if not repeats:
+        return
+    by_item = {d.item_index: d for d in result.documents}
+    for index, problem in repeats:
+        doc = by_item.get(index) if index is not None or document.elements is None else None
+        result.problems.append(
+            LoadProblem(name, problem.line, problem.message, problem.fix, problem.rule, doc)
+        )
 
 
 def _json_problem(exc: ValueError, name: str) -> LoadResult:

@@ -138,7 +138,8 @@ def duplicate_key(_: Any) -> Iterator[Hit]:
     """
     ## What it checks
     A mapping that writes the same key twice, such as two `resources:` keys in one container (a real
-    CoreDNS manifest had exactly this). The finding gives both lines and both values.
+    CoreDNS manifest had exactly this), in YAML or in JSON (files, stdin, every item of a `kind:
+    List`, at any depth). The finding gives both lines and both values.
 
     ## Why it breaks clusters
     Which value counts depends on the client that applies the file. `kubectl` 1.21 and later decode
@@ -146,6 +147,13 @@ def duplicate_key(_: Any) -> Iterator[Hit]:
     GitOps sync or a deploy script stops at it. Older `kubectl`, Helm's post-rendering and PyYAML-based
     tools keep the last value without a word, other tools the first: the resources, probes or image
     that run are not the ones a reviewer read. premortem judges the object with the last value.
+
+    In JSON nothing refuses the file: most JSON decoders keep the last value without a word (RFC 8259
+    says as much), and kubectl decodes a JSON manifest with Go's `encoding/json` into a map before
+    it sends it, so the first value vanishes silently. The API server notices only in a request body
+    sent as written: field validation (1.25+) answers `duplicate field "spec.replicas"`, a warning
+    by default (`fieldValidation=Warn`), a refused request with `fieldValidation=Strict`. The
+    finding is at the line of the last occurrence, the one that counts.
 
     ## Failing example
     ```yaml
@@ -161,6 +169,21 @@ def duplicate_key(_: Any) -> Iterator[Hit]:
             limits: {memory: 170Mi}
           resources:
             requests: {cpu: 100m, memory: 70Mi}
+    ```
+
+    ```json
+    {
+      "apiVersion": "apps/v1",
+      "kind": "Deployment",
+      "metadata": {"name": "api"},
+      "spec": {
+        "replicas": 3,
+        "selector": {"matchLabels": {"app": "api"}},
+        "replicas": 1,
+        "template": {"metadata": {"labels": {"app": "api"}},
+                     "spec": {"containers": [{"name": "api", "image": "nginx:1.25.3"}]}}
+      }
+    }
     ```
 
     ## Passing example
@@ -184,7 +207,10 @@ def duplicate_key(_: Any) -> Iterator[Hit]:
     ## Source
     YAML 1.2 spec section 3.2.1.1 (mapping keys are unique); gopkg.in/yaml.v3 decode.go ("mapping key
     %#v already defined at line %d"), used by kubectl through sigs.k8s.io/yaml; kubectl issue reports
-    of the error since 1.21.
+    of the error since 1.21. JSON: RFC 8259 section 4 (names SHOULD be unique; many implementations
+    report the last pair only); k8s.io/apimachinery unstructured.go (kubectl decodes manifests with
+    `json.Unmarshal` into a map); KEP-2885 server-side field validation and the API concepts page
+    "Field validation" (duplicate fields: Warn by default, Strict refuses the request).
     """
     return iter(())
 

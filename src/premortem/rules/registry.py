@@ -84,7 +84,7 @@ class Rule:
         return current().params.get(self.id, {}).get(name, declared.default)
 
     def examples(self) -> tuple[list[str], list[str]]:
-        """(failing, passing) YAML examples from the documentation."""
+        """(failing, passing) YAML (or JSON) examples from the documentation."""
         return _examples(self.doc, "Failing example"), _examples(self.doc, "Passing example")
 
 
@@ -154,7 +154,7 @@ def lookup(key: str) -> Rule | None:
     return RULES.get(key.upper()) or RULES.get(_BY_NAME.get(key, ""))
 
 
-_FENCE = re.compile(r"```ya?ml\n(.*?)```", re.DOTALL)
+_FENCE = re.compile(r"```(?:ya?ml|json)\n(.*?)```", re.DOTALL)
 
 
 def _examples(doc: str, heading: str) -> list[str]:
