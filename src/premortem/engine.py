@@ -12,6 +12,7 @@ from premortem.findings import CATEGORIES, INTERNAL_ERROR, SEVERITIES, Finding, 
 from premortem.fixtures import as_delivered
 from premortem.fork import in_two_processes, worth_splitting
 from premortem.load.document import Document, JsonRef, LoadProblem, LoadResult, NodeRef, Path
+from premortem.load.lines import line_of as table_line_of
 from premortem.model.index import ObjectIndex
 from premortem.model.limitrange import apply_limit_ranges
 from premortem.model.podspec import POD_SPEC_PATHS, pod_units, replicas_of
@@ -185,11 +186,23 @@ def _slice(count: int, part: int, parts: int) -> tuple[int, int]:
 
 
 def _made(rule: Rule, doc: Document, hit: Hit) -> tuple[Finding, Document | None, Path]:
+    """The finding of ``hit``, with the document it waits on for its line (or None)."""
     finding = _new_finding(rule, doc, hit)
     # A rendered document's findings all wait: they move to their template or origin file once
     # every rule has run (rules and root-cause folding see the rendered stream, as from a pipe).
-    waits = bool(hit.path) or isinstance(doc, RenderedDocument)
-    return finding, (doc if waits else None), hit.path
+    if isinstance(doc, RenderedDocument):
+        return finding, doc, hit.path
+    if not hit.path:
+        return finding, None, hit.path
+    node = doc.node
+    if type(node) is NodeRef and node.table is not None:
+        # The line recorded while reading, found here (in whichever process made the finding);
+        # only a document that kept no table waits, to be composed once for all its findings.
+        line = table_line_of(node.table, doc.obj, hit.path, doc.line, {})
+        if line is not None:
+            finding.line = line
+            return finding, None, hit.path
+    return finding, doc, hit.path
 
 
 # Slices of the objects that two processes share out (with every cluster rule as an item of its own):

@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from premortem.load.document import LoadResult
+from premortem.load.split import PIECES_MIN_CHARS, Piece, document_pieces
 
 # Below this many bytes of input a pool costs more than it saves (starting workers, sending results).
 # PREMORTEM_PARALLEL_MIN_BYTES overrides it (the tests use 0 to run the pool on small inputs).
@@ -52,13 +53,18 @@ def load_files_parallel(
 
     sizes = [_size(path) for path in files]
     parallel = [i for i, path in enumerate(files) if path != "-"]
-    if jobs < 2 or len(parallel) < 2 or sum(sizes[i] for i in parallel) < min_bytes:
-        result = LoadResult()
-        for path in files:
-            result.extend(load_file(path, stdin_text))
-        return result
-
-    batches = [[(i, files[i]) for i in b] for b in _batches(parallel, sizes, jobs * _BATCHES_PER_JOB)]
+    if jobs < 2 or sum(sizes[i] for i in parallel) < min_bytes:
+        return _serial(files, stdin_text)
+    # A big multi-document file is cut into pieces of whole documents that workers parse apart.
+    pieces = _cut_big_files(files, sizes, parallel, jobs * _BATCHES_PER_JOB // 2)
+    tasks: list[Task] = [(i, files[i], None) for i in parallel if i not in pieces]
+    tasks += [(i, files[i], piece) for i, cut in pieces.items() for piece in cut]
+    if len(tasks) < 2:
+        return _serial(files, stdin_text)
+    costs = [sizes[i] if piece is None else piece.end - piece.start for i, _, piece in tasks]
+    batches = [
+        [tasks[t] for t in b] for b in _batches(list(range(len(tasks))), costs, jobs * _BATCHES_PER_JOB)
+    ]
     # This process is one of the ``jobs``: it and jobs - 1 workers take batches, largest first, from
     # one shared counter until none is left, so they finish together whatever else runs on the
     # machine. Its own batches need no pickling. A worker sends each batch's results as soon as it
@@ -73,26 +79,89 @@ def load_files_parallel(
         for _ in range(max(1, min(jobs - 1, len(batches) - 1)))
     ]
     for worker in workers:
-        worker.start()
-    per_file: dict[int, LoadResult] = {}
+        worker.start()  # forked: the workers see the texts of the cut files without a copy
+    done: dict[tuple[int, int], Any] = {}
     running = len(workers)
-    done = False
+    finished = False
     try:
         while (index := _claim(counter)) < len(batches):
-            per_file.update(zip(*_load_batch(batches[index]), strict=True))
-            running -= _take(queue, per_file, block=False)
+            done.update(_load_batch(batches[index]))
+            running -= _take(queue, done, block=False)
         while running and (any(w.is_alive() for w in workers) or not queue.empty()):
-            running -= _take(queue, per_file, block=True)
-        done = True
+            running -= _take(queue, done, block=True)
+        finished = True
     finally:
+        _TEXTS.clear()
         for worker in workers:
-            if not done:  # interrupted here: the workers' results are of no use
+            if not finished:  # interrupted here: the workers' results are of no use
                 worker.kill()
             worker.join()
         queue.close()
     result = LoadResult()
     for index, path in enumerate(files):
-        result.extend(per_file[index] if index in per_file else load_file(path, stdin_text))
+        if index in pieces:
+            result.extend(_joined([done.get((index, n)) for n in range(len(pieces[index]))], path))
+        elif (index, -1) in done:
+            result.extend(done[(index, -1)])
+        else:
+            result.extend(load_file(path, stdin_text))
+    return result
+
+
+# A file to load whole (piece None), or one piece of a big multi-document file: (index, path, piece).
+Task = tuple[int, str, "Piece | None"]
+# The texts of the files cut into pieces, by index (set before the workers fork, cleared after).
+_TEXTS: dict[int, str] = {}
+
+
+def _serial(files: list[str], stdin_text: str | None) -> LoadResult:
+    from premortem.load.reader import load_file
+
+    result = LoadResult()
+    for path in files:
+        result.extend(load_file(path, stdin_text))
+    return result
+
+
+def _cut_big_files(
+    files: list[str], sizes: list[int], indexes: list[int], pieces: int
+) -> dict[int, list[Piece]]:
+    """The pieces of every big multi-document file (their texts go to ``_TEXTS``)."""
+    from premortem.load.files import InputError
+    from premortem.load.jsonpos import looks_like_json
+    from premortem.load.reader import read_text
+
+    cut: dict[int, list[Piece]] = {}
+    if sys.platform != "linux":  # pragma: no cover - the texts reach the workers by fork
+        return cut
+    for index in indexes:
+        if sizes[index] < PIECES_MIN_CHARS:  # bytes: at least as many as characters
+            continue
+        try:
+            text = read_text(files[index])
+        except (OSError, UnicodeDecodeError, InputError):
+            continue  # loaded whole, which reports why it cannot be read
+        found = None if looks_like_json(text) else document_pieces(text, pieces, PIECES_MIN_CHARS)
+        if found is not None:
+            cut[index] = found
+            _TEXTS[index] = text
+    return cut
+
+
+def _joined(parts: list[Any], path: str) -> LoadResult:
+    """One file's result from its pieces' (documents numbered on from piece to piece), or the file
+    read whole when a piece did not parse or never came back (the whole file reports the error)."""
+    from premortem.load.reader import load_file
+
+    if any(part is None for part in parts):
+        return load_file(path)
+    result = LoadResult(files_read=1)
+    offset = 0
+    for piece_result, consumed in parts:
+        for doc in piece_result.documents:
+            doc.doc_index += offset
+        result.extend(piece_result)
+        offset += consumed
     return result
 
 
@@ -104,8 +173,8 @@ def _claim(counter: Any) -> int:
     return index
 
 
-def _take(queue: Any, per_file: dict[int, LoadResult], block: bool) -> int:
-    """Put what arrived from the workers in ``per_file``; how many workers said they are done."""
+def _take(queue: Any, done: dict[tuple[int, int], Any], block: bool) -> int:
+    """Put what arrived from the workers in ``done``; how many workers said they are done."""
     import queue as queues
 
     finished = 0
@@ -117,12 +186,11 @@ def _take(queue: Any, per_file: dict[int, LoadResult], block: bool) -> int:
         if item is None:
             finished += 1
         else:
-            indexes, results = item
-            per_file.update(zip(indexes, results, strict=True))
+            done.update(item)
         block = False  # after one item, take only what is already there
 
 
-def _work(counter: Any, batches: list[list[tuple[int, str]]], queue: Any) -> None:
+def _work(counter: Any, batches: list[list[Task]], queue: Any) -> None:
     """A worker: load batches until the shared counter passes the last one, sending each batch's
     results; then say so (None). A batch it fails on is left for the parent, which loads every file
     it has no results for."""
@@ -135,10 +203,18 @@ def _work(counter: Any, batches: list[list[tuple[int, str]]], queue: Any) -> Non
         queue.join_thread()
 
 
-def _load_batch(batch: list[tuple[int, str]]) -> tuple[list[int], list[LoadResult]]:
-    from premortem.load.reader import load_file
+def _load_batch(batch: list[Task]) -> list[tuple[tuple[int, int], Any]]:
+    """((file index, piece number or -1), result) of each task: a file's LoadResult, or a piece's
+    (LoadResult, documents) or None (reader.load_piece)."""
+    from premortem.load.reader import load_file, load_piece
 
-    return [index for index, _ in batch], [load_file(path) for _, path in batch]
+    out: list[tuple[tuple[int, int], Any]] = []
+    for index, path, piece in batch:
+        if piece is None:
+            out.append(((index, -1), load_file(path)))
+        else:
+            out.append(((index, piece.number), load_piece(_TEXTS[index], path, piece)))
+    return out
 
 
 def _batches(indexes: list[int], sizes: list[int], count: int) -> list[list[int]]:

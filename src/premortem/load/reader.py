@@ -357,6 +357,19 @@ def load_file(path: str, stdin_text: str | None = None) -> LoadResult:
     return _load_text(text, path, NodeSource(path))
 
 
+def load_piece(text: str, name: str, piece: split.Piece) -> tuple[LoadResult, int] | None:
+    """The documents of one piece of a multi-document file (split.document_pieces), as reading the
+    whole file gives them but numbered from 0, and how many documents the piece holds; None when the
+    piece does not parse (the caller then reads the whole file, which reports the error as usual)."""
+    chunk = text[piece.start : piece.end]
+    result = LoadResult()
+    try:
+        consumed = _parse_stream(chunk, name, piece.line, 0, result, NodeSource(name, chunk, piece.line))
+    except yaml.YAMLError:
+        return None
+    return result, consumed
+
+
 def read_text(path: str) -> str:
     """The file's text, bounded (load/files.py: regular files only, the size cap, UTF-8)."""
     return read_file_text(path)

@@ -119,3 +119,48 @@ def _has_anchor(text: str) -> bool:
             return True
         at = text.find("&", at + 1)
     return False
+
+
+# Below this size a multi-document file is parsed by one process (more would cost more than it saves).
+PIECES_MIN_CHARS = 4 << 20
+_DOCUMENT_START = re.compile(r"\n---(?=[ \t\r\n]|$)")
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """Whole documents of a multi-document stream: characters [start, end) of the text, which begin
+    at (0-based) line ``line``."""
+
+    start: int
+    end: int
+    line: int
+    number: int  # of the piece in the file, from 0
+
+
+def document_pieces(text: str, pieces: int, min_chars: int = PIECES_MIN_CHARS) -> list[Piece] | None:
+    """``text`` cut at ``---`` lines into about ``pieces`` pieces of whole documents, to be parsed
+    apart; None when it is too small, holds directives, or has no ``---`` line to cut at.
+
+    Why cutting at ``---`` lines is sound: a line that starts with ``---`` followed by a space, a tab
+    or the line's end is a document marker wherever it stands (YAML 1.2 section 9.1.1: no scalar may
+    hold one at the start of a line), and anchors and aliases never reach across documents. A
+    ``%YAML``/``%TAG`` directive applies to the document after it, so a text with one is not cut."""
+    if len(text) < min_chars or pieces < 2 or text.startswith("%") or "\n%" in text:
+        return None
+    cuts: list[int] = []
+    for number in range(1, pieces):
+        match = _DOCUMENT_START.search(text, max(len(text) * number // pieces, cuts[-1] if cuts else 0))
+        if match is None:
+            break
+        if not cuts or match.start() + 1 > cuts[-1]:
+            cuts.append(match.start() + 1)
+    if not cuts:
+        return None
+    out: list[Piece] = []
+    line = 0
+    at = 0
+    for number, (start, end) in enumerate(zip([0, *cuts], [*cuts, len(text)], strict=True)):
+        line += text.count("\n", at, start)
+        at = start
+        out.append(Piece(start, end, line, number))
+    return out

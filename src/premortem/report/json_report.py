@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any, TextIO
 
 from premortem.report.model import Report
@@ -41,7 +42,21 @@ def _encodable(text: str) -> str:
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) if _SURROGATE.search(text) else text
 
 
+# json's C encoder, made once: json.dumps makes a new one for every call, which costs as much as
+# encoding a finding (ensure_ascii=False, default=str, compact separators as json.dumps writes them).
+_ENCODE = (
+    c_make_encoder(None, str, encode_basestring, None, ": ", ", ", False, False, True)
+    if c_make_encoder is not None
+    else None
+)
+
+
 def _compact(value: Any) -> str:
+    if _ENCODE is not None:
+        try:
+            return "".join(_ENCODE(value, 0))
+        except RecursionError:  # a value that holds itself: json.dumps says so (ValueError)
+            pass
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
