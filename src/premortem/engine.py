@@ -150,6 +150,7 @@ def _judge(work: _Work, item: int, slices: int) -> tuple[_Events, list[dict[str,
     """What item ``item`` makes: one cluster rule's findings, or every object rule's findings on one
     slice (of ``slices``) of its targets, with the summaries of that slice of the objects."""
     events: _Events = []
+    edges: dict[int, int] = {}  # load/lines.py's memo of edge counts, for the findings of this item
     clusters = len(work.cluster_rules)
     if item < clusters:
         rule = work.cluster_rules[item]
@@ -160,7 +161,7 @@ def _judge(work: _Work, item: int, slices: int) -> tuple[_Events, list[dict[str,
         for hit in cluster_hits:
             if hit.doc is None:
                 raise ValueError(f"cluster rule {rule.id} returned a hit without a document")
-            made.append(_made(rule, hit.doc, hit))
+            made.append(_made(rule, hit.doc, hit, edges))
         return [((1, item, 0), made)], []
     part = item - clusters
     for number, (rule, targets) in enumerate(work.object_rules):
@@ -175,7 +176,9 @@ def _judge(work: _Work, item: int, slices: int) -> tuple[_Events, list[dict[str,
                 events.append(((0, number, position), [(failure_finding(rule, doc, exc), None, ())]))
                 continue
             if hits:
-                events.append(((0, number, position), [_made(rule, hit.doc or doc, hit) for hit in hits]))
+                events.append(
+                    ((0, number, position), [_made(rule, hit.doc or doc, hit, edges) for hit in hits])
+                )
     start, end = _slice(len(work.documents), part, slices)
     return events, [object_summary(doc) for doc in work.documents[start:end]]
 
@@ -185,8 +188,11 @@ def _slice(count: int, part: int, parts: int) -> tuple[int, int]:
     return count * part // parts, count * (part + 1) // parts
 
 
-def _made(rule: Rule, doc: Document, hit: Hit) -> tuple[Finding, Document | None, Path]:
-    """The finding of ``hit``, with the document it waits on for its line (or None)."""
+def _made(
+    rule: Rule, doc: Document, hit: Hit, edges: dict[int, int]
+) -> tuple[Finding, Document | None, Path]:
+    """The finding of ``hit``, with the document it waits on for its line (or None); ``edges`` is
+    the memo of edge counts shared by the findings of one item (emptied when it grows big)."""
     finding = _new_finding(rule, doc, hit)
     # A rendered document's findings all wait: they move to their template or origin file once
     # every rule has run (rules and root-cause folding see the rendered stream, as from a pipe).
@@ -198,7 +204,9 @@ def _made(rule: Rule, doc: Document, hit: Hit) -> tuple[Finding, Document | None
     if type(node) is NodeRef and node.table is not None:
         # The line recorded while reading, found here (in whichever process made the finding);
         # only a document that kept no table waits, to be composed once for all its findings.
-        line = table_line_of(node.table, doc.obj, hit.path, doc.line, {})
+        if len(edges) > _EDGES_MEMO_MAX:
+            edges.clear()
+        line = table_line_of(node.table, doc.obj, hit.path, doc.line, edges)
         if line is not None:
             finding.line = line
             return finding, None, hit.path
@@ -208,6 +216,8 @@ def _made(rule: Rule, doc: Document, hit: Hit) -> tuple[Finding, Document | None
 # Slices of the objects that two processes share out (with every cluster rule as an item of its own):
 # enough that the last ones to finish are small, few enough that each is worth sending.
 _SLICES = 16
+# Entries of an item's memo of edge counts before it is emptied (each some 100 bytes).
+_EDGES_MEMO_MAX = 200_000
 
 
 # A cluster rule that fails is re-run without the object that makes it fail, at most this many times.
