@@ -153,6 +153,16 @@ def _etcd_argv(container: ContainerView) -> tuple[list[tuple[str, Path]], bool] 
     """
     command = container.field("command")
     args = container.field("args")
+    # Most containers are not etcd: tell from the first word before listing every argument.
+    head = command if isinstance(command, list) and command else args if isinstance(args, list) else None
+    if head:
+        first = _basename(str(head[0]))
+        if (
+            first not in ETCD_BINARIES
+            and first not in SHELLS
+            and (isinstance(command, list) or first[:1] != "-")
+        ):
+            return None
     items: list[tuple[str, Path]] = []
     if isinstance(command, list):
         items += [(str(v), (*container.path, "command", i)) for i, v in enumerate(command)]
