@@ -432,9 +432,10 @@ def update_readme(
     rows += [
         "",
         f"`premortem --version` takes {version_runs.time * 1000:.0f} ms and a one-file scan "
-        f"{one_runs.time * 1000:.0f} ms. `premortem scan` parses files in parallel worker processes",
-        "(`-j N`; default: one per available core, in-process for small inputs); the output is identical",
-        "with any `-j`.",
+        f"{one_runs.time * 1000:.0f} ms. `premortem scan` parses files, and pieces of a big",
+        "multi-document file, in parallel worker processes, and from 3,000 objects judges them in two",
+        "processes that share the loaded objects (`-j N`; default: one per available core, in-process",
+        "for small inputs); the output is identical with any `-j`.",
         "",
     ]
     new = text[:body_start] + "\n".join(rows) + "\n" + text[end:]

@@ -40,8 +40,9 @@ from premortem.cli.report_options import report_and_exit, report_options
     type=click.IntRange(min=0),
     default=None,
     metavar="N",
-    help="Parse files in N worker processes (0, the default: one per available core; 1: in this process). "
-    "Small inputs are always read in-process. The output is the same for any N.",
+    help="Parse files (and pieces of a big multi-document file) in N worker processes and, from 3,000 "
+    "objects, judge them in two processes when N >= 2 (0, the default: one per available core; 1: "
+    "everything in this process). Small inputs are always read in-process. The output is the same for any N.",
 )
 @kubernetes_version_option
 @max_input_option
