@@ -91,7 +91,8 @@ def _scan(
             targets = documents
         else:
             source = units_by_kind if rule.kinds & POD_SPEC_PATHS.keys() else by_kind
-            targets = [d for kind in rule.kinds for d in source.get(kind, ())]
+            # In document order: rule.kinds is a set, whose order changes with PYTHONHASHSEED.
+            targets = [d for kind, docs in source.items() if kind in rule.kinds for d in docs]
         for doc in targets:
             try:
                 hits = list(rule.check(doc))
