@@ -23,15 +23,16 @@ ROOT = Path(__file__).resolve().parent.parent
 def run_cli(
     *args: str, cwd: Path = ROOT, stdin: str | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """``premortem ARGS`` as users run it: a subprocess in ``cwd`` (default: the repository)."""
+    """``premortem ARGS`` as users run it: a subprocess in ``cwd`` (default: the repository), with
+    ``env`` added to this process's environment."""
     return subprocess.run(
         [sys.executable, "-m", "premortem", *args],
         input=stdin,
         capture_output=True,
         text=True,
         cwd=cwd,
+        env={**os.environ, **env} if env else None,
         check=False,
-        env=env,
     )
 
 

@@ -133,7 +133,9 @@ def _work(active: list[Rule], documents: list[Document], options: dict[str, Any]
             targets = documents
         else:
             source = units_by_kind if rule.kinds & POD_SPEC_PATHS.keys() else by_kind
-            targets = [d for kind in rule.kinds for d in source.get(kind, ())]
+            # Kinds in the order they first appear (rule.kinds is a set: its order changes with
+            # PYTHONHASHSEED), each kind's objects in document order.
+            targets = [d for kind, docs in source.items() if kind in rule.kinds for d in docs]
         object_rules.append((rule, targets))
     cluster_rules = [r for r in active if r.scope == "cluster"]
     context = ClusterContext(ObjectIndex.build(documents), dict(options or {})) if cluster_rules else None

@@ -125,7 +125,24 @@ class Finding:
         return out
 
     def sort_key(self) -> tuple[Any, ...]:
-        return (self.file or "", self.line or 0, -int(self.severity), self.rule)
+        """Report order: by place, then the most severe first, then the rule. Findings that tie on
+        those (one kustomization's ``images`` entry reported for each object it rewrites) are ordered
+        by the object, the path and container, then the text, so the order is total: the same input
+        gives the same bytes whatever PYTHONHASHSEED, ``-j`` or the order the rules ran in."""
+        ref = self.object
+        return (
+            self.file or "",
+            self.line or 0,
+            -int(self.severity),
+            self.rule,
+            (ref.namespace or "", ref.kind or "", ref.name or "", ref.api_version or "")
+            if ref
+            else ("", "", "", ""),
+            self.path,
+            self.container or "",
+            self.message,
+            self.fix,
+        )
 
 
 def json_pointer(path: tuple[str | int, ...]) -> str:

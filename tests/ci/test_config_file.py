@@ -128,12 +128,28 @@ def test_config_verb_prints_effective_settings_and_sources(tmp_path):
     out = premortem("config", "--fail-on", "low", cwd=root)
     assert out.returncode == 0, out.stderr
     assert "fail-on: low" in out.stdout and "# --fail-on" in out.stdout
-    assert '"max_timeout_seconds": 8' in out.stdout
+    assert '"max-timeout-seconds": 8' in out.stdout and "max_timeout_seconds" not in out.stdout
     data = json.loads(premortem("config", "--format", "json", cwd=root).stdout)
     assert data["config_file"].endswith(".premortem.yaml")
     assert data["settings"]["fail-on"] == "medium"
+    # settings.params keeps the snake_case names JSON consumers have always read; config_params is
+    # the same block as the config file spells it.
     assert data["settings"]["params"] == {"ADM003": {"max_timeout_seconds": 8}}
+    assert data["config_params"] == {"ADM003": {"max-timeout-seconds": 8}}
     assert data["sources"]["fail-on"].endswith(".premortem.yaml:1")
+
+
+def test_config_verb_prints_params_a_config_file_accepts(tmp_path):
+    """The params line `premortem config` prints, pasted into a config file, sets the same values."""
+    given = "params:\n  CAP004: {overcommit-ratio: 2}\n  PRB003:\n    min-start-seconds: 90\n"
+    first = premortem("config", cwd=repo(tmp_path / "a", {".premortem.yaml": given}))
+    line = next(line for line in first.stdout.splitlines() if line.startswith("params:"))
+    copied = repo(tmp_path / "b", {".premortem.yaml": line.split("  # ")[0] + "\n"})
+    data = json.loads(premortem("config", "--format", "json", cwd=copied).stdout)
+    assert data["settings"]["params"] == {
+        "CAP004": {"overcommit_ratio": 2.0},
+        "PRB003": {"min_start_seconds": 90},
+    }
 
 
 def test_rule_parameters_change_what_rules_report(tmp_path):

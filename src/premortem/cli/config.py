@@ -25,13 +25,15 @@ def config(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
     settings = load_settings(paths, options)
     values = _plain(settings, config_fields(Settings))
     sources = {_kebab(k): v for k, v in settings.sources.items()}
+    # Rule parameters as the config file spells them (overcommit-ratio), so they can be copied into
+    # it; Settings (and the JSON's settings.params, a contract) keep the rules' own snake_case names.
+    written = _params_as_written(values.get("params", {}))
     if fmt == "json":
-        click.echo(
-            json.dumps(
-                {"config_file": settings.config_file, "settings": values, "sources": sources}, indent=2
-            )
-        )
+        report = {"config_file": settings.config_file, "settings": values, "sources": sources}
+        click.echo(json.dumps({**report, "config_params": written}, indent=2))
         return
+    if "params" in values:
+        values["params"] = written
     from premortem.redact import terminal_safe  # values are the file's text: no escapes reach the terminal
 
     click.echo(
@@ -45,6 +47,10 @@ def config(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
 
 def _kebab(name: str) -> str:
     return name.replace("_", "-")
+
+
+def _params_as_written(params: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {rule: {_kebab(name): value for name, value in given.items()} for rule, given in params.items()}
 
 
 def _plain(value: Any, fields: dict[str, Any] | None = None) -> Any:

@@ -57,12 +57,14 @@ class ObjectIndex:
         return self.by_name.get((kind, namespace or "", name))
 
     def workloads(self) -> Iterator[Document]:
-        """Every object that carries a pod spec; a custom resource's pod templates as ``pod_units``."""
+        """Every object that carries a pod spec, in document order; a custom resource's pod templates
+        as ``pod_units``."""
         if self._workloads is None:
+            # In document order (POD_BEARING_KINDS is a set: its order changes with PYTHONHASHSEED).
             self._workloads = [
                 unit
-                for kind in POD_BEARING_KINDS
-                for doc in self.by_kind.get(kind, ())
+                for doc in self.documents
+                if doc.kind in POD_BEARING_KINDS
                 for unit in pod_units(doc)
                 if pod_spec_of(unit) is not None
             ]
