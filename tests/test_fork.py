@@ -86,3 +86,13 @@ def test_cli_output_is_the_same_byte_for_byte(tmp_path):
         assert done.returncode in (0, 1), done.stderr
         outputs.append(done.stdout)
     assert outputs[0] == outputs[1]
+
+
+def test_items_below_parent_only_are_done_here():
+    def do(item: int) -> tuple[int, int]:
+        time.sleep(0.002)
+        return item, os.getpid()
+
+    done = in_two_processes(30, do, [], parent_only=5)
+    assert [item for item, _ in done] == list(range(30))
+    assert all(pid == os.getpid() for _, pid in done[:5])

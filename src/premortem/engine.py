@@ -84,7 +84,14 @@ def _scan(
     if worth_splitting(len(documents), current_settings().jobs):
         # Two processes share out the items (each cluster rule, slices of the objects); the findings
         # are put back in the order one process makes them, so the report is the same byte for byte.
-        done = in_two_processes(work.items(_SLICES), lambda item: _judge(work, item, _SLICES), work.shared())
+        # The cluster rules read every object: they stay here, so that the child, which judges
+        # slices of the objects, copies only the memory of the objects it reads.
+        done = in_two_processes(
+            work.items(_SLICES),
+            lambda item: _judge(work, item, _SLICES),
+            work.shared(),
+            parent_only=len(work.cluster_rules),
+        )
     else:
         done = [_judge(work, item, 1) for item in range(work.items(1))]
     made = [made for _, made in sorted((e for events, _ in done for e in events), key=lambda e: e[0])]

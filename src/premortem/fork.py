@@ -39,11 +39,15 @@ def worth_splitting(objects: int, jobs: int) -> bool:
     return jobs >= 2 and objects >= max(least, 1)
 
 
-def in_two_processes(count: int, do: Callable[[int], T], shared: Iterable[object]) -> list[T]:
+def in_two_processes(
+    count: int, do: Callable[[int], T], shared: Iterable[object], parent_only: int = 0
+) -> list[T]:
     """``[do(0), ..., do(count - 1)]``, the items shared out between this process and a forked child.
 
-    Both take the next item from one shared counter until none is left, so they finish together
-    whatever the items cost. Any object of ``shared`` in the child's results comes back as the
+    Items below ``parent_only`` are done here only: items that read every object would make the
+    child copy nearly all of this process's memory (each object it reads has its reference count
+    written, so its page is copied). The others go to whichever process takes them first from one
+    shared counter; this process takes its own items first, then helps. Any object of ``shared`` in the child's results comes back as the
     parent's own object (by identity: it existed before the fork). ``do`` must not depend on what
     the other items did. An item the child did not send back (it failed, or was killed) is done here.
     """
@@ -51,7 +55,7 @@ def in_two_processes(count: int, do: Callable[[int], T], shared: Iterable[object
     import threading
 
     by_id = {id(obj): obj for obj in shared}
-    counter = multiprocessing.get_context("fork").Value("l", 0)
+    counter = multiprocessing.get_context("fork").Value("l", parent_only)
     read_end, write_end = os.pipe()
     _widen(write_end)
     pid = os.fork()
@@ -72,7 +76,8 @@ def in_two_processes(count: int, do: Callable[[int], T], shared: Iterable[object
     reader = threading.Thread(target=_receive, args=(read_end, by_id, theirs), daemon=True)
     reader.start()
     try:
-        done = {index: do(index) for index in _claims(counter, count)}
+        done = {index: do(index) for index in range(min(parent_only, count))}
+        done.update((index, do(index)) for index in _claims(counter, count))
     except BaseException:
         _reap(pid)
         raise

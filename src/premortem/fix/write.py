@@ -73,10 +73,17 @@ def _replace(path: str, before: bytes, after: bytes) -> None:
         )
     directory = os.path.dirname(target) or "."
     # The handlers go in before the temporary file exists: a SIGTERM between its creation and their
-    # installation would end the process with the default action and leave the file behind.
+    # installation would end the process with the default action and leave the file behind. The
+    # signals are held back while mkstemp creates the file and names it (a signal inside mkstemp
+    # would leave a file whose name is not known yet) and while it is removed.
     with _signals_as_interrupts():
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=TMP_SUFFIX, dir=directory)
+        tmp = ""
+        fd = -1
         try:
+            with _signals_held():
+                fd, tmp = tempfile.mkstemp(
+                    prefix=f".{os.path.basename(target)}.", suffix=TMP_SUFFIX, dir=directory
+                )
             try:
                 _write_all(fd, after)
                 os.fchmod(fd, stat.S_IMODE(info.st_mode))
@@ -91,6 +98,7 @@ def _replace(path: str, before: bytes, after: bytes) -> None:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+                fd = -1
             if _read(target) != before:
                 raise _Skip(
                     "the file changed on disk while premortem was fixing it; the fixes were not "
@@ -100,9 +108,14 @@ def _replace(path: str, before: bytes, after: bytes) -> None:
             tmp = ""
             _fsync_dir(directory)
         finally:
-            if tmp:
-                with suppress(OSError):
-                    os.unlink(tmp)
+            if tmp or fd >= 0:
+                with _signals_held():
+                    if fd >= 0:
+                        with suppress(OSError):
+                            os.close(fd)
+                    if tmp:
+                        with suppress(OSError):
+                            os.unlink(tmp)
 
 
 def _resolve(path: str) -> str:
@@ -155,6 +168,19 @@ def _os_reason(exc: OSError) -> str:
 
 class _Interrupted(KeyboardInterrupt):
     pass
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGTERM and SIGHUP wait until the block is done (then their handler runs, as it would have)."""
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not POSIX
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGHUP})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 @contextmanager
