@@ -128,21 +128,28 @@ class Finding:
         """Report order: by place, then the most severe first, then the rule. Findings that tie on
         those (one kustomization's ``images`` entry reported for each object it rewrites) are ordered
         by the object, the path and container, then the text, so the order is total: the same input
-        gives the same bytes whatever PYTHONHASHSEED, ``-j`` or the order the rules ran in."""
+        gives the same bytes whatever PYTHONHASHSEED, ``-j`` or the order the rules ran in. A missing
+        value (null in JSON) comes before every written one, the empty string included."""
         ref = self.object
         return (
             self.file or "",
             self.line or 0,
             -int(self.severity),
             self.rule,
-            (ref.namespace or "", ref.kind or "", ref.name or "", ref.api_version or "")
+            (True, _text(ref.namespace), _text(ref.kind), _text(ref.name), _text(ref.api_version))
             if ref
-            else ("", "", "", ""),
+            else (False,),
             self.path,
-            self.container or "",
+            _text(self.container),
             self.message,
             self.fix,
+            self.file is not None,
+            self.line is not None,
         )
+
+
+def _text(value: str | None) -> tuple[bool, str]:
+    return (value is not None, value or "")
 
 
 def json_pointer(path: tuple[str | int, ...]) -> str:
