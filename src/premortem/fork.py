@@ -120,14 +120,18 @@ def _receive(fd: int, by_id: dict[int, object], into: dict[int, Any]) -> None:
             into[index] = result
 
 
+def claim(counter: Any) -> int:
+    """The next item of a counter that several processes draw from (a ``multiprocessing.Value``):
+    each item goes to exactly one of them. Past the last item when none is left."""
+    with counter.get_lock():
+        index: int = counter.value
+        counter.value = index + 1
+    return index
+
+
 def _claims(counter: Any, count: int) -> Iterator[int]:
     """The items this process takes, one at a time, until the shared counter passes the last."""
-    while True:
-        with counter.get_lock():
-            index: int = counter.value
-            counter.value = index + 1
-        if index >= count:
-            return
+    while (index := claim(counter)) < count:
         yield index
 
 

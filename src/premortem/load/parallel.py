@@ -13,6 +13,7 @@ import os
 import sys
 from typing import Any
 
+from premortem.fork import claim
 from premortem.load.document import LoadResult
 from premortem.load.split import PIECES_MIN_CHARS, Piece, document_pieces
 
@@ -84,7 +85,7 @@ def load_files_parallel(
     running = len(workers)
     finished = False
     try:
-        while (index := _claim(counter)) < len(batches):
+        while (index := claim(counter)) < len(batches):
             done.update(_load_batch(batches[index]))
             running -= _take(queue, done, block=False)
         while running and (any(w.is_alive() for w in workers) or not queue.empty()):
@@ -165,14 +166,6 @@ def _joined(parts: list[Any], path: str) -> LoadResult:
     return result
 
 
-def _claim(counter: Any) -> int:
-    """The next batch to load (past the last one when none is left)."""
-    with counter.get_lock():
-        index: int = counter.value
-        counter.value = index + 1
-    return index
-
-
 def _take(queue: Any, done: dict[tuple[int, int], Any], block: bool) -> int:
     """Put what arrived from the workers in ``done``; how many workers said they are done."""
     import queue as queues
@@ -195,7 +188,7 @@ def _work(counter: Any, batches: list[list[Task]], queue: Any) -> None:
     results; then say so (None). A batch it fails on is left for the parent, which loads every file
     it has no results for."""
     try:
-        while (index := _claim(counter)) < len(batches):
+        while (index := claim(counter)) < len(batches):
             queue.put(_load_batch(batches[index]))
     finally:
         queue.put(None)
