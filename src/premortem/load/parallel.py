@@ -46,8 +46,6 @@ def load_files_parallel(
     files: list[str], jobs: int, stdin_text: str | None = None, min_bytes: int | None = None
 ) -> LoadResult:
     """Load ``files`` (``-`` is stdin, read here) with up to ``jobs`` workers, in file order."""
-    from premortem.load.reader import load_file
-
     if min_bytes is None:
         setting = os.environ.get("PREMORTEM_PARALLEL_MIN_BYTES", "")
         min_bytes = int(setting) if setting.isdigit() else PARALLEL_MIN_BYTES
@@ -56,6 +54,17 @@ def load_files_parallel(
     parallel = [i for i, path in enumerate(files) if path != "-"]
     if jobs < 2 or sum(sizes[i] for i in parallel) < min_bytes:
         return _serial(files, stdin_text)
+    try:
+        return _load_tasks(files, sizes, parallel, jobs, stdin_text)
+    finally:
+        _TEXTS.clear()
+
+
+def _load_tasks(
+    files: list[str], sizes: list[int], parallel: list[int], jobs: int, stdin_text: str | None
+) -> LoadResult:
+    from premortem.load.reader import load_file
+
     # A big multi-document file is cut into pieces of whole documents that workers parse apart.
     pieces = _cut_big_files(files, sizes, parallel, jobs * _BATCHES_PER_JOB // 2)
     tasks: list[Task] = [(i, files[i], None) for i in parallel if i not in pieces]
@@ -92,7 +101,6 @@ def load_files_parallel(
             running -= _take(queue, done, block=True)
         finished = True
     finally:
-        _TEXTS.clear()
         for worker in workers:
             if not finished:  # interrupted here: the workers' results are of no use
                 worker.kill()
@@ -101,17 +109,19 @@ def load_files_parallel(
     result = LoadResult()
     for index, path in enumerate(files):
         if index in pieces:
-            result.extend(_joined([done.get((index, n)) for n in range(len(pieces[index]))], path))
+            parts = [done.get((index, n)) for n in range(len(pieces[index]))]
+            result.extend(_joined(parts, path, _TEXTS.get(index)))
         elif (index, -1) in done:
             result.extend(done[(index, -1)])
         else:
-            result.extend(load_file(path, stdin_text))
+            result.extend(load_file(path, stdin_text, _TEXTS.get(index)))
     return result
 
 
 # A file to load whole (piece None), or one piece of a big multi-document file: (index, path, piece).
 Task = tuple[int, str, "Piece | None"]
-# The texts of the files cut into pieces, by index (set before the workers fork, cleared after).
+# The texts of the big files read to look for pieces, by index (set before the workers fork, cleared
+# after): a piece is parsed from them, and a big file that was not cut is not read a second time.
 _TEXTS: dict[int, str] = {}
 
 
@@ -119,15 +129,15 @@ def _serial(files: list[str], stdin_text: str | None) -> LoadResult:
     from premortem.load.reader import load_file
 
     result = LoadResult()
-    for path in files:
-        result.extend(load_file(path, stdin_text))
+    for index, path in enumerate(files):
+        result.extend(load_file(path, stdin_text, _TEXTS.get(index)))
     return result
 
 
 def _cut_big_files(
     files: list[str], sizes: list[int], indexes: list[int], pieces: int
 ) -> dict[int, list[Piece]]:
-    """The pieces of every big multi-document file (their texts go to ``_TEXTS``)."""
+    """The pieces of every big multi-document file (the texts of the big files go to ``_TEXTS``)."""
     from premortem.load.files import InputError
     from premortem.load.jsonpos import looks_like_json
     from premortem.load.reader import read_text
@@ -142,20 +152,20 @@ def _cut_big_files(
             text = read_text(files[index])
         except (OSError, UnicodeDecodeError, InputError):
             continue  # loaded whole, which reports why it cannot be read
+        _TEXTS[index] = text
         found = None if looks_like_json(text) else document_pieces(text, pieces, PIECES_MIN_CHARS)
         if found is not None:
             cut[index] = found
-            _TEXTS[index] = text
     return cut
 
 
-def _joined(parts: list[Any], path: str) -> LoadResult:
+def _joined(parts: list[Any], path: str, text: str | None) -> LoadResult:
     """One file's result from its pieces' (documents numbered on from piece to piece), or the file
     read whole when a piece did not parse or never came back (the whole file reports the error)."""
     from premortem.load.reader import load_file
 
     if any(part is None for part in parts):
-        return load_file(path)
+        return load_file(path, text=text)
     result = LoadResult(files_read=1)
     offset = 0
     for piece_result, consumed in parts:
@@ -204,7 +214,7 @@ def _load_batch(batch: list[Task]) -> list[tuple[tuple[int, int], Any]]:
     out: list[tuple[tuple[int, int], Any]] = []
     for index, path, piece in batch:
         if piece is None:
-            out.append(((index, -1), load_file(path)))
+            out.append(((index, -1), load_file(path, text=_TEXTS.get(index))))
         else:
             out.append(((index, piece.number), load_piece(_TEXTS[index], path, piece)))
     return out

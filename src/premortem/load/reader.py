@@ -331,12 +331,14 @@ def load_paths(paths: Iterable[str], stdin_text: str | None = None, jobs: int = 
             gc.enable()
 
 
-def load_file(path: str, stdin_text: str | None = None) -> LoadResult:
+def load_file(path: str, stdin_text: str | None = None, text: str | None = None) -> LoadResult:
+    """Read and parse one file (``-``: stdin); ``text``: the file's text, already read."""
     try:
         if path == "-":
             text = stdin_text if stdin_text is not None else read_stream(sys.stdin.buffer)
             return load_text(text, STDIN_NAME)
-        text = read_text(path)
+        if text is None:
+            text = read_text(path)
     except (OSError, UnicodeDecodeError, InputError) as exc:
         result = LoadResult(files_failed=1)
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
