@@ -113,13 +113,15 @@ class _Work:
     """What the rules of one scan judge: each object rule with its targets, and the cluster rules."""
 
     documents: list[Document]
+    units: list[Document]  # what pod rules see: the documents, a custom resource's pod templates
     object_rules: list[tuple[Rule, list[Document]]]
     cluster_rules: list[Rule]
     context: ClusterContext | None
 
     def shared(self) -> list[object]:
-        """Everything a finding may point at that exists before the rules run."""
-        return [*self.documents, *(t for _, targets in self.object_rules for t in targets)]
+        """Everything a finding may point at that exists before the rules run (every object rule's
+        targets are among these: listing the targets rule by rule repeats each object per rule)."""
+        return [*self.documents, *self.units]
 
     def items(self, slices: int) -> int:
         """How many items ``_judge`` takes: each cluster rule, then ``slices`` slices of the objects."""
@@ -146,7 +148,8 @@ def _work(active: list[Rule], documents: list[Document], options: dict[str, Any]
         object_rules.append((rule, targets))
     cluster_rules = [r for r in active if r.scope == "cluster"]
     context = ClusterContext(ObjectIndex.build(documents), dict(options or {})) if cluster_rules else None
-    return _Work(documents, object_rules, cluster_rules, context)
+    units = [unit for kind_units in units_by_kind.values() for unit in kind_units]
+    return _Work(documents, units, object_rules, cluster_rules, context)
 
 
 # What judging makes, in the order one process makes it: (key, [(finding, document whose line it
