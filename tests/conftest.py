@@ -21,7 +21,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_cli(
-    *args: str, cwd: Path = ROOT, stdin: str | None = None, env: dict[str, str] | None = None
+    *args: str,
+    cwd: Path = ROOT,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``premortem ARGS`` as users run it: a subprocess in ``cwd`` (default: the repository), with
     ``env`` added to this process's environment."""
@@ -33,6 +37,7 @@ def run_cli(
         cwd=cwd,
         env={**os.environ, **env} if env else None,
         check=False,
+        timeout=timeout,
     )
 
 

@@ -19,6 +19,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conftest import run_cli
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 SLOWFS = HERE / "slowfs.py"
@@ -343,15 +345,7 @@ def load(m: Member, writes: int, prefix: str = "premortem/test/") -> None:
 def run_premortem(
     *args: str, stdin: str | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "premortem", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-        timeout=timeout,
-    )
+    return run_cli(*args, stdin=stdin, timeout=timeout)
 
 
 def run_json(*args: str) -> tuple[int, dict]:
