@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,44 @@ def test_malformed_nodes_spec_is_usage_error():
     assert out.returncode == 2
     assert "--nodes" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_the_command_exits_with_the_code_sys_exit_would_give(tmp_path: Path) -> None:
+    """``premortem`` ends with os._exit after flushing (no teardown of every object): the code, the
+    whole report and the exit handlers are the same as a normal exit's."""
+    script = (
+        "import atexit, sys; from premortem.cli import run\n"
+        "atexit.register(lambda: sys.stderr.write('handler ran\\n'))\n"
+        "sys.argv[1:] = sys.argv[2:]\n"
+        "run()\n"
+    )
+    manifest = tmp_path / "app.yaml"
+    manifest.write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n"
+        "    spec:\n      containers: [{name: web, image: 'nginx:latest'}]\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", script, "premortem", "scan", str(manifest), "--format", "json"],
+        capture_output=True,
+        text=True,
+    )
+    assert found.returncode == 1
+    assert json.loads(found.stdout)["summary"]["findings"] >= 1
+    assert "handler ran" in found.stderr
+    missing = subprocess.run(
+        [sys.executable, "-c", script, "premortem", "scan", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode == 2
+    assert "no such file" in missing.stderr
+    message = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; import premortem.cli as c; c.main = lambda: sys.exit('bye'); c.run()",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert (message.returncode, message.stderr) == (1, "bye\n")

@@ -1,3 +1,3 @@
-from premortem.cli import main
+from premortem.cli import run
 
-main()
+run()

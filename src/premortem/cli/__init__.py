@@ -3,9 +3,13 @@ so ``premortem --version`` and a one-file scan start fast."""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import importlib
 import importlib.util
+import os
 import sys
+import threading
 from typing import Any
 
 # verb -> "module:attribute"; a new verb adds one line here and its own module.
@@ -30,6 +34,36 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0)
     cli = _build()
     cli.main(args=args, prog_name="premortem")
+
+
+def run() -> None:
+    """The ``premortem`` command: ``main``, then an exit that skips freeing every object one by one.
+
+    A scan of 100,000 objects holds a few million small Python objects when it is done; letting the
+    interpreter tear them down took 1.4 s after the report was written. The output is flushed and
+    the exit handlers run (temporary files, multiprocessing), then the process ends with the same
+    code ``sys.exit`` would give. With another thread still running, the normal exit waits for it."""
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    else:
+        code = 0
+    if threading.active_count() > 1:
+        sys.exit(code)
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # sys.exit("message"): printed on stderr, status 1
+        sys.stderr.write(f"{code}\n")
+        status = 1
+    for stream in (sys.stdout, sys.stderr):
+        # A closed pipe (`| head`) or a closed stream: there is nothing more to write to it.
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    atexit._run_exitfuncs()
+    os._exit(status)
 
 
 def _build() -> Any:
