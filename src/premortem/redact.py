@@ -98,8 +98,10 @@ _HINT_WORDS = (
     "literal",
     "@",
     "-u",
-    "-p",
-    "-a",
+    # -pX and -a X are masked only in a command that names the client (below): the name is the hint.
+    "mysql",
+    "mariadb",
+    "redis-cli",
 )
 # What every _SECRET_WORD contains one of (folded), and the image digests _USERINFO leaves alone.
 _SECRET_WORD_PARTS = ("pass", "pwd", "secret", "token", "key", "cred", "auth")
@@ -226,8 +228,19 @@ def terminal_safe(text: str, keep_newlines: bool = True) -> str:
 
 
 def clean(text: str) -> str:
-    """What every message goes through: credentials masked, control characters escaped."""
-    return terminal_safe(redact(text))
+    """What every message goes through: credentials masked, control characters escaped. Remembered
+    by text: many findings share a fix or a message (one rule on many objects)."""
+    done = _CLEANED.get(text)
+    if done is None:
+        done = terminal_safe(redact(text))
+        if len(_CLEANED) >= _CLEANED_MAX:
+            _CLEANED.clear()
+        _CLEANED[text] = done
+    return done
+
+
+_CLEANED: dict[str, str] = {}
+_CLEANED_MAX = 20_000
 
 
 def shorten(value: Any, limit: int = 80) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 DEFAULT_REGISTRY = "docker.io"
@@ -127,6 +128,8 @@ class ImageRef:
         return self.registry or DEFAULT_REGISTRY
 
 
+# A cluster runs the same images in many workloads, and several rules parse each one: parsed once.
+@lru_cache(maxsize=1 << 16)
 def parse_image(raw: str) -> ImageRef:
     """Split ``raw`` into registry, repository, tag and digest, and say whether the runtime accepts it.
 

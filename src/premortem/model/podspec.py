@@ -209,7 +209,16 @@ class PodSpecView:
         return self.doc.kind
 
     def containers(self, include_ephemeral: bool = False) -> Iterator[ContainerView]:
-        """App containers, then init containers (sidecars marked), then ephemeral ones if asked."""
+        """App containers, then init containers (sidecars marked), then ephemeral ones if asked.
+        Listed once per document (most rules ask; the views are frozen and share the manifest's
+        dicts, so what LimitRange defaults add to a container is seen through them)."""
+        key = "containers+ephemeral" if include_ephemeral else "containers"
+        views = self.doc.cache.get(key)
+        if views is None:
+            views = self.doc.cache[key] = tuple(self._list(include_ephemeral))
+        return iter(views)
+
+    def _list(self, include_ephemeral: bool) -> Iterator[ContainerView]:
         for source in self.shape:
             yield from self._from(source)
         if include_ephemeral:
@@ -365,7 +374,15 @@ def pod_spec_at(doc: Document, path: Path) -> PodSpecView | None:
 
 
 def template_labels(doc: Document) -> dict[str, str]:
-    """Labels of the pods this object creates (its own labels for a bare Pod)."""
+    """Labels of the pods this object creates (its own labels for a bare Pod). Computed once per
+    document (selectors of Services, PDBs, HPAs and policies ask for them): do not change the dict."""
+    cached: dict[str, str] | None = doc.cache.get("template_labels")
+    if cached is None:
+        cached = doc.cache["template_labels"] = _template_labels(doc)
+    return cached
+
+
+def _template_labels(doc: Document) -> dict[str, str]:
     path = pod_spec_path(doc)
     if path is None:
         return {}

@@ -129,7 +129,7 @@ def _basename(text: str) -> str:
 
 
 def _is_etcd_image(image: Any) -> bool:
-    if not isinstance(image, str):
+    if not isinstance(image, str) or "etcd" not in image:  # every name in ETCD_IMAGES has it
         return False
     ref = parse_image(image)
     return posixpath.basename(ref.repository) in ETCD_IMAGES
@@ -138,7 +138,9 @@ def _is_etcd_image(image: Any) -> bool:
 def _serves_etcd_ports(container: ContainerView) -> bool:
     """An image named like etcd (``openshift/etcd-20-centos7``) exposing etcd's client or peer port."""
     image = container.field("image")
-    if not isinstance(image, str) or "etcd" not in posixpath.basename(parse_image(image).repository):
+    if not isinstance(image, str) or "etcd" not in image:
+        return False
+    if "etcd" not in posixpath.basename(parse_image(image).repository):
         return False
     ports = container.field("ports")
     if not isinstance(ports, list):

@@ -68,6 +68,14 @@ def probed_containers(
     base it is merged into, so it is skipped unless ``fragments`` is set by a rule that only reads
     the probe's own fields.
     """
+    key = "probed+fragments" if fragments else "probed"
+    found: tuple[tuple[ContainerView, dict[str, Probe]], ...] | None = doc.cache.get(key)
+    if found is None:  # listed once per document: most probe rules ask
+        found = doc.cache[key] = tuple(_probed(doc, fragments))
+    return iter(found)
+
+
+def _probed(doc: Document, fragments: bool) -> Iterator[tuple[ContainerView, dict[str, Probe]]]:
     if doc.kind not in LONG_RUNNING_KINDS:
         return
     spec = pod_spec_of(doc)
