@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from premortem.findings import CATEGORIES, SEVERITIES, Finding, Severity
+from premortem.findings import CATEGORIES, SEVERITIES, Finding, Severity, sort_findings
 from premortem.load.document import Document
 from premortem.render.rendered import definition_start
 from premortem.settings import Settings
@@ -76,7 +76,7 @@ def triage(
             suppressed.append((f, hit))
     ran_keys = {k.upper() for k in ran}
     kept += [_override(f, settings) for f in _suppression_findings(suppressions, docs, ran_keys)]
-    kept.sort(key=Finding.sort_key)
+    sort_findings(kept)
 
     unbaselined = kept
     baselined: list[Finding] = []
