@@ -232,7 +232,9 @@ def clean(text: str) -> str:
     by text: many findings share a fix or a message (one rule on many objects)."""
     done = _CLEANED.get(text)
     if done is None:
-        done = terminal_safe(redact(text))
+        # Escaped first, then masked: masking what is printed keeps clean(clean(x)) == clean(x)
+        # ("\x1f:0@0" escaped reads as user "x1f", password "0").
+        done = redact(terminal_safe(text))
         if len(_CLEANED) >= _CLEANED_MAX:
             _CLEANED.clear()
         _CLEANED[text] = done

@@ -156,3 +156,11 @@ def test_names_that_contain_a_secret_word_are_not_secrets(text):
 
 def test_camel_case_keys_are_secrets():
     assert redact(f"rootPassword: {SECRET}") == "rootPassword: ***"
+
+
+def test_clean_masks_what_it_prints():
+    """Found by hypothesis: escaping a control character can make a user:password@ shape; clean
+    escapes first, then masks, so cleaning twice changes nothing."""
+    once = clean("\x1f:0@0")
+    assert once == "\\x1f:***@0"
+    assert clean(once) == once
