@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,13 +52,19 @@ def triage(
     documents: list[Document] | None = None,
     texts: dict[str, str] | None = None,
     ran: Iterable[str] = (),
+    may_suppress: Set[str] | None = None,
 ) -> Triaged:
     """Apply the settings to the rules' findings. ``documents`` carry annotations, ``texts`` (file ->
     text) comments; ``ran`` are the ids and categories of the rules that ran (a suppression of a
-    rule that did not run is not "unused")."""
+    rule that did not run is not "unused"); ``may_suppress``: the only files whose documents may
+    carry annotation suppressions (LoadResult.may_suppress; None: any)."""
     docs = documents or []
     found = [_override(f, settings) for f in findings]
-    suppressions = [*from_annotations(docs), *from_comments(docs, texts or {}), *from_config(settings)]
+    suppressions = [
+        *from_annotations(docs, may_suppress),
+        *from_comments(docs, texts or {}),
+        *from_config(settings),
+    ]
     kept: list[Finding] = []
     suppressed: list[tuple[Finding, Suppression]] = []
     by_file: dict[str | None, list[Suppression]] = {}

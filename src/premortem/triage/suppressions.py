@@ -13,7 +13,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,9 +89,15 @@ def _rule_keys(rules: tuple[str, ...]) -> frozenset[str]:
     return frozenset(keys)
 
 
-def from_annotations(documents: Iterable[Document]) -> list[Suppression]:
+def from_annotations(
+    documents: Iterable[Document], may_suppress: Set[str] | None = None
+) -> list[Suppression]:
+    """Annotation suppressions on ``documents``; with ``may_suppress`` (LoadResult.may_suppress), only
+    on the documents of those files (no other file's text holds the annotation prefix)."""
     out = []
     for doc in documents:
+        if may_suppress is not None and doc.file not in may_suppress:
+            continue
         obj = doc.obj if isinstance(doc.obj, dict) else {}
         for meta_path in (("metadata",), *_TEMPLATE_META):
             annotations = _get(obj, (*meta_path, "annotations"))
