@@ -238,3 +238,36 @@ def test_cli_chart_annotation_from_values_and_comment_in_template(tmp_path):
     reported, suppressed = res001(scan_out(tmp_path, "chart"))
     assert len(reported) == 1 and next(iter(reported)).endswith("-plain")
     assert sorted(name.rsplit("-", 1)[1] for name in suppressed) == ["annotated", "comment"]
+
+
+def big_deployment(name: str, annotations: str = "") -> str:
+    """Four replicas of 20Gi: on 2 nodes of 32Gi they do not all fit (CAP001)."""
+    meta = f"{{name: {name}, namespace: shop{', annotations: {' + annotations + '}' if annotations else ''}}}"
+    return (
+        f"apiVersion: apps/v1\nkind: Deployment\nmetadata: {meta}\nspec:\n  replicas: 4\n"
+        f"  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n"
+        f"    metadata: {{labels: {{app: {name}}}}}\n    spec:\n      containers:\n        - name: main\n"
+        f"          image: registry.example.com/{name}:1.0.0@{DIGEST}\n"
+        "          resources: {requests: {memory: 20Gi}, limits: {memory: 20Gi}}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# premortem: ignore CAP001 -- sized for the next node pool\n" + big_deployment("app"),
+        big_deployment("app", '"ignore.premortem.dev/CAP001": sized for the next node pool'),
+        big_deployment("app", '"ignore.pre\\u006dortem.dev/CAP001": sized for the next node pool'),
+    ],
+    ids=["comment", "annotation", "escaped"],
+)
+def test_cli_capacity(tmp_path, text):
+    (tmp_path / "app.yaml").write_text(text)
+    out = run_cli("capacity", ".", "--nodes", "2x8cpu/32Gi", "--format", "json", cwd=tmp_path)
+    assert "Traceback" not in out.stderr and out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert not [f for f in data["findings"] if f["rule"] == "CAP001"]
+    assert [(f["rule"], f["object"]["name"]) for f in data["suppressed"]] == [("CAP001", "app")]
+    (tmp_path / "app.yaml").write_text(big_deployment("app"))
+    out = run_cli("capacity", ".", "--nodes", "2x8cpu/32Gi", "--format", "json", cwd=tmp_path)
+    assert out.returncode == 1 and "CAP001" in {f["rule"] for f in json.loads(out.stdout)["findings"]}

@@ -152,13 +152,14 @@ def _object_suppression(
 def from_comments(documents: list[Document], texts: dict[str, str]) -> list[Suppression]:
     """Comment suppressions in ``texts`` (file -> text); ``documents`` give the objects' first lines
     (a rendered object's in its template or origin file, where several builds may share one)."""
+    texts = {file: text for file, text in texts.items() if "premortem:" in text}
+    if not texts:
+        return []  # the usual case: no object's first line to look up
     starts: dict[tuple[str, int], list[Document]] = {}
     for d in documents:
         starts.setdefault(definition_start(d), []).append(d)
     out = []
     for file, text in texts.items():
-        if "premortem:" not in text:
-            continue
         lines = text.splitlines()
         for index, line in enumerate(lines):
             match = _COMMENT.search(line)
