@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -43,3 +44,67 @@ def test_big_lists_have_one_object_per_line():
     assert lines[2] == '    {"rule": "R", "n": 0, "extra": {"a": [1, 2]}, "m": "é\u2028"},'
     assert len(lines) == 2 + 150 + 1 + 6 + 4 + 1  # summary: 6 lines, objects: 4
     assert len(findings) > json_report.ONE_PER_LINE_ABOVE
+
+
+def _big_payload(findings: int, objects: int, suppressed: int = 0) -> dict[str, object]:
+    return {
+        "findings": [
+            {"rule": "R", "n": i, "m": "é\u2028 \ud800" if i % 7 == 0 else "x" * (i % 13)}
+            for i in range(findings)
+        ],
+        "objects": [{"kind": "Deployment", "name": f"app-{i}"} for i in range(objects)],
+        "summary": {"findings": findings},
+        "suppressed": [{"rule": "S", "n": i} for i in range(suppressed)],
+    }
+
+
+def _written_with_jobs(payload: object, jobs: int) -> str:
+    from premortem.settings import Settings, use_settings
+
+    with use_settings(Settings(jobs=jobs)):
+        return _written(payload)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 400), st.integers(0, 400), st.integers(0, 150))
+def test_a_report_encoded_in_two_processes_is_the_same_text(findings, objects, suppressed):
+    """Big lists are cut in two by size: the second part is encoded by a forked child into a
+    temporary file and copied in its place; the text is byte for byte what one process writes."""
+    payload = _big_payload(findings, objects, suppressed)
+    alone = _written_with_jobs(payload, 1)
+    with pytest.MonkeyPatch.context() as patch:  # every big list is split, whatever its size
+        patch.setenv("PREMORTEM_PARALLEL_MIN_OBJECTS", "0")
+        assert _written_with_jobs(payload, 2) == alone
+    assert json.loads(alone.replace("\\ud800", "")) == json.loads(json.dumps(payload).replace("\\ud800", ""))
+
+
+def test_a_child_that_fails_leaves_its_share_to_the_parent(monkeypatch_env, monkeypatch):
+    payload = _big_payload(300, 300)
+    alone = _written_with_jobs(payload, 1)
+
+    def fail(pieces, file):
+        raise RuntimeError("the child's disk is full")
+
+    monkeypatch.setattr(json_report, "_write_pieces", fail)
+    assert _written_with_jobs(payload, 2) == alone
+
+
+def test_one_process_below_the_threshold_or_with_one_job(monkeypatch):
+    calls = []
+    monkeypatch.setattr(json_report._Encoded, "start", classmethod(lambda cls, *a: calls.append(a)))
+    payload = _big_payload(300, 300)
+    monkeypatch.setenv("PREMORTEM_PARALLEL_MIN_OBJECTS", "1000")
+    _written_with_jobs(payload, 2)
+    monkeypatch.setenv("PREMORTEM_PARALLEL_MIN_OBJECTS", "0")
+    _written_with_jobs(payload, 1)
+    assert calls == []
+    _written_with_jobs(payload, 2)
+    assert len(calls) == 1
+
+
+@pytest.fixture
+def monkeypatch_env():
+    """Every big list is split, whatever its size (the threshold is for real scans)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PREMORTEM_PARALLEL_MIN_OBJECTS", "0")
+        yield

@@ -114,5 +114,8 @@ def report_and_exit(
         show_suppressed=bool(options.get("show_suppressed")),
         color=options.get("color"),
     )
-    write_report(fmt, report, text)
+    from premortem.settings import use_settings
+
+    with use_settings(settings):  # -j: whether a big JSON report is encoded in two processes
+        write_report(fmt, report, text)
     raise SystemExit(max(code, exit_code(triaged.findings, settings.fail_on)))

@@ -8,11 +8,18 @@ its C encoder, several times faster (100,000 objects), and stays easy to grep an
 
 from __future__ import annotations
 
+import codecs
+import contextlib
+import io
 import json
+import os
 import re
+import signal
 import sys
+import tempfile
+from collections.abc import Iterator
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from premortem.report.model import Report
 
@@ -28,14 +35,32 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def write_json(payload: dict[str, Any], stream: TextIO | None = None) -> None:
     out = stream or sys.stdout
+    pieces = list(_pieces(payload, ""))
+    theirs = _split(pieces)
     pending: list[str] = []
-    for piece in _pieces(payload, ""):
-        pending.append(piece)
-        if len(pending) >= _PIECES_PER_WRITE:
-            out.write(_encodable("".join(pending)))
-            pending.clear()
-    pending.append("\n")
-    out.write(_encodable("".join(pending)))
+
+    def flush() -> None:
+        out.write(_encodable("".join(pending)))
+        pending.clear()
+
+    try:
+        for position, piece in enumerate(pieces):
+            if theirs is not None and theirs.first <= position <= theirs.last:
+                if position == theirs.first:  # the child's share, in its place
+                    flush()
+                    theirs.copy_to(out, pieces)
+            elif isinstance(piece, _Items):
+                for text in piece.texts():
+                    pending.append(text)
+                    if len(pending) >= _PIECES_PER_WRITE:
+                        flush()
+            else:
+                pending.append(piece)
+        pending.append("\n")
+        flush()
+    finally:
+        if theirs is not None:
+            theirs.close()
 
 
 def _encodable(text: str) -> str:
@@ -73,20 +98,140 @@ def _pieces(value: Any, indent: str) -> Any:
                 yield ","
         yield f"\n{indent}}}"
     elif isinstance(value, list | tuple) and value:
-        one_per_line = len(value) > ONE_PER_LINE_ABOVE and all(isinstance(v, dict) for v in value)
         yield "["
-        last = len(value) - 1
-        for position, item in enumerate(value):
-            yield f"\n{inner}"
-            if one_per_line:
-                yield _compact(item)
-            else:
+        if len(value) > ONE_PER_LINE_ABOVE and all(isinstance(v, dict) for v in value):
+            yield _Items(value, 0, len(value), inner)
+        else:
+            last = len(value) - 1
+            for position, item in enumerate(value):
+                yield f"\n{inner}"
                 yield from _pieces(item, inner)
-            if position < last:
-                yield ","
+                if position < last:
+                    yield ","
         yield f"\n{indent}]"
     else:
         yield _compact(value)
+
+
+class _Items:
+    """Items ``start`` to ``end`` of a list written one per line at ``indent`` (see the module doc)."""
+
+    __slots__ = ("end", "indent", "items", "start")
+
+    def __init__(self, items: list[Any] | tuple[Any, ...], start: int, end: int, indent: str) -> None:
+        self.items, self.start, self.end, self.indent = items, start, end, indent
+
+    def texts(self) -> Iterator[str]:
+        last = len(self.items) - 1
+        for position in range(self.start, self.end):
+            yield f"\n{self.indent}{_compact(self.items[position])}" + ("," if position < last else "")
+
+
+def _split(pieces: list[Any]) -> _Encoded | None:
+    """Hand the second half of the items of a big report to a forked child, which encodes them into
+    a temporary file while this process writes the first half; None when not worth it. ``pieces``
+    gets the split: the parent's share stays an ``_Items``, the child's is replaced by its range."""
+    from premortem.fork import worth_splitting
+    from premortem.settings import current
+
+    runs = [(position, piece) for position, piece in enumerate(pieces) if isinstance(piece, _Items)]
+    total = sum(piece.end - piece.start for _, piece in runs)
+    if not runs or not worth_splitting(total, current().jobs):
+        return None
+    # The halves by characters, not items: a finding is longer than an object's summary.
+    weights = [len(_compact(piece.items[0])) * (piece.end - piece.start) for _, piece in runs]
+    half, seen, run = sum(weights) / 2, 0, 0
+    while run < len(runs) - 1 and seen + weights[run] <= half:
+        seen += weights[run]
+        run += 1
+    position, piece = runs[run]
+    cut = piece.start + int((half - seen) / max(weights[run], 1) * (piece.end - piece.start))
+    if cut <= piece.start:  # the child starts with this run whole
+        first = position
+    else:  # this run is cut: the parent keeps its head, the child starts with the tail
+        pieces[position : position + 1] = [
+            _Items(piece.items, piece.start, cut, piece.indent),
+            _Items(piece.items, cut, piece.end, piece.indent),
+        ]
+        first = position + 1
+    return _Encoded.start(pieces, first, len(pieces) - 1)
+
+
+class _Encoded:
+    """The text of ``pieces[first..last]``, written by a forked child into an unlinked temporary
+    file (its pages are the kernel's file cache, not the memory of either process)."""
+
+    def __init__(self, pid: int, file: IO[bytes], first: int, last: int) -> None:
+        self.pid, self.file, self.first, self.last = pid, file, first, last
+        self._reaped = False
+
+    @classmethod
+    def start(cls, pieces: list[Any], first: int, last: int) -> _Encoded | None:
+        try:
+            file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close(), after the copy
+        except OSError:  # no writable temporary directory: one process writes everything
+            return None
+        pid = os.fork()
+        if pid == 0:  # the child: write the pieces, leave without the parent's exit handlers
+            status = 0
+            try:
+                _write_pieces(pieces[first : last + 1], file)
+                file.flush()
+            except BaseException:
+                status = 1
+            finally:
+                os._exit(status)
+        return cls(pid, file, first, last)
+
+    def copy_to(self, out: TextIO, pieces: list[Any]) -> None:
+        """Write the child's text to ``out`` (or, if the child failed, encode the pieces here)."""
+        _, status = os.waitpid(self.pid, 0)
+        self._reaped = True
+        if status != 0:
+            _write_text(pieces[self.first : self.last + 1], out)
+            return
+        self.file.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        while block := self.file.read(_COPY_BLOCK):
+            out.write(decoder.decode(block))
+        out.write(decoder.decode(b"", final=True))
+
+    def close(self) -> None:
+        if not self._reaped:  # the parent failed first (a closed pipe): stop the child
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.waitpid(self.pid, 0)
+        self.file.close()
+
+
+def _pieces_text(pieces: list[Any]) -> Iterator[str]:
+    for piece in pieces:
+        if isinstance(piece, _Items):
+            yield from piece.texts()
+        else:
+            yield piece
+
+
+def _write_text(pieces: list[Any], out: TextIO) -> None:
+    pending: list[str] = []
+    for text in _pieces_text(pieces):
+        pending.append(text)
+        if len(pending) >= _PIECES_PER_WRITE:
+            out.write(_encodable("".join(pending)))
+            pending.clear()
+    out.write(_encodable("".join(pending)))
+
+
+def _write_pieces(pieces: list[Any], file: IO[bytes]) -> None:
+    writer = io.TextIOWrapper(file, encoding="utf-8", write_through=True)
+    _write_text(pieces, writer)
+    writer.flush()
+    writer.detach()
+
+
+# Bytes read at a time when the child's text is copied to the output.
+_COPY_BLOCK = 1 << 20
 
 
 def _key(key: Any) -> str:
