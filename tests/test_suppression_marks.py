@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from conftest import run_cli
 from premortem.engine import scan
+from premortem.findings import Finding, ObjectRef, Severity
 from premortem.load import parallel
 from premortem.load.document import SUPPRESSION_WORD, may_hold_suppression
 from premortem.load.parallel import load_files_parallel
@@ -271,3 +272,30 @@ def test_cli_capacity(tmp_path, text):
     (tmp_path / "app.yaml").write_text(big_deployment("app"))
     out = run_cli("capacity", ".", "--nodes", "2x8cpu/32Gi", "--format", "json", cwd=tmp_path)
     assert out.returncode == 1 and "CAP001" in {f["rule"] for f in json.loads(out.stdout)["findings"]}
+
+
+_FINDINGS = st.lists(
+    st.builds(
+        Finding,
+        rule=st.sampled_from(["RES001", "RES003", "IMG002"]),
+        category=st.just("resources"),
+        severity=st.sampled_from(list(Severity)),
+        message=st.sampled_from(["m", "n"]),
+        fix=st.just("f"),
+        object=st.none()
+        | st.builds(ObjectRef, st.just("v1"), st.just("Pod"), st.none(), st.sampled_from("ab")),
+        file=st.none() | st.sampled_from(["a.yaml", "b.yaml"]),
+        line=st.none() | st.integers(0, 3),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(findings=_FINDINGS, presorted=st.booleans())
+def test_triage_puts_findings_in_report_order_sorted_or_not(findings, presorted):
+    """Triage skips the sort when the findings are in report order already: same order either way."""
+    if presorted:
+        findings.sort(key=Finding.sort_key)
+    got = triage(findings, Settings()).findings
+    assert [f.sort_key() for f in got] == sorted(f.sort_key() for f in findings)
