@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import run_cli
-from premortem.findings import Finding, ObjectRef, Severity
+from premortem.findings import Finding, ObjectRef, Severity, sort_findings
 from premortem.load.reader import load_text
 from premortem.model.index import ObjectIndex
 from render.helpers import needs_kubectl
@@ -150,6 +150,17 @@ def test_sort_key_orders_findings_whatever_order_they_come_in(findings, seed):
     random.Random(seed).shuffle(shuffled)
     as_json = [f.to_json() for f in sorted(findings, key=Finding.sort_key)]
     assert [f.to_json() for f in sorted(shuffled, key=Finding.sort_key)] == as_json
+
+
+@settings(max_examples=300, deadline=None)
+@given(findings=st.lists(_findings, max_size=30), seed=st.integers(0, 2**16))
+def test_sort_findings_is_sorting_by_sort_key(findings, seed):
+    """Law: the two-stage sort (place, severity, rule; the whole key among ties) is ``sort_key``'s."""
+    shuffled = list(findings)
+    random.Random(seed).shuffle(shuffled)
+    expected = sorted(shuffled, key=Finding.sort_key)
+    sort_findings(shuffled)
+    assert [id(f) for f in shuffled] == [id(f) for f in expected]
 
 
 @pytest.mark.parametrize("fmt", ["sarif", "junit", "github", "markdown"])

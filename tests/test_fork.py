@@ -18,10 +18,15 @@ from premortem.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_every_item_comes_back_in_order_and_shared_objects_keep_their_identity():
-    shared = [{"name": str(i)} for i in range(40)]
+class _Object:
+    def __init__(self, name: str) -> None:
+        self.name = name
 
-    def do(item: int) -> tuple[int, int, dict[str, str]]:
+
+def test_every_item_comes_back_in_order_and_shared_objects_keep_their_identity():
+    shared = [_Object(str(i)) for i in range(40)]
+
+    def do(item: int) -> tuple[int, int, _Object]:
         time.sleep(0.002)  # long enough that both processes take items
         return item, os.getpid(), shared[item]
 

@@ -171,3 +171,32 @@ def test_duplicate_key_lines_in_a_chunk_recovered_after_a_syntax_error() -> None
     duplicates = [p for p in loaded.problems if p.rule == "INP004"]
     assert [p.line for p in duplicates] == [10]
     assert "line 9 (nginx:1.0) and line 10 (nginx:1.1)" in duplicates[0].message
+
+
+def test_documents_pickle_as_their_fields_and_keep_their_lines():
+    """The parallel loader pickles every document a worker reads: a plain document travels as its
+    constructor's arguments, a template unit (a subclass) as usual; both keep objects and lines."""
+    import pickle
+
+    from premortem.model.podspec import pod_units
+
+    text = (
+        "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: web, namespace: shop}\n"
+        "spec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: web:1\n"
+    )
+    doc = load_text(text, "rollout.yaml").documents[0]
+    unit = pod_units(doc)[0]
+    path = ("spec", "template", "spec", "containers", 0, "image")
+    for original in (doc, unit):
+        copy = pickle.loads(pickle.dumps(original, protocol=pickle.HIGHEST_PROTOCOL))
+        assert type(copy) is type(original)
+        assert (copy.obj, copy.file, copy.line, copy.doc_index, copy.item_index) == (
+            original.obj,
+            original.file,
+            original.line,
+            original.doc_index,
+            original.item_index,
+        )
+        assert copy.ref == original.ref
+        assert copy.line_of(path) == original.line_of(path) == 9
+    assert pickle.loads(pickle.dumps(unit)).template == unit.template

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from premortem.findings import CATEGORIES, INTERNAL_ERROR, SEVERITIES, Finding, json_pointer
+from premortem.findings import CATEGORIES, INTERNAL_ERROR, SEVERITIES, Finding, json_pointer, sort_findings
 from premortem.fixtures import as_delivered
 from premortem.fork import in_two_processes, worth_splitting
 from premortem.load.document import Document, JsonRef, LoadProblem, LoadResult, NodeRef, Path
@@ -104,7 +104,7 @@ def _scan(
 
     findings = fold_root_causes(findings, active)
     _fill_lines(pending)
-    findings.sort(key=Finding.sort_key)
+    sort_findings(findings)
     return ScanResult(findings, objects, summarize(findings, loaded), documents)
 
 

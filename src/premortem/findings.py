@@ -148,6 +148,27 @@ class Finding:
         )
 
 
+def sort_findings(findings: list[Finding]) -> None:
+    """Sort ``findings`` in place by ``Finding.sort_key``: by place, severity and rule first (a
+    small key), and by the whole key only among findings that tie on those (a big report has a
+    few hundred thousand findings and few ties; the whole key costs several times more)."""
+    findings.sort(key=_place)
+    start, count = 0, len(findings)
+    while start < count:
+        place = _place(findings[start])
+        end = start + 1
+        while end < count and _place(findings[end]) == place:
+            end += 1
+        if end - start > 1:
+            findings[start:end] = sorted(findings[start:end], key=Finding.sort_key)
+        start = end
+
+
+def _place(finding: Finding) -> tuple[str, int, int, str]:
+    """The first fields of ``Finding.sort_key``."""
+    return (finding.file or "", finding.line or 0, -finding.severity, finding.rule)
+
+
 def _text(value: str | None) -> tuple[bool, str]:
     return (value is not None, value or "")
 

@@ -47,14 +47,17 @@ def in_two_processes(
     Items below ``parent_only`` are done here only: items that read every object would make the
     child copy nearly all of this process's memory (each object it reads has its reference count
     written, so its page is copied). The others go to whichever process takes them first from one
-    shared counter; this process takes its own items first, then helps. Any object of ``shared`` in the child's results comes back as the
-    parent's own object (by identity: it existed before the fork). ``do`` must not depend on what
+    shared counter; this process takes its own items first, then helps. Any object of ``shared`` in
+    the child's results comes back as the parent's own object (by identity: it existed before the
+    fork); shared objects are instances of classes (plain dicts, lists and strings are copied). ``do`` must not depend on what
     the other items did. An item the child did not send back (it failed, or was killed) is done here.
     """
     import multiprocessing
     import threading
 
-    by_id = {id(obj): obj for obj in shared}
+    by_id = _SHARED
+    by_id.clear()
+    by_id.update((id(obj), obj) for obj in shared)
     counter = multiprocessing.get_context("fork").Value("l", parent_only)
     read_end, write_end = os.pipe()
     _widen(write_end)
@@ -73,7 +76,7 @@ def in_two_processes(
     # A thread takes the child's results as they come (reading the pipe releases the GIL), so the
     # child never waits on a full pipe and nothing is left to unpickle once this process is done.
     theirs: dict[int, T] = {}
-    reader = threading.Thread(target=_receive, args=(read_end, by_id, theirs), daemon=True)
+    reader = threading.Thread(target=_receive, args=(read_end, theirs), daemon=True)
     reader.start()
     try:
         done = {index: do(index) for index in range(min(parent_only, count))}
@@ -83,6 +86,7 @@ def in_two_processes(
         raise
     finally:
         reader.join()
+        by_id.clear()
     os.waitpid(pid, 0)
     done.update(theirs)
     return [done[index] if index in done else do(index) for index in range(count)]
@@ -108,13 +112,13 @@ def _send(fd: int, result: object, by_id: dict[int, object]) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _receive(fd: int, by_id: dict[int, object], into: dict[int, Any]) -> None:
+def _receive(fd: int, into: dict[int, Any]) -> None:
     """Read results from the pipe until it closes; a result cut short (the child died) is dropped."""
     with os.fdopen(fd, "rb") as stream:
         while len(head := stream.read(8)) == 8:
             body = stream.read(int.from_bytes(head, "little"))
             try:
-                index, result = _Unpickler(io.BytesIO(body), by_id).load()
+                index, result = pickle.loads(body)  # shared objects: _shared_object
             except Exception:  # cut short: this item and any after it are done by the parent
                 return
             into[index] = result
@@ -136,21 +140,27 @@ def _claims(counter: Any, count: int) -> Iterator[int]:
 
 
 class _Pickler(pickle.Pickler):
+    """Pickles a shared object as a reference. ``reducer_override`` is asked only about objects that
+    are not plain data (dict, list, str, int...): a finding's strings and dicts cost no Python call,
+    where ``persistent_id`` was called for every one of them."""
+
     def __init__(self, file: io.BytesIO, by_id: dict[int, object]) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self._by_id = by_id
 
-    def persistent_id(self, obj: Any) -> int | None:
-        return id(obj) if id(obj) in self._by_id else None
+    def reducer_override(self, obj: Any) -> Any:
+        if id(obj) in self._by_id:
+            return _shared_object, (id(obj),)
+        return NotImplemented
 
 
-class _Unpickler(pickle.Unpickler):
-    def __init__(self, file: io.BytesIO, by_id: dict[int, object]) -> None:
-        super().__init__(file)
-        self._by_id = by_id
+def _shared_object(key: int) -> object:
+    """A shared object, by the key the child pickled it as (its id, the same in both processes)."""
+    return _SHARED[key]
 
-    def persistent_load(self, pid: Any) -> object:
-        return self._by_id[pid]
+
+# The objects shared with the child of the ``in_two_processes`` running now, by id.
+_SHARED: dict[int, object] = {}
 
 
 def _reap(pid: int) -> None:

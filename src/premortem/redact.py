@@ -290,13 +290,16 @@ def _compact(value: Any, budget: int) -> str:
     return "".join(parts)
 
 
+_WALKED = (str, dict, list, tuple)
+
+
 def _walk(value: Any, fn: Callable[[str], str]) -> Any:
     if isinstance(value, str):
         return fn(value)
-    if isinstance(value, dict):
-        return {k: _walk(v, fn) for k, v in value.items()}
+    if isinstance(value, dict):  # numbers and booleans as they are, without a call each
+        return {k: _walk(v, fn) if isinstance(v, _WALKED) else v for k, v in value.items()}
     if isinstance(value, list):
-        return [_walk(v, fn) for v in value]
+        return [_walk(v, fn) if isinstance(v, _WALKED) else v for v in value]
     if isinstance(value, tuple):
         return tuple(_walk(v, fn) for v in value)
     return value

@@ -39,6 +39,14 @@ class Document:
     # Memo of derived views (pod resources, parsed images...) so rules share one computation.
     cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """A plain document travels as its constructor's arguments (the parallel loader sends every
+        document a worker reads): half the time of pickling its slots one by one. Its ``cache`` and
+        ``ref`` are worked out again from ``obj`` on the other side. Subclasses pickle as usual."""
+        if type(self) is not Document:
+            return object.__reduce_ex__(self, protocol)
+        return Document, (self.obj, self.file, self.line, self.node, self.doc_index, self.item_index)
+
     @property
     def ref(self) -> ObjectRef:
         if self._ref is None:
@@ -218,6 +226,18 @@ class NodeRef:
     # The line of every edge of the object, recorded while it was built (load/lines.py); None when
     # the object does not mirror its document node for node (then look-ups compose it again).
     table: Table | None = None
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # One call with every field, where a frozen dataclass's own pickling sets them one by one.
+        return NodeRef, (
+            self.source,
+            self.index,
+            self.item,
+            self.in_items,
+            self.span,
+            self.item_span,
+            self.table,
+        )
 
     @property
     def key(self) -> tuple[int, int | None]:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from premortem.findings import Finding
+from premortem.findings import Finding, sort_findings
 from premortem.load.document import Document, LoadProblem, LoadResult
 from premortem.load.reader import load_text
 from premortem.render.discover import RenderUnit
@@ -89,7 +89,8 @@ def scan_apart(
         result = scan(inputs.plain, rules, options, settings=settings)
     else:
         parts = [scan(part, rules, options, settings=settings) for part in (inputs.plain, *inputs.units)]
-        findings = sorted((f for part in parts for f in part.findings), key=Finding.sort_key)
+        findings = [f for part in parts for f in part.findings]
+        sort_findings(findings)
         objects = [o for part in parts for o in part.objects]
         documents = [d for part in parts for d in part.documents]
         result = ScanResult(findings, objects, summarize(findings, inputs.loaded), documents)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
 from typing import Any
 
-from premortem.findings import CATEGORIES, SEVERITIES, Finding, Severity
+from premortem.findings import CATEGORIES, SEVERITIES, Finding, Severity, sort_findings
 from premortem.load.document import Document
 from premortem.render.rendered import definition_start
 from premortem.settings import Settings
@@ -89,7 +89,7 @@ def _sort(findings: list[Finding]) -> None:
         if previous is not None:
             before, after = (previous.file or "", previous.line or 0), (f.file or "", f.line or 0)
             if before > after or (before == after and previous.sort_key() > f.sort_key()):
-                findings.sort(key=Finding.sort_key)
+                sort_findings(findings)
                 return
         previous = f
 
