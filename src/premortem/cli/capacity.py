@@ -106,8 +106,11 @@ def capacity(
             assert hit.doc is not None
             findings.append(make_finding(rule, hit.doc, hit))
     ran = {k for r in rules for k in (r.id, r.category)}
-    texts = source_texts([*plan.files, *rendered_sources(findings, loaded.documents)], loaded.documents)
-    triaged = triage(findings, settings, loaded.documents, texts, ran)
+    texts = {  # the templates and origin files of rendered objects were not read by the loader
+        **source_texts(plan.files, loaded.documents, loaded.may_suppress),
+        **source_texts(rendered_sources(findings, loaded.documents), loaded.documents),
+    }
+    triaged = triage(findings, settings, loaded.documents, texts, ran, loaded.may_suppress)
     findings = triaged.findings
     code = exit_code(findings, settings.fail_on)
     if missing:

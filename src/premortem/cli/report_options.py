@@ -9,6 +9,8 @@ import click
 from premortem.cli.options import color_option
 
 if TYPE_CHECKING:
+    from collections.abc import Set
+
     from premortem.findings import Finding
     from premortem.load.document import Document
     from premortem.rules.registry import Rule
@@ -68,6 +70,7 @@ def report_and_exit(
     objects: list[dict[str, Any]] | None = None,
     verb: str = "scanned",
     code: int = 0,
+    may_suppress: Set[str] | None = None,
 ) -> None:
     """The end of every verb that reports findings: triage (suppressions, baseline, min-severity),
     write the baseline if asked, print the report in ``fmt``, exit (``code`` when it is worse)."""
@@ -85,7 +88,7 @@ def report_and_exit(
         settings = dataclasses.replace(settings, baseline=None)
     ran = {k for r in rules for k in (r.id, r.category)}
     try:
-        triaged = triage(findings, settings, documents, texts, ran)
+        triaged = triage(findings, settings, documents, texts, ran, may_suppress)
         if new_baseline:
             count = write_baseline(new_baseline, triaged.unbaselined)
             click.echo(f"premortem: recorded {count} finding(s) in {new_baseline}", err=True)

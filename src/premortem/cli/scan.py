@@ -102,9 +102,11 @@ def scan(paths: tuple[str, ...], fmt: str, **options: Any) -> None:
         summary={**result.summary, "files_excluded": excluded},
         options=options,
         documents=result.documents,
-        texts=source_texts(
-            [*plan.files, *rendered_sources(result.findings, result.documents)], result.documents
-        ),
+        texts={  # the templates and origin files of rendered objects were not read by the loader
+            **source_texts(plan.files, result.documents, loaded.may_suppress),
+            **source_texts(rendered_sources(result.findings, result.documents), result.documents),
+        },
         objects=result.objects,
         code=EXIT_USAGE if missing else 0,
+        may_suppress=loaded.may_suppress,
     )

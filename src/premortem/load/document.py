@@ -309,6 +309,10 @@ class LoadResult:
     files_failed: int = 0
     # Documents that are valid YAML but plainly not Kubernetes objects (Helm values, CI configs...).
     skipped: list[tuple[str, int, str]] = field(default_factory=list)
+    # The files (by the name their documents carry) whose text may hold a suppression: the loader
+    # notes them while it holds the text, so triage neither reads every file again for comments
+    # nor walks every document's annotations (see ``may_hold_suppression``).
+    may_suppress: set[str] = field(default_factory=set)
 
     def extend(self, other: LoadResult) -> None:
         self.documents.extend(other.documents)
@@ -316,6 +320,25 @@ class LoadResult:
         self.files_read += other.files_read
         self.files_failed += other.files_failed
         self.skipped.extend(other.skipped)
+        self.may_suppress |= other.may_suppress
+
+    def note_text(self, name: str, text: str) -> None:
+        """Record ``name`` in ``may_suppress`` if ``text`` (all or part of its text) may hold a suppression."""
+        if may_hold_suppression(text):
+            self.may_suppress.add(name)
+
+
+# Both the comment marker ("# premortem: ignore") and the annotation prefix ("ignore.premortem.dev/")
+# hold this word (triage/suppressions.py; a test checks that they do).
+SUPPRESSION_WORD = "premortem"
+
+
+def may_hold_suppression(text: str) -> bool:
+    """Whether ``text`` may hold a suppression comment or annotation: it holds the word, or a
+    backslash (a JSON or double-quoted YAML escape can spell an annotation key without writing the
+    word: "ignore.pre\\u006dortem.dev/RES001"). Any other text cannot: YAML and JSON spell a key
+    only with its characters or escapes, and comments are read as written."""
+    return SUPPRESSION_WORD in text or "\\" in text
 
 
 def _str_or_none(value: Any) -> str | None:

@@ -369,6 +369,7 @@ def load_piece(text: str, name: str, piece: split.Piece) -> tuple[LoadResult, in
         consumed = _parse_stream(chunk, name, piece.line, 0, result, NodeSource(name, chunk, piece.line))
     except yaml.YAMLError:
         return None
+    result.note_text(name, chunk)
     return result, consumed
 
 
@@ -392,6 +393,12 @@ def load_text(text: str, name: str) -> LoadResult:
 
 
 def _load_text(text: str, name: str, source: NodeSource) -> LoadResult:
+    result = _parse_text(text, name, source)
+    result.note_text(name, text)  # whatever became of it: a comment may still silence a problem
+    return result
+
+
+def _parse_text(text: str, name: str, source: NodeSource) -> LoadResult:
     json_error: ValueError | None = None
     if looks_like_json(text):  # as kubectl decides: JSON with a JSON parser, YAML if that fails
         try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,13 +52,52 @@ def triage(
     documents: list[Document] | None = None,
     texts: dict[str, str] | None = None,
     ran: Iterable[str] = (),
+    may_suppress: Set[str] | None = None,
 ) -> Triaged:
     """Apply the settings to the rules' findings. ``documents`` carry annotations, ``texts`` (file ->
     text) comments; ``ran`` are the ids and categories of the rules that ran (a suppression of a
-    rule that did not run is not "unused")."""
+    rule that did not run is not "unused"); ``may_suppress``: the only files whose documents may
+    carry annotation suppressions (LoadResult.may_suppress; None: any)."""
     docs = documents or []
-    found = [_override(f, settings) for f in findings]
-    suppressions = [*from_annotations(docs), *from_comments(docs, texts or {}), *from_config(settings)]
+    found = [_override(f, settings) for f in findings] if settings.severity else list(findings)
+    suppressions = [
+        *from_annotations(docs, may_suppress),
+        *from_comments(docs, texts or {}),
+        *from_config(settings),
+    ]
+    kept, suppressed = _suppress(found, suppressions) if suppressions else (found, [])
+    ran_keys = {k.upper() for k in ran}
+    kept += [_override(f, settings) for f in _suppression_findings(suppressions, docs, ran_keys)]
+    _sort(kept)
+
+    unbaselined = kept
+    baselined: list[Finding] = []
+    if settings.baseline:
+        kept, baselined = split_baselined(kept, read_baseline(settings.baseline))
+    threshold = Severity.parse(settings.min_severity)
+    shown = [f for f in kept if f.severity >= threshold]
+    hidden = [f for f in kept if f.severity < threshold]
+    return Triaged(shown, suppressed, baselined, hidden, unbaselined)
+
+
+def _sort(findings: list[Finding]) -> None:
+    """Put ``findings`` in report order (Finding.sort_key), unless they are in it already: the scan's
+    findings come sorted, and when triage changed no severity and added no finding they still are.
+    Checking costs a pair of (file, line) per finding; the full keys, only where two share a line."""
+    previous: Finding | None = None
+    for f in findings:
+        if previous is not None:
+            before, after = (previous.file or "", previous.line or 0), (f.file or "", f.line or 0)
+            if before > after or (before == after and previous.sort_key() > f.sort_key()):
+                sort_findings(findings)
+                return
+        previous = f
+
+
+def _suppress(
+    found: list[Finding], suppressions: list[Suppression]
+) -> tuple[list[Finding], list[tuple[Finding, Suppression]]]:
+    """(the findings no suppression covers, each other finding with the first one that does)."""
     kept: list[Finding] = []
     suppressed: list[tuple[Finding, Suppression]] = []
     by_file: dict[str | None, list[Suppression]] = {}
@@ -74,18 +113,7 @@ def triage(
         else:
             hit.used = max(hit.used, 0) + 1
             suppressed.append((f, hit))
-    ran_keys = {k.upper() for k in ran}
-    kept += [_override(f, settings) for f in _suppression_findings(suppressions, docs, ran_keys)]
-    sort_findings(kept)
-
-    unbaselined = kept
-    baselined: list[Finding] = []
-    if settings.baseline:
-        kept, baselined = split_baselined(kept, read_baseline(settings.baseline))
-    threshold = Severity.parse(settings.min_severity)
-    shown = [f for f in kept if f.severity >= threshold]
-    hidden = [f for f in kept if f.severity < threshold]
-    return Triaged(shown, suppressed, baselined, hidden, unbaselined)
+    return kept, suppressed
 
 
 def selected(findings: Iterable[Finding], settings: Settings) -> list[Finding]:

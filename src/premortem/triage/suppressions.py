@@ -13,7 +13,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,9 +89,15 @@ def _rule_keys(rules: tuple[str, ...]) -> frozenset[str]:
     return frozenset(keys)
 
 
-def from_annotations(documents: Iterable[Document]) -> list[Suppression]:
+def from_annotations(
+    documents: Iterable[Document], may_suppress: Set[str] | None = None
+) -> list[Suppression]:
+    """Annotation suppressions on ``documents``; with ``may_suppress`` (LoadResult.may_suppress), only
+    on the documents of those files (no other file's text holds the annotation prefix)."""
     out = []
     for doc in documents:
+        if may_suppress is not None and doc.file not in may_suppress:
+            continue
         obj = doc.obj if isinstance(doc.obj, dict) else {}
         for meta_path in (("metadata",), *_TEMPLATE_META):
             annotations = _get(obj, (*meta_path, "annotations"))
@@ -146,13 +152,14 @@ def _object_suppression(
 def from_comments(documents: list[Document], texts: dict[str, str]) -> list[Suppression]:
     """Comment suppressions in ``texts`` (file -> text); ``documents`` give the objects' first lines
     (a rendered object's in its template or origin file, where several builds may share one)."""
+    texts = {file: text for file, text in texts.items() if "premortem:" in text}
+    if not texts:
+        return []  # the usual case: no object's first line to look up
     starts: dict[tuple[str, int], list[Document]] = {}
     for d in documents:
         starts.setdefault(definition_start(d), []).append(d)
     out = []
     for file, text in texts.items():
-        if "premortem:" not in text:
-            continue
         lines = text.splitlines()
         for index, line in enumerate(lines):
             match = _COMMENT.search(line)
