@@ -318,7 +318,9 @@ def _load_both(text: str) -> tuple[list[Any], list[Any]]:
         try:
             while loader.check_node():
                 node = loader.get_node()
-                out.append(construct_fast(loader, node) if fast else loader.construct_document(node))
+                # The scan tells construct_fast whether the text has an anchor ("&"): law for both.
+                built = construct_fast(loader, node, "&" in text) if fast else None
+                out.append(built if fast else loader.construct_document(node))
         except yaml.YAMLError as exc:
             out.append(("error", str(exc)))
         finally:

@@ -43,6 +43,8 @@ _PLAIN_VALUE_MAX = 48
 _STR_TAG = "tag:yaml.org,2002:str"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MAP_TAG = "tag:yaml.org,2002:map"
+# Looked up once: the resolver and the constructor ask about every node.
+_SCALAR_NODE, _MAPPING_NODE, _SEQUENCE_NODE = yaml.ScalarNode, yaml.MappingNode, yaml.SequenceNode
 
 
 class _Loader(_BaseLoader):
@@ -50,7 +52,7 @@ class _Loader(_BaseLoader):
     with a memo in front of the implicit resolver (same tags, fewer regular expressions)."""
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is yaml.ScalarNode:
+        if kind is _SCALAR_NODE:
             if not implicit[0]:
                 return _STR_TAG  # quoted or block scalar without a tag
             tag = _PLAIN_TAGS.get(value)
@@ -59,7 +61,7 @@ class _Loader(_BaseLoader):
                 if len(value) <= _PLAIN_VALUE_MAX and len(_PLAIN_TAGS) < _PLAIN_TAGS_MAX:
                     _PLAIN_TAGS[value] = tag
             return tag
-        return _SEQ_TAG if kind is yaml.SequenceNode else _MAP_TAG
+        return _SEQ_TAG if kind is _SEQUENCE_NODE else _MAP_TAG
 
     # Called around every node; without path resolvers (asserted below) they do nothing.
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:
@@ -99,7 +101,7 @@ _MEMO_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("int", "float", "bool"
 _SCALARS: dict[tuple[str, str], Any] = {}
 
 
-def construct_fast(loader: _Loader, root: Any) -> Any:
+def construct_fast(loader: _Loader, root: Any, anchors: bool = True) -> Any:
     """``loader.construct_document(root)``, faster for what manifests are made of.
 
     Strings, mappings and sequences are built directly; ints, floats, booleans and nulls by PyYAML's
@@ -109,20 +111,24 @@ def construct_fast(loader: _Loader, root: Any) -> Any:
     """
     built: dict[Any, Any] = {}
     try:
-        return _build(root, loader, built, None)
+        return _build(root, loader, built, None, anchors)
     except (_Fallback, RecursionError):
         return loader.construct_document(root)
     finally:
         built.clear()  # holds nodes; nothing may keep the node tree alive (the GC is off)
 
 
-def _build(node: Any, loader: _Loader, built: dict[Any, Any], lines: list[int] | None) -> Any:
+def _build(
+    node: Any, loader: _Loader, built: dict[Any, Any], lines: list[int] | None, anchors: bool = True
+) -> Any:
     # ``lines`` receives the line of every edge in pre-order (load/lines.py), when given.
+    # ``anchors``: the stream may hold anchors, so a node may be reached twice (an alias); without,
+    # every node is new and nodes are not remembered (a third of the time of building a manifest).
     # A module-level function, not a closure: a recursive closure is a reference cycle, and with the
     # cyclic GC off it kept every document's node tree alive (3.6 GB for 100k objects).
     kind = type(node)
     tag = node.tag
-    if kind is yaml.ScalarNode:
+    if kind is _SCALAR_NODE:
         if tag == _STR_TAG:
             value = node.value
             # Keys and short values repeat across every object: one string each saves memory,
@@ -137,40 +143,44 @@ def _build(node: Any, loader: _Loader, built: dict[Any, Any], lines: list[int] |
             if len(_SCALARS) < _PLAIN_TAGS_MAX:
                 _SCALARS[key] = value
         return value
-    if node in built:
-        if built[node] is None:
-            raise _Fallback  # recursive alias
-        built[_ALIASED] = True
-        return built[node]
-    built[node] = None
+    if anchors:
+        if node in built:
+            if built[node] is None:
+                raise _Fallback  # recursive alias
+            built[_ALIASED] = True
+            return built[node]
+        built[node] = None
     result: Any
-    if kind is yaml.MappingNode:
+    if kind is _MAPPING_NODE:
         if tag != _MAP_TAG:
             raise _Fallback
         result = {}
         for key_node, value_node in node.value:
-            if type(key_node) is not yaml.ScalarNode or key_node.tag not in _KEY_TAGS:
+            if type(key_node) is not _SCALAR_NODE or key_node.tag not in _KEY_TAGS:
                 raise _Fallback
             if lines is not None:
                 if key_node.tag != _STR_TAG:
                     built[_ODD_KEY] = True  # the table would not match keys given as strings
                 lines.append(key_node.start_mark.line)
-            result[_build(key_node, loader, built, None)] = _build(value_node, loader, built, lines)
+            result[_build(key_node, loader, built, None, anchors)] = _build(
+                value_node, loader, built, lines, anchors
+            )
         if len(result) != len(node.value):  # a key written twice (load/limits.py reports it)
             built.setdefault(_DUPLICATES, []).append(node)
-    elif kind is yaml.SequenceNode:
+    elif kind is _SEQUENCE_NODE:
         if tag != _SEQ_TAG:
             raise _Fallback
         if lines is None:
-            result = [_build(item, loader, built, None) for item in node.value]
+            result = [_build(item, loader, built, None, anchors) for item in node.value]
         else:
             result = []
             for item in node.value:
                 lines.append(item.start_mark.line)
-                result.append(_build(item, loader, built, lines))
+                result.append(_build(item, loader, built, lines, anchors))
     else:  # pragma: no cover - the composer makes only these three
         raise _Fallback
-    built[node] = result
+    if anchors:
+        built[node] = result
     return result
 
 
@@ -184,7 +194,7 @@ _ODD_KEY = object()
 
 
 def construct_checked(
-    loader: _Loader, root: Any, stream: str, line_offset: int = 0
+    loader: _Loader, root: Any, stream: str, line_offset: int = 0, anchors: bool = True
 ) -> tuple[Any, list[InputProblem], Table | None]:
     """``construct_fast`` plus the bounds of load/limits.py: a document with excessive or recursive
     aliasing is not constructed (data None, one INP001 problem); duplicate keys are INP004 problems.
@@ -199,7 +209,7 @@ def construct_checked(
     lines: list[int] = []
     table: Table | None = None
     try:
-        data = _build(root, loader, built, lines)
+        data = _build(root, loader, built, lines, anchors)
         aliased = _ALIASED in built
         duplicates: list[Any] | None = built.get(_DUPLICATES, [])
         if not aliased and not duplicates and _ODD_KEY not in built:
@@ -229,11 +239,12 @@ def parse_documents(text: str) -> list[Any]:
     """Every document of ``text`` as plain data, constructed as the scan constructs it (``fix``
     checks that an edited file reads as intended with this); raises ``yaml.YAMLError``."""
     loader = _Loader(text)
+    anchors = "&" in text
     try:
         documents: list[Any] = []
         while loader.check_node():
             node = loader.get_node()
-            documents.append(construct_fast(loader, node) if node is not None else None)
+            documents.append(construct_fast(loader, node, anchors) if node is not None else None)
         return documents
     finally:
         loader.dispose()
@@ -491,7 +502,7 @@ def _parse_one(text: str, line_offset: int) -> tuple[Any, list[InputProblem], An
         root = loader.get_node()
         if root is None or loader.check_node():
             return None
-        data, problems, table = construct_checked(loader, root, text, line_offset)
+        data, problems, table = construct_checked(loader, root, text, line_offset, "&" in text)
         return data, problems, root, table
     except yaml.YAMLError:
         return None
@@ -557,11 +568,14 @@ def _parse_stream(
     # syntax error: marks count lines from the chunk's start, so the offset is added to every line.
     loader = _Loader(text)
     position = 0  # of the document in this stream, for NodeRef
+    anchors = "&" in text  # without one, no node can be reached twice (see _build)
     try:
         while loader.check_node():
             node = loader.get_node()
             data, problems, table = (
-                construct_checked(loader, node, text, line_offset) if node is not None else (None, [], None)
+                construct_checked(loader, node, text, line_offset, anchors)
+                if node is not None
+                else (None, [], None)
             )
             line = (node.start_mark.line + 1 + line_offset) if node is not None else line_offset + 1
             for problem in problems:

@@ -36,6 +36,7 @@ the KubeletConfiguration each case expects under ``test/e2e/cases/``).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from premortem.load.document import Document
 from premortem.model.criticality import is_static_pod
@@ -195,7 +196,14 @@ def _tool_or_fragment(doc: Document) -> Delivery | None:
 
 def _fixture(file: str) -> str | None:
     """Why ``file`` holds policy-test objects (see the module documentation), or None."""
-    parts = file.replace("\\", "/").split("/")[:-1]
+    folder, slash, _ = file.replace("\\", "/").rpartition("/")
+    return _fixture_folder(folder if slash else None)
+
+
+@lru_cache(maxsize=1 << 14)
+def _fixture_folder(folder: str | None) -> str | None:
+    """``_fixture`` of every file in ``folder`` (None: a bare file name): asked once per folder."""
+    parts = folder.split("/") if folder is not None else []
     for part in parts:
         if part in FIXTURE_DIRS:
             return FIXTURE_DIRS[part]
