@@ -188,6 +188,7 @@ def best_effort_pod(doc: Document) -> Iterator[Hit]:
             "premortem fix also raises requests.cpu to limits.cpu (opt-in: it can multiply the cpu reserved)",
         ),
     },
+    per_workload=True,
 )
 def memory_request_below_limit(context: ClusterContext) -> Iterator[Hit]:
     """
@@ -251,7 +252,7 @@ def memory_request_below_limit(context: ClusterContext) -> Iterator[Hit]:
     (GetContainerOOMScoreAdjust), K8s docs concepts/scheduling-eviction/node-pressure-eviction.md.
     """
     medium_from = memory_request_below_limit.param("medium_bytes")
-    for doc in context.index.workloads():
+    for doc in context.workloads():
         res = resources_of(doc)
         if res is None:
             continue
@@ -515,6 +516,7 @@ def _quantity(resource: str, value: int | None) -> str:
             "a cpu limit below this on a container that serves traffic is medium (under one core by default)",
         )
     },
+    per_workload=True,
 )
 def cpu_limit_throttles(ctx: ClusterContext) -> Iterator[Hit]:
     """
@@ -601,7 +603,7 @@ def cpu_limit_throttles(ctx: ClusterContext) -> Iterator[Hit]:
     torvalds/linux Documentation/scheduler/sched-bwc.rst (CFS bandwidth control, throttling per period).
     """
     threshold = cpu_limit_throttles.param("throttle_below_millicores")
-    for doc in ctx.index.workloads():
+    for doc in ctx.workloads():
         if doc.kind not in LONG_RUNNING_KINDS:
             continue
         res = resources_of(doc)
