@@ -108,3 +108,17 @@ def monkeypatch_env():
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PREMORTEM_PARALLEL_MIN_OBJECTS", "0")
         yield
+
+
+@pytest.mark.parametrize("count", [0, 3, json_report.ONE_PER_LINE_ABOVE + 50])
+def test_a_mapped_list_is_written_as_the_list_of_its_dicts(count):
+    """Findings become dicts where they are written (``Mapped``): the text is that of the list."""
+    items = list(range(count))
+    mapped = json_report.Mapped(items, lambda n: {"n": n, "m": "é" * (n % 3)})
+    as_list = [{"n": n, "m": "é" * (n % 3)} for n in items]
+    for jobs in (1, 2):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("PREMORTEM_PARALLEL_MIN_OBJECTS", "0")
+            assert _written_with_jobs({"findings": mapped, "objects": []}, jobs) == _written_with_jobs(
+                {"findings": as_list, "objects": []}, 1
+            )

@@ -17,11 +17,14 @@ import re
 import signal
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
-from typing import IO, Any, TextIO
+from typing import IO, TYPE_CHECKING, Any, TextIO, overload
 
 from premortem.report.model import Report
+
+if TYPE_CHECKING:
+    from premortem.findings import Finding
 
 ONE_PER_LINE_ABOVE = 100
 # Pieces of text joined per write (json.dump wrote each small chunk on its own).
@@ -97,6 +100,13 @@ def _pieces(value: Any, indent: str) -> Any:
             if position < last:
                 yield ","
         yield f"\n{indent}}}"
+    elif isinstance(value, Mapped):
+        if len(value) > ONE_PER_LINE_ABOVE:
+            yield "["
+            yield _Items(value, 0, len(value), inner)
+            yield f"\n{indent}]"
+        else:
+            yield from _pieces(list(value), indent)
     elif isinstance(value, list | tuple) and value:
         yield "["
         if len(value) > ONE_PER_LINE_ABOVE and all(isinstance(v, dict) for v in value):
@@ -113,12 +123,34 @@ def _pieces(value: Any, indent: str) -> Any:
         yield _compact(value)
 
 
+class Mapped(Sequence[Any]):
+    """``items`` written as ``transform(item)`` each: a big report's findings become dicts where
+    they are written (half of them in the child of ``_split``), not all of them beforehand."""
+
+    def __init__(self, items: Sequence[Any], transform: Callable[[Any], dict[str, Any]]) -> None:
+        self.items, self.transform = items, transform
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self.transform(item) for item in self.items[index]]
+        return self.transform(self.items[index])
+
+
 class _Items:
     """Items ``start`` to ``end`` of a list written one per line at ``indent`` (see the module doc)."""
 
     __slots__ = ("end", "indent", "items", "start")
 
-    def __init__(self, items: list[Any] | tuple[Any, ...], start: int, end: int, indent: str) -> None:
+    def __init__(self, items: Sequence[Any], start: int, end: int, indent: str) -> None:
         self.items, self.start, self.end, self.indent = items, start, end, indent
 
     def texts(self) -> Iterator[str]:
@@ -245,13 +277,19 @@ def _key(key: Any) -> str:
     raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
 
 
+def _finding_json(finding: Finding) -> dict[str, Any]:
+    from premortem.triage.fingerprint import fingerprint
+
+    return {**finding.to_json(), "fingerprint": fingerprint(finding)}
+
+
 def scan_json(report: Report) -> dict[str, Any]:
     """``{findings, objects, summary, suppressed}``: each finding with its fingerprint; suppressed
     findings (not in ``findings``, not counted for the exit code) with their ``suppression``."""
     from premortem.triage.fingerprint import fingerprint
 
     return {
-        "findings": [{**f.to_json(), "fingerprint": fingerprint(f)} for f in report.findings],
+        "findings": Mapped(report.findings, _finding_json),
         "objects": report.objects,
         "summary": report.summary,
         "suppressed": [

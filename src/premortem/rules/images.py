@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 from premortem.findings import Severity
 from premortem.load.document import Document
 from premortem.model.idle import is_idle
 from premortem.model.image import (
+    BuiltImage,
     ImageOverride,
     ImageRef,
     built_by,
@@ -16,6 +18,7 @@ from premortem.model.image import (
     parse_image,
     skaffold_builds,
 )
+from premortem.model.index import ObjectIndex
 from premortem.model.podspec import (
     CONTAINER,
     EPHEMERAL,
@@ -67,6 +70,28 @@ def _hit(container: ContainerView, ref: ImageRef, message: str, fix: str, **extr
 
 
 Variant = tuple[ImageRef, ImageOverride | None]
+_SOURCES_KEY = "_premortem_image_sources"
+
+
+def _image_sources(index: ObjectIndex) -> tuple[dict[str, list[ImageOverride]], list[BuiltImage]]:
+    """(kustomize ``images:`` overrides by manifest path, skaffold builds) of the scan, worked out
+    once per index: every slice of IMG001 and IMG002 asks."""
+    cache: dict[str, Any] = vars(index)
+    found: tuple[dict[str, list[ImageOverride]], list[BuiltImage]] | None = cache.get(_SOURCES_KEY)
+    if found is None:
+        kustomizations = [
+            (d.file, d.line, d.obj) for d in index.of_kind("Kustomization") if isinstance(d.obj, dict)
+        ]
+        overrides = kustomize_overrides(kustomizations) if kustomizations else {}
+        builds = skaffold_builds(
+            [
+                (d.file, d.line, d.obj)
+                for d in index.of_kind("Config")
+                if (d.ref.api_version or "").startswith("skaffold/") and isinstance(d.obj, dict)
+            ]
+        )
+        found = cache[_SOURCES_KEY] = (overrides, builds)
+    return found
 
 
 def resolved_images(
@@ -81,18 +106,8 @@ def resolved_images(
     admission webhook fills in (Istio's ``image: auto``) are not images the manifest chooses: they
     are left out.
     """
-    kustomizations = [
-        (d.file, d.line, d.obj) for d in context.index.of_kind("Kustomization") if isinstance(d.obj, dict)
-    ]
-    overrides = kustomize_overrides(kustomizations) if kustomizations else {}
-    builds = skaffold_builds(
-        [
-            (d.file, d.line, d.obj)
-            for d in context.index.of_kind("Config")
-            if (d.ref.api_version or "").startswith("skaffold/") and isinstance(d.obj, dict)
-        ]
-    )
-    for doc in context.index.workloads():
+    overrides, builds = _image_sources(context.index)
+    for doc in context.workloads():
         applicable = overrides.get(os.path.normpath(doc.file), [])
         for container, ref in images_of(doc):
             if not ref.valid or ref.is_injected or (builds and built_by(builds, doc.file, ref)):
@@ -124,6 +139,7 @@ def _pull_policy(container: ContainerView, ref: ImageRef) -> tuple[str, bool]:
     "images",
     Severity.HIGH,
     "Image uses :latest, a branch or channel tag (:master, :stable...) or no tag, without a digest",
+    per_workload=True,
 )
 def mutable_image_tag(context: ClusterContext) -> Iterator[Hit]:
     """
@@ -289,6 +305,7 @@ def mutable_image_tag(context: ClusterContext) -> Iterator[Hit]:
     "images",
     Severity.INFO,
     "Image has a version tag but no digest",
+    per_workload=True,
 )
 def image_tag_not_pinned(context: ClusterContext) -> Iterator[Hit]:
     """
