@@ -5,17 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from conftest import run_cli
 from premortem.engine import scan
-from premortem.findings import Severity
 from premortem.fork import in_two_processes, worth_splitting
 from premortem.load.reader import load_paths
-from premortem.rules.registry import ClusterContext, Hit, Rule
 from premortem.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,41 +101,3 @@ def test_items_below_parent_only_are_done_here():
     done = in_two_processes(30, do, [], parent_only=5)
     assert [item for item, _ in done] == list(range(30))
     assert all(pid == os.getpid() for _, pid in done[:5])
-
-
-def _per_workload_rule(fail_on: str | None) -> Rule:
-    """A per-workload cluster rule reporting each workload with its place among all of them; it
-    raises on the workload named ``fail_on``."""
-
-    def check(context: ClusterContext) -> Iterator[Hit]:
-        every = list(context.index.workloads())
-        for doc in context.workloads():
-            if doc.ref.name == fail_on:
-                raise RuntimeError("a malformed workload")
-            yield Hit(message=f"workload {every.index(doc)} of {len(every)}", fix="none", doc=doc)
-
-    return Rule(
-        "TST900", "test-per-workload", "workloads", Severity.LOW, "t", "", check, "cluster", per_workload=True
-    )
-
-
-@pytest.mark.parametrize("fail_on", [None, "app-000007"])
-def test_a_per_workload_rule_in_slices_equals_one_pass(monkeypatch, tmp_path, fail_on):
-    """Slices of a per-workload cluster rule, shared by two processes, give what one pass gives; a
-    slice that raises makes the rule be judged again whole, with the same fault isolation."""
-    for number in range(40):
-        (tmp_path / f"app-{number:06d}.yaml").write_text(
-            f"apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: app-{number:06d}}}\n"
-            "spec:\n  template:\n    spec:\n      containers: [{name: c, image: 'nginx:1.25'}]\n"
-        )
-    monkeypatch.delenv("PREMORTEM_STRICT", raising=False)  # a failing rule is a finding here
-    loaded = load_paths([str(tmp_path)])
-    rule = _per_workload_rule(fail_on)
-    alone = scan(loaded, rules=[rule], settings=Settings(jobs=1))
-    monkeypatch.setenv("PREMORTEM_PARALLEL_MIN_OBJECTS", "0")
-    split = scan(load_paths([str(tmp_path)]), rules=[rule], settings=Settings(jobs=2))
-    assert [f.to_json() for f in split.findings] == [f.to_json() for f in alone.findings]
-    messages = [f.message for f in alone.findings if f.rule == "TST900"]
-    assert len(messages) == (40 if fail_on is None else 39)
-    if fail_on is not None:
-        assert [f.rule for f in alone.findings].count("INP005") == 1  # named, the others judged

@@ -86,18 +86,15 @@ def _scan(
         # are put back in the order one process makes them, so the report is the same byte for byte.
         # The cluster rules read every object: they stay here, so that the child, which judges
         # slices of the objects, copies only the memory of the objects it reads.
-        if work.context is not None:
-            work.context.index.workload_list()  # listed once here, not again in the child
         done = in_two_processes(
             work.items(_SLICES),
             lambda item: _judge(work, item, _SLICES),
             work.shared(),
-            parent_only=len(work.whole),
+            parent_only=len(work.cluster_rules),
         )
     else:
         done = [_judge(work, item, 1) for item in range(work.items(1))]
-    events = _redo_failed_slices(work, [e for events, _ in done for e in events])
-    made = [made for _, made in sorted(events, key=lambda e: e[0])]
+    made = [made for _, made in sorted((e for events, _ in done for e in events), key=lambda e: e[0])]
     objects = [summary for _, summaries in done for summary in summaries]
     for batch in made:
         for finding, doc, path in batch:
@@ -120,10 +117,6 @@ class _Work:
     object_rules: list[tuple[Rule, list[Document]]]
     cluster_rules: list[Rule]
     context: ClusterContext | None
-    # Positions in cluster_rules: rules judged whole, each an item of its own (in this process when
-    # split: they read every object), and ``per_workload`` rules, judged slice by slice.
-    whole: list[int] = field(default_factory=list)
-    sliced: list[int] = field(default_factory=list)
 
     def shared(self) -> list[object]:
         """Everything a finding may point at that exists before the rules run (every object rule's
@@ -131,9 +124,8 @@ class _Work:
         return [*self.documents, *self.units]
 
     def items(self, slices: int) -> int:
-        """How many items ``_judge`` takes: each whole cluster rule, then ``slices`` slices of the
-        objects (object rules and per-workload cluster rules)."""
-        return len(self.whole) + slices
+        """How many items ``_judge`` takes: each cluster rule, then ``slices`` slices of the objects."""
+        return len(self.cluster_rules) + slices
 
 
 def _work(active: list[Rule], documents: list[Document], options: dict[str, Any] | None) -> _Work:
@@ -157,15 +149,13 @@ def _work(active: list[Rule], documents: list[Document], options: dict[str, Any]
     cluster_rules = [r for r in active if r.scope == "cluster"]
     context = ClusterContext(ObjectIndex.build(documents), dict(options or {})) if cluster_rules else None
     units = [unit for kind_units in units_by_kind.values() for unit in kind_units]
-    whole = [number for number, rule in enumerate(cluster_rules) if not rule.per_workload]
-    sliced = [number for number, rule in enumerate(cluster_rules) if rule.per_workload]
-    return _Work(documents, units, object_rules, cluster_rules, context, whole, sliced)
+    return _Work(documents, units, object_rules, cluster_rules, context)
 
 
 # What judging makes, in the order one process makes it: (key, [(finding, document whose line it
 # waits for or None, path)]), keys ascending.
 _Made = list[tuple[Finding, Document | None, Path]]
-_Events = list[tuple[tuple[int, int, int], _Made | None]]  # None: a slice of a cluster rule raised
+_Events = list[tuple[tuple[int, int, int], _Made]]
 
 
 def _judge(work: _Work, item: int, slices: int) -> tuple[_Events, list[dict[str, Any]]]:
@@ -173,10 +163,19 @@ def _judge(work: _Work, item: int, slices: int) -> tuple[_Events, list[dict[str,
     slice (of ``slices``) of its targets, with the summaries of that slice of the objects."""
     events: _Events = []
     edges: dict[int, int] = {}  # load/lines.py's memo of edge counts, for the findings of this item
-    if item < len(work.whole):
-        number = work.whole[item]
-        return [_whole_cluster_rule(work, number, edges)], []
-    part = item - len(work.whole)
+    clusters = len(work.cluster_rules)
+    if item < clusters:
+        rule = work.cluster_rules[item]
+        if work.context is None:  # pragma: no cover - built whenever there are cluster rules
+            return events, []
+        cluster_hits, failures = _cluster_hits(rule, work.context, work.documents)
+        made: _Made = [(failure, None, ()) for failure in failures]
+        for hit in cluster_hits:
+            if hit.doc is None:
+                raise ValueError(f"cluster rule {rule.id} returned a hit without a document")
+            made.append(_made(rule, hit.doc, hit, edges))
+        return [((1, item, 0), made)], []
+    part = item - clusters
     for number, (rule, targets) in enumerate(work.object_rules):
         start, end = _slice(len(targets), part, slices)
         for position in range(start, end):
@@ -192,51 +191,8 @@ def _judge(work: _Work, item: int, slices: int) -> tuple[_Events, list[dict[str,
                 events.append(
                     ((0, number, position), [_made(rule, hit.doc or doc, hit, edges) for hit in hits])
                 )
-    for number in work.sliced:
-        rule = work.cluster_rules[number]
-        if work.context is None:  # pragma: no cover - built whenever there are cluster rules
-            break
-        context = ClusterContext(work.context.index, work.context.options, part=(part, slices))
-        try:
-            hits = list(rule.check(context))
-        except Exception:
-            if os.environ.get("PREMORTEM_STRICT"):
-                raise
-            events.append(((1, number, part), None))  # judged whole afterwards (_redo_failed_slices)
-            continue
-        events.append(((1, number, part), [_cluster_made(rule, hit, edges) for hit in hits]))
     start, end = _slice(len(work.documents), part, slices)
     return events, [object_summary(doc) for doc in work.documents[start:end]]
-
-
-def _whole_cluster_rule(
-    work: _Work, number: int, edges: dict[int, int]
-) -> tuple[tuple[int, int, int], _Made]:
-    """The findings of cluster rule ``number`` judged over every object, fault-isolated."""
-    rule = work.cluster_rules[number]
-    assert work.context is not None  # built whenever there are cluster rules
-    cluster_hits, failures = _cluster_hits(rule, work.context, work.documents)
-    made: _Made = [(failure, None, ()) for failure in failures]
-    made += [_cluster_made(rule, hit, edges) for hit in cluster_hits]
-    return (1, number, 0), made
-
-
-def _cluster_made(rule: Rule, hit: Hit, edges: dict[int, int]) -> tuple[Finding, Document | None, Path]:
-    if hit.doc is None:
-        raise ValueError(f"cluster rule {rule.id} returned a hit without a document")
-    return _made(rule, hit.doc, hit, edges)
-
-
-def _redo_failed_slices(work: _Work, events: _Events) -> list[tuple[tuple[int, int, int], _Made]]:
-    """``events`` with every per-workload cluster rule that raised in a slice (its events None)
-    judged again whole, with the fault isolation of _cluster_hits: a failure reads the same
-    however the work was shared out."""
-    failed = {key[1] for key, made in events if made is None}
-    kept = [
-        (key, made) for key, made in events if made is not None and not (key[0] == 1 and key[1] in failed)
-    ]
-    edges: dict[int, int] = {}
-    return kept + [_whole_cluster_rule(work, number, edges) for number in sorted(failed)]
 
 
 def _slice(count: int, part: int, parts: int) -> tuple[int, int]:

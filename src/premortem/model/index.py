@@ -59,10 +59,6 @@ class ObjectIndex:
     def workloads(self) -> Iterator[Document]:
         """Every object that carries a pod spec, in document order; a custom resource's pod templates
         as ``pod_units``."""
-        return iter(self.workload_list())
-
-    def workload_list(self) -> list[Document]:
-        """``workloads()`` as the list the index keeps (do not change it)."""
         if self._workloads is None:
             # In document order (POD_BEARING_KINDS is a set: its order changes with PYTHONHASHSEED).
             self._workloads = [
@@ -72,7 +68,7 @@ class ObjectIndex:
                 for unit in pod_units(doc)
                 if pod_spec_of(unit) is not None
             ]
-        return self._workloads
+        return iter(self._workloads)
 
     def workloads_matching(self, selector: Selector, namespace: str | None) -> list[Document]:
         """Workloads in ``namespace`` whose pod template labels match ``selector``, in ``workloads()``

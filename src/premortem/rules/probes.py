@@ -807,7 +807,6 @@ def probe_host_is_the_node(doc: Document) -> Iterator[Hit]:
     "probes",
     Severity.LOW,
     "Workload that serves traffic has no readiness probe",
-    per_workload=True,
 )
 def no_readiness_probe(context: ClusterContext) -> Iterator[Hit]:
     """
@@ -896,7 +895,7 @@ def no_readiness_probe(context: ClusterContext) -> Iterator[Hit]:
     """
     index = context.index
     services = UnitMembers(svc.file for svc in index.of_kind("Service"))
-    for doc in context.workloads():
+    for doc in index.workloads():
         if doc.kind not in LONG_RUNNING_KINDS:
             continue
         containers = list(probed_containers(doc))

@@ -188,7 +188,6 @@ def best_effort_pod(doc: Document) -> Iterator[Hit]:
             "premortem fix also raises requests.cpu to limits.cpu (opt-in: it can multiply the cpu reserved)",
         ),
     },
-    per_workload=True,
 )
 def memory_request_below_limit(context: ClusterContext) -> Iterator[Hit]:
     """
@@ -252,7 +251,7 @@ def memory_request_below_limit(context: ClusterContext) -> Iterator[Hit]:
     (GetContainerOOMScoreAdjust), K8s docs concepts/scheduling-eviction/node-pressure-eviction.md.
     """
     medium_from = memory_request_below_limit.param("medium_bytes")
-    for doc in context.workloads():
+    for doc in context.index.workloads():
         res = resources_of(doc)
         if res is None:
             continue
@@ -516,7 +515,6 @@ def _quantity(resource: str, value: int | None) -> str:
             "a cpu limit below this on a container that serves traffic is medium (under one core by default)",
         )
     },
-    per_workload=True,
 )
 def cpu_limit_throttles(ctx: ClusterContext) -> Iterator[Hit]:
     """
@@ -603,7 +601,7 @@ def cpu_limit_throttles(ctx: ClusterContext) -> Iterator[Hit]:
     torvalds/linux Documentation/scheduler/sched-bwc.rst (CFS bandwidth control, throttling per period).
     """
     threshold = cpu_limit_throttles.param("throttle_below_millicores")
-    for doc in ctx.workloads():
+    for doc in ctx.index.workloads():
         if doc.kind not in LONG_RUNNING_KINDS:
             continue
         res = resources_of(doc)

@@ -41,7 +41,6 @@ def serving_containers(doc: Document, index: ObjectIndex) -> tuple[list[str], li
     "workloads",
     Severity.LOW,
     "Pods behind a Service get SIGTERM while they are still in its endpoints: no preStop delay",
-    per_workload=True,
 )
 def no_prestop_delay(ctx: ClusterContext) -> Iterator[Hit]:
     """
@@ -127,7 +126,7 @@ def no_prestop_delay(ctx: ClusterContext) -> Iterator[Hit]:
     kubernetes/enhancements keps/sig-node/3960-pod-lifecycle-sleep-action; kubernetes/kubernetes
     pkg/kubelet/kuberuntime/kuberuntime_container.go (`killContainer`).
     """
-    for doc in ctx.workloads():
+    for doc in ctx.index.workloads():
         if doc.kind not in LONG_RUNNING_KINDS or doc.kind in ("Pod", "PodTemplate"):
             continue
         services, containers = serving_containers(doc, ctx.index)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from premortem.findings import Severity
 from premortem.load.document import Document
@@ -19,13 +19,10 @@ _DEFAULTS = (
 )
 
 
-def replicated_workloads(
-    index: ObjectIndex, workloads: Iterable[Document] | None = None
-) -> Iterator[tuple[Document, int]]:
-    """Workloads (of ``workloads``, default every one of ``index``) that run 2+ interchangeable
-    replicas at normal scale (an HPA's minReplicas as the worst case), skipping objects owned by a
-    controller (a dump's ReplicaSets of a Deployment)."""
-    for doc in index.workloads() if workloads is None else workloads:
+def replicated_workloads(index: ObjectIndex) -> Iterator[tuple[Document, int]]:
+    """Workloads that run 2+ interchangeable replicas at normal scale (an HPA's minReplicas as the
+    worst case), skipping objects owned by a controller (a dump's ReplicaSets of a Deployment)."""
+    for doc in index.workloads():
         if doc.kind not in SCALABLE_KINDS or not template_labels(doc) or _owned(doc):
             continue
         replicas = effective_replicas(doc, index)
@@ -64,7 +61,6 @@ def _covered(doc: Document, index: ObjectIndex) -> bool:
             "up to this many replicas the finding is medium (a few replicas share a node easily), above it low",
         )
     },
-    per_workload=True,
 )
 def replicas_may_share_a_node(ctx: ClusterContext) -> Iterator[Hit]:
     """
@@ -144,7 +140,7 @@ def replicas_may_share_a_node(ctx: ClusterContext) -> Iterator[Hit]:
     (inter-pod anti-affinity); kubernetes/kubectl pkg/drain/drain.go (evictions are sent in parallel).
     """
     index = ctx.index
-    for doc, replicas in replicated_workloads(index, ctx.workloads()):
+    for doc, replicas in replicated_workloads(index):
         spreads = spreads_of(doc)
         if any(s.keeps_apart(replicas) for s in spreads):
             continue
@@ -190,7 +186,6 @@ def replicas_may_share_a_node(ctx: ClusterContext) -> Iterator[Hit]:
     "scheduling",
     Severity.MEDIUM,
     "Replicated workload without a PodDisruptionBudget: drains and node upgrades do not wait for it",
-    per_workload=True,
 )
 def replicated_workload_without_pdb(ctx: ClusterContext) -> Iterator[Hit]:
     """
@@ -265,7 +260,7 @@ def replicated_workload_without_pdb(ctx: ClusterContext) -> Iterator[Hit]:
     example) and tasks/run-application/configure-pdb.md.
     """
     index = ctx.index
-    for doc, replicas in replicated_workloads(index, ctx.workloads()):
+    for doc, replicas in replicated_workloads(index):
         if _covered(doc, index):
             continue
         stateful = doc.kind == "StatefulSet"
