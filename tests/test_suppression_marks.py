@@ -294,7 +294,7 @@ _FINDINGS = st.lists(
 @settings(max_examples=200, deadline=None)
 @given(findings=_FINDINGS, presorted=st.booleans())
 def test_triage_puts_findings_in_report_order_sorted_or_not(findings, presorted):
-    """Triage skips the sort when the findings are in report order already: same order either way."""
+    """Triage gives report order whether the findings come sorted (as the scan's do) or not."""
     if presorted:
         findings.sort(key=Finding.sort_key)
     got = triage(findings, Settings()).findings

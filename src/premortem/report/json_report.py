@@ -40,30 +40,15 @@ def write_json(payload: dict[str, Any], stream: TextIO | None = None) -> None:
     out = stream or sys.stdout
     pieces = list(_pieces(payload, ""))
     theirs = _split(pieces)
-    pending: list[str] = []
-
-    def flush() -> None:
-        out.write(_encodable("".join(pending)))
-        pending.clear()
-
+    if theirs is None:
+        _write_text([*pieces, "\n"], out)
+        return
     try:
-        for position, piece in enumerate(pieces):
-            if theirs is not None and theirs.first <= position <= theirs.last:
-                if position == theirs.first:  # the child's share, in its place
-                    flush()
-                    theirs.copy_to(out, pieces)
-            elif isinstance(piece, _Items):
-                for text in piece.texts():
-                    pending.append(text)
-                    if len(pending) >= _PIECES_PER_WRITE:
-                        flush()
-            else:
-                pending.append(piece)
-        pending.append("\n")
-        flush()
+        _write_text(pieces[: theirs.first], out)
+        theirs.copy_to(out, pieces)  # the child's share: every piece from ``first`` on
+        out.write("\n")
     finally:
-        if theirs is not None:
-            theirs.close()
+        theirs.close()
 
 
 def _encodable(text: str) -> str:
@@ -186,19 +171,19 @@ def _split(pieces: list[Any]) -> _Encoded | None:
             _Items(piece.items, cut, piece.end, piece.indent),
         ]
         first = position + 1
-    return _Encoded.start(pieces, first, len(pieces) - 1)
+    return _Encoded.start(pieces, first)
 
 
 class _Encoded:
-    """The text of ``pieces[first..last]``, written by a forked child into an unlinked temporary
-    file (its pages are the kernel's file cache, not the memory of either process)."""
+    """The text of ``pieces[first:]``, written by a forked child into an unlinked temporary file
+    (its pages are the kernel's file cache, not the memory of either process)."""
 
-    def __init__(self, pid: int, file: IO[bytes], first: int, last: int) -> None:
-        self.pid, self.file, self.first, self.last = pid, file, first, last
+    def __init__(self, pid: int, file: IO[bytes], first: int) -> None:
+        self.pid, self.file, self.first = pid, file, first
         self._reaped = False
 
     @classmethod
-    def start(cls, pieces: list[Any], first: int, last: int) -> _Encoded | None:
+    def start(cls, pieces: list[Any], first: int) -> _Encoded | None:
         try:
             file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close(), after the copy
         except OSError:  # no writable temporary directory: one process writes everything
@@ -207,20 +192,20 @@ class _Encoded:
         if pid == 0:  # the child: write the pieces, leave without the parent's exit handlers
             status = 0
             try:
-                _write_pieces(pieces[first : last + 1], file)
+                _write_pieces(pieces[first:], file)
                 file.flush()
             except BaseException:
                 status = 1
             finally:
                 os._exit(status)
-        return cls(pid, file, first, last)
+        return cls(pid, file, first)
 
     def copy_to(self, out: TextIO, pieces: list[Any]) -> None:
         """Write the child's text to ``out`` (or, if the child failed, encode the pieces here)."""
         _, status = os.waitpid(self.pid, 0)
         self._reaped = True
         if status != 0:
-            _write_text(pieces[self.first : self.last + 1], out)
+            _write_text(pieces[self.first :], out)
             return
         self.file.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
@@ -286,14 +271,9 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
 def scan_json(report: Report) -> dict[str, Any]:
     """``{findings, objects, summary, suppressed}``: each finding with its fingerprint; suppressed
     findings (not in ``findings``, not counted for the exit code) with their ``suppression``."""
-    from premortem.triage.fingerprint import fingerprint
-
     return {
         "findings": Mapped(report.findings, _finding_json),
         "objects": report.objects,
         "summary": report.summary,
-        "suppressed": [
-            {**f.to_json(), "fingerprint": fingerprint(f), "suppression": s.to_json()}
-            for f, s in report.suppressed
-        ],
+        "suppressed": [{**_finding_json(f), "suppression": s.to_json()} for f, s in report.suppressed],
     }

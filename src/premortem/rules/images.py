@@ -75,7 +75,7 @@ _SOURCES_KEY = "_premortem_image_sources"
 
 def _image_sources(index: ObjectIndex) -> tuple[dict[str, list[ImageOverride]], list[BuiltImage]]:
     """(kustomize ``images:`` overrides by manifest path, skaffold builds) of the scan, worked out
-    once per index: every slice of IMG001 and IMG002 asks."""
+    once per index: IMG001 and IMG002 both ask."""
     cache: dict[str, Any] = vars(index)
     found: tuple[dict[str, list[ImageOverride]], list[BuiltImage]] | None = cache.get(_SOURCES_KEY)
     if found is None:

@@ -68,7 +68,7 @@ def triage(
     kept, suppressed = _suppress(found, suppressions) if suppressions else (found, [])
     ran_keys = {k.upper() for k in ran}
     kept += [_override(f, settings) for f in _suppression_findings(suppressions, docs, ran_keys)]
-    _sort(kept)
+    sort_findings(kept)
 
     unbaselined = kept
     baselined: list[Finding] = []
@@ -78,20 +78,6 @@ def triage(
     shown = [f for f in kept if f.severity >= threshold]
     hidden = [f for f in kept if f.severity < threshold]
     return Triaged(shown, suppressed, baselined, hidden, unbaselined)
-
-
-def _sort(findings: list[Finding]) -> None:
-    """Put ``findings`` in report order (Finding.sort_key), unless they are in it already: the scan's
-    findings come sorted, and when triage changed no severity and added no finding they still are.
-    Checking costs a pair of (file, line) per finding; the full keys, only where two share a line."""
-    previous: Finding | None = None
-    for f in findings:
-        if previous is not None:
-            before, after = (previous.file or "", previous.line or 0), (f.file or "", f.line or 0)
-            if before > after or (before == after and previous.sort_key() > f.sort_key()):
-                sort_findings(findings)
-                return
-        previous = f
 
 
 def _suppress(

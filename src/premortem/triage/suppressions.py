@@ -22,6 +22,7 @@ from premortem.findings import Finding, ObjectRef, json_pointer
 from premortem.load.document import Document, Path
 from premortem.render.rendered import RenderedDocument, definition_start, same_stream
 from premortem.settings import Ignore, Settings
+from premortem.triage.sources import MARK
 
 ANNOTATION_PREFIX = "ignore.premortem.dev/"
 _COMMENT = re.compile(r"#\s*premortem:\s*ignore\b(?P<rules>[^#\n]*?)(?:\s--\s*(?P<reason>[^\n]*?))?\s*$")
@@ -152,7 +153,7 @@ def _object_suppression(
 def from_comments(documents: list[Document], texts: dict[str, str]) -> list[Suppression]:
     """Comment suppressions in ``texts`` (file -> text); ``documents`` give the objects' first lines
     (a rendered object's in its template or origin file, where several builds may share one)."""
-    texts = {file: text for file, text in texts.items() if "premortem:" in text}
+    texts = {file: text for file, text in texts.items() if MARK in text}
     if not texts:
         return []  # the usual case: no object's first line to look up
     starts: dict[tuple[str, int], list[Document]] = {}
