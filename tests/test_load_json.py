@@ -152,6 +152,15 @@ def test_parse_json_matches_json_loads():
     assert [text[i] for i in document.elements] == ["{", "2"]
 
 
+def test_the_items_of_a_list_share_one_string_per_key():
+    """A dump of 100,000 objects holds "metadata", "name"... once, not once per object (the
+    scanner shares keys within one call: the items are read in one)."""
+    text = json.dumps({"kind": "List", "items": [{"metadata": {"name": "a"}}, {"metadata": {"name": "b"}}]})
+    first, second = parse_json(text).value["items"]
+    assert next(iter(first)) is next(iter(second))
+    assert next(iter(first["metadata"])) is next(iter(second["metadata"]))
+
+
 keys = st.text("abcxyz-._/", min_size=1, max_size=6)
 scalars = st.one_of(st.integers(-(10**6), 10**6), st.text("ab c:#\"'\\\n\u00e9{}", max_size=8), st.booleans())
 objects = manifest_objects(keys, scalars)

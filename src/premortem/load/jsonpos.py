@@ -214,19 +214,24 @@ def _object(text: str, pos: int) -> tuple[dict[str, Any], tuple[int, int] | None
 
 
 def _array(text: str, pos: int) -> tuple[list[Any], list[int], int]:
-    """The array at ``pos``, the offset of each element, its end."""
-    values: list[Any] = []
+    """The array at ``pos``, the offset of each element, its end.
+
+    The elements are scanned one by one for their offsets (and errors), then the array is read
+    again in one call: the scanner shares one string per object key within a call only, so values
+    read one by one would each hold their own copies of "metadata", "name", "spec"... (100,000
+    objects of a ``kubectl get -o json`` dump: 354 MiB instead of 249 MiB, for 0.5 s more)."""
     starts: list[int] = []
-    pos = _skip(text, pos + 1)
-    if text[pos : pos + 1] == "]":
-        return values, starts, pos + 1
+    at = _skip(text, pos + 1)
+    if text[at : at + 1] == "]":
+        return [], starts, at + 1
     while True:
-        starts.append(pos)
-        value, pos = _value(text, pos)
-        values.append(value)
-        more, pos = _after_value(text, pos, "]")
+        starts.append(at)
+        _, at = _value(text, at)
+        more, at = _after_value(text, at, "]")
         if not more:
-            return values, starts, pos
+            break
+    values, end = _value(text, pos)
+    return values, starts, end
 
 
 def _after_value(text: str, pos: int, close: str) -> tuple[bool, int]:
