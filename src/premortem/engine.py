@@ -86,15 +86,18 @@ def _scan(
         # are put back in the order one process makes them, so the report is the same byte for byte.
         # The cluster rules read every object: they stay here, so that the child, which judges
         # slices of the objects, copies only the memory of the objects it reads.
+        if work.context is not None:
+            _build_lookups(work)
         done = in_two_processes(
             work.items(_SLICES),
             lambda item: _judge(work, item, _SLICES),
             work.shared(),
-            parent_only=len(work.cluster_rules),
+            parent_only=len(work.whole),
         )
     else:
         done = [_judge(work, item, 1) for item in range(work.items(1))]
-    made = [made for _, made in sorted((e for events, _ in done for e in events), key=lambda e: e[0])]
+    events = _redo_failed_slices(work, [e for events, _ in done for e in events])
+    made = [made for _, made in sorted(events, key=lambda e: e[0])]
     objects = [summary for _, summaries in done for summary in summaries]
     for batch in made:
         for finding, doc, path in batch:
@@ -117,6 +120,10 @@ class _Work:
     object_rules: list[tuple[Rule, list[Document]]]
     cluster_rules: list[Rule]
     context: ClusterContext | None
+    # Positions in cluster_rules: rules judged whole, each an item of its own (in this process when
+    # split: they read every object), and ``per_workload`` rules, judged slice by slice.
+    whole: list[int] = field(default_factory=list)
+    sliced: list[int] = field(default_factory=list)
 
     def shared(self) -> list[object]:
         """Everything a finding may point at that exists before the rules run (every object rule's
@@ -124,8 +131,9 @@ class _Work:
         return [*self.documents, *self.units]
 
     def items(self, slices: int) -> int:
-        """How many items ``_judge`` takes: each cluster rule, then ``slices`` slices of the objects."""
-        return len(self.cluster_rules) + slices
+        """How many items ``_judge`` takes: each whole cluster rule, then ``slices`` slices of the
+        objects (object rules and per-workload cluster rules)."""
+        return len(self.whole) + slices
 
 
 def _work(active: list[Rule], documents: list[Document], options: dict[str, Any] | None) -> _Work:
@@ -135,27 +143,34 @@ def _work(active: list[Rule], documents: list[Document], options: dict[str, Any]
     # Pod rules see each pod template of a custom resource as its own document (model/podspec.py).
     units_by_kind = {kind: [u for d in docs for u in pod_units(d)] for kind, docs in by_kind.items()}
     object_rules: list[tuple[Rule, list[Document]]] = []
+    by_kinds: dict[frozenset[str], list[Document]] = {}  # rules of the same kinds share one list
     for rule in active:
         if rule.scope != "object":
             continue
         if rule.kinds is None:
             targets = documents
+        elif (found := by_kinds.get(rule.kinds)) is not None:
+            targets = found
         else:
             source = units_by_kind if rule.kinds & POD_SPEC_PATHS.keys() else by_kind
             # Kinds in the order they first appear (rule.kinds is a set: its order changes with
             # PYTHONHASHSEED), each kind's objects in document order.
-            targets = [d for kind, docs in source.items() if kind in rule.kinds for d in docs]
+            targets = by_kinds[rule.kinds] = [
+                d for kind, docs in source.items() if kind in rule.kinds for d in docs
+            ]
         object_rules.append((rule, targets))
     cluster_rules = [r for r in active if r.scope == "cluster"]
     context = ClusterContext(ObjectIndex.build(documents), dict(options or {})) if cluster_rules else None
     units = [unit for kind_units in units_by_kind.values() for unit in kind_units]
-    return _Work(documents, units, object_rules, cluster_rules, context)
+    whole = [number for number, rule in enumerate(cluster_rules) if not rule.per_workload]
+    sliced = [number for number, rule in enumerate(cluster_rules) if rule.per_workload]
+    return _Work(documents, units, object_rules, cluster_rules, context, whole, sliced)
 
 
 # What judging makes, in the order one process makes it: (key, [(finding, document whose line it
 # waits for or None, path)]), keys ascending.
 _Made = list[tuple[Finding, Document | None, Path]]
-_Events = list[tuple[tuple[int, int, int], _Made]]
+_Events = list[tuple[tuple[int, int, int], _Made | None]]  # None: a slice of a cluster rule raised
 
 
 def _judge(work: _Work, item: int, slices: int) -> tuple[_Events, list[dict[str, Any]]]:
@@ -163,19 +178,10 @@ def _judge(work: _Work, item: int, slices: int) -> tuple[_Events, list[dict[str,
     slice (of ``slices``) of its targets, with the summaries of that slice of the objects."""
     events: _Events = []
     edges: dict[int, int] = {}  # load/lines.py's memo of edge counts, for the findings of this item
-    clusters = len(work.cluster_rules)
-    if item < clusters:
-        rule = work.cluster_rules[item]
-        if work.context is None:  # pragma: no cover - built whenever there are cluster rules
-            return events, []
-        cluster_hits, failures = _cluster_hits(rule, work.context, work.documents)
-        made: _Made = [(failure, None, ()) for failure in failures]
-        for hit in cluster_hits:
-            if hit.doc is None:
-                raise ValueError(f"cluster rule {rule.id} returned a hit without a document")
-            made.append(_made(rule, hit.doc, hit, edges))
-        return [((1, item, 0), made)], []
-    part = item - clusters
+    if item < len(work.whole):
+        number = work.whole[item]
+        return [_whole_cluster_rule(work, number, edges)], []
+    part = item - len(work.whole)
     for number, (rule, targets) in enumerate(work.object_rules):
         start, end = _slice(len(targets), part, slices)
         for position in range(start, end):
@@ -191,8 +197,62 @@ def _judge(work: _Work, item: int, slices: int) -> tuple[_Events, list[dict[str,
                 events.append(
                     ((0, number, position), [_made(rule, hit.doc or doc, hit, edges) for hit in hits])
                 )
+    for number in work.sliced:
+        rule = work.cluster_rules[number]
+        if work.context is None:  # pragma: no cover - built whenever there are cluster rules
+            break
+        context = ClusterContext(work.context.index, work.context.options, part=(part, slices))
+        try:
+            hits = list(rule.check(context))
+        except Exception:
+            if os.environ.get("PREMORTEM_STRICT"):
+                raise
+            events.append(((1, number, part), None))  # judged whole afterwards (_redo_failed_slices)
+            continue
+        events.append(((1, number, part), [_cluster_made(rule, hit, edges) for hit in hits]))
     start, end = _slice(len(work.documents), part, slices)
     return events, [object_summary(doc) for doc in work.documents[start:end]]
+
+
+def _build_lookups(work: _Work) -> None:
+    """Build what the per-workload cluster rules look up in the index (each memoised on it) before
+    the work is shared out: both processes then read one copy, instead of each building its own."""
+    assert work.context is not None
+    index = work.context.index
+    index.workload_list()
+    for number in work.sliced:
+        for lookup in work.cluster_rules[number].lookups:
+            lookup(index)
+
+
+def _whole_cluster_rule(
+    work: _Work, number: int, edges: dict[int, int]
+) -> tuple[tuple[int, int, int], _Made]:
+    """The findings of cluster rule ``number`` judged over every object, fault-isolated."""
+    rule = work.cluster_rules[number]
+    assert work.context is not None  # built whenever there are cluster rules
+    cluster_hits, failures = _cluster_hits(rule, work.context, work.documents)
+    made: _Made = [(failure, None, ()) for failure in failures]
+    made += [_cluster_made(rule, hit, edges) for hit in cluster_hits]
+    return (1, number, 0), made
+
+
+def _cluster_made(rule: Rule, hit: Hit, edges: dict[int, int]) -> tuple[Finding, Document | None, Path]:
+    if hit.doc is None:
+        raise ValueError(f"cluster rule {rule.id} returned a hit without a document")
+    return _made(rule, hit.doc, hit, edges)
+
+
+def _redo_failed_slices(work: _Work, events: _Events) -> list[tuple[tuple[int, int, int], _Made]]:
+    """``events`` with every per-workload cluster rule that raised in a slice (its events None)
+    judged again whole, with the fault isolation of _cluster_hits: a failure reads the same
+    however the work was shared out."""
+    failed = {key[1] for key, made in events if made is None}
+    kept = [
+        (key, made) for key, made in events if made is not None and not (key[0] == 1 and key[1] in failed)
+    ]
+    edges: dict[int, int] = {}
+    return kept + [_whole_cluster_rule(work, number, edges) for number in sorted(failed)]
 
 
 def _slice(count: int, part: int, parts: int) -> tuple[int, int]:
@@ -227,7 +287,7 @@ def _made(
 
 # Slices of the objects that two processes share out (with every cluster rule as an item of its own):
 # enough that the last ones to finish are small, few enough that each is worth sending.
-_SLICES = 16
+_SLICES = 48
 # Entries of an item's memo of edge counts before it is emptied (each some 100 bytes).
 _EDGES_MEMO_MAX = 200_000
 

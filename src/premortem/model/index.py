@@ -8,7 +8,7 @@ unspecified namespace as each other (``kubectl apply -n NS`` puts them together)
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -59,6 +59,10 @@ class ObjectIndex:
     def workloads(self) -> Iterator[Document]:
         """Every object that carries a pod spec, in document order; a custom resource's pod templates
         as ``pod_units``."""
+        return iter(self.workload_list())
+
+    def workload_list(self) -> list[Document]:
+        """``workloads()`` as the list the index keeps (do not change it)."""
         if self._workloads is None:
             # In document order (POD_BEARING_KINDS is a set: its order changes with PYTHONHASHSEED).
             self._workloads = [
@@ -68,7 +72,7 @@ class ObjectIndex:
                 for unit in pod_units(doc)
                 if pod_spec_of(unit) is not None
             ]
-        return iter(self._workloads)
+        return self._workloads
 
     def workloads_matching(self, selector: Selector, namespace: str | None) -> list[Document]:
         """Workloads in ``namespace`` whose pod template labels match ``selector``, in ``workloads()``
@@ -137,19 +141,23 @@ class SelectorIndex(Generic[T]):
 
     def __init__(self, entries: Iterable[tuple[Selector, T]]) -> None:
         self._entries = [(s, item) for s, item in entries if not s.matches_nothing]
-        counts: Counter[tuple[str, str]] = Counter(
-            pair for selector, _ in self._entries for r in _required(selector) for pair in _pairs(r)
-        )
+        # Each selector's required (key, value) choices: one list of pairs per "In" requirement.
+        required = [[_pairs(r) for r in _required(selector)] for selector, _ in self._entries]
+        counts: dict[tuple[str, str], int] = {}
+        for choices in required:
+            for pairs in choices:
+                for pair in pairs:
+                    counts[pair] = counts.get(pair, 0) + 1
         self._by_label: dict[tuple[str, str], list[int]] = {}
         self._always: list[int] = []  # selectors that require no label value
-        for position, (selector, _) in enumerate(self._entries):
-            rarest = min(
-                _required(selector), key=lambda r: sum(counts[pair] for pair in _pairs(r)), default=None
-            )
-            if rarest is None:
+        for position, choices in enumerate(required):
+            if not choices:
                 self._always.append(position)
                 continue
-            for pair in _pairs(rarest):
+            rarest = choices[0]
+            if len(choices) > 1:  # the requirement whose values the fewest selectors require
+                rarest = min(choices, key=lambda pairs: sum(counts[pair] for pair in pairs))
+            for pair in rarest:
                 self._by_label.setdefault(pair, []).append(position)
 
     def __len__(self) -> int:

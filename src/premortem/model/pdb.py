@@ -201,7 +201,8 @@ def workload_key(doc: Document) -> tuple[str, str, str] | int:
     return _target_key(doc) if doc.ref.name else id(doc)
 
 
-def _hpa_targets(index: ObjectIndex) -> dict[tuple[str, str, str], list[Document]]:
+def hpa_targets(index: ObjectIndex) -> dict[tuple[str, str, str], list[Document]]:
+    """The autoscaling HPAs by the (kind, namespace, name) they scale, built once per index."""
     cache: dict[str, Any] = vars(index)
     key = "_premortem_hpa_targets"
     targets = cache.get(key)
@@ -221,7 +222,7 @@ def _hpa_targets(index: ObjectIndex) -> dict[tuple[str, str, str], list[Document
 
 def hpa_for(workload: Document, index: ObjectIndex) -> Document | None:
     """The HorizontalPodAutoscaler targeting ``workload`` (the one read nearest to it if several)."""
-    candidates = _hpa_targets(index).get(_target_key(workload))
+    candidates = hpa_targets(index).get(_target_key(workload))
     if not candidates:
         return None
     return min(candidates, key=lambda hpa: proximity(workload.file, hpa.file))

@@ -16,6 +16,7 @@ from premortem.load.document import Document
 from premortem.model.index import ObjectIndex, SelectorIndex, namespace_key
 from premortem.model.podspec import ContainerView, template_labels
 from premortem.model.selectors import Selector, parse_map_selector
+from premortem.model.units import UnitMembers
 
 # Port and Service names that say "monitoring, not client traffic".
 # An "exporter" is Prometheus' word for a process that exposes metrics for scraping (node-exporter).
@@ -23,6 +24,7 @@ MONITORING_NAME = re.compile(
     r"metric|prometheus|prom\b|exporter|health|probe|liveness|readiness|pprof|debug|admin"
 )
 _CACHE_KEY = "_premortem_services_by_scope"
+_UNITS_KEY = "_premortem_service_units"
 _SERVICE_SUFFIXES = ("-service", "-svc")
 
 # (namespace, folder or None for any folder) -> the selectors of its Services, owned by the Service
@@ -36,11 +38,12 @@ def services_selecting(doc: Document, index: ObjectIndex) -> list[Document]:
     if not labels:
         return []
     folder = None if doc.ref.namespace else os.path.dirname(doc.file)
-    candidates = _services(index).get((namespace_key(doc), folder))
+    candidates = services_index(index).get((namespace_key(doc), folder))
     return candidates.matching(labels) if candidates is not None else []
 
 
-def _services(index: ObjectIndex) -> _ServiceIndex:
+def services_index(index: ObjectIndex) -> _ServiceIndex:
+    """The selectors of every Service by (namespace, folder), built once per index."""
     cache: dict[str, Any] = vars(index)
     found: _ServiceIndex | None = cache.get(_CACHE_KEY)
     if found is None:
@@ -57,6 +60,15 @@ def _services(index: ObjectIndex) -> _ServiceIndex:
             entries.setdefault((namespace_key(svc), os.path.dirname(svc.file)), []).append(entry)
         found = {key: SelectorIndex(pairs) for key, pairs in entries.items()}
         cache[_CACHE_KEY] = found
+    return found
+
+
+def service_units(index: ObjectIndex) -> UnitMembers:
+    """The input units (folders) that hold a Service, built once per index."""
+    cache: dict[str, Any] = vars(index)
+    found: UnitMembers | None = cache.get(_UNITS_KEY)
+    if found is None:
+        found = cache[_UNITS_KEY] = UnitMembers(svc.file for svc in index.of_kind("Service"))
     return found
 
 

@@ -107,7 +107,7 @@ def resolved_images(
     are left out.
     """
     overrides, builds = _image_sources(context.index)
-    for doc in context.index.workloads():
+    for doc in context.workloads():
         applicable = overrides.get(os.path.normpath(doc.file), [])
         for container, ref in images_of(doc):
             if not ref.valid or ref.is_injected or (builds and built_by(builds, doc.file, ref)):
@@ -139,6 +139,8 @@ def _pull_policy(container: ContainerView, ref: ImageRef) -> tuple[str, bool]:
     "images",
     Severity.HIGH,
     "Image uses :latest, a branch or channel tag (:master, :stable...) or no tag, without a digest",
+    per_workload=True,
+    lookups=(_image_sources,),
 )
 def mutable_image_tag(context: ClusterContext) -> Iterator[Hit]:
     """
@@ -304,6 +306,8 @@ def mutable_image_tag(context: ClusterContext) -> Iterator[Hit]:
     "images",
     Severity.INFO,
     "Image has a version tag but no digest",
+    per_workload=True,
+    lookups=(_image_sources,),
 )
 def image_tag_not_pinned(context: ClusterContext) -> Iterator[Hit]:
     """

@@ -31,10 +31,11 @@ from premortem.model.probes import (
 from premortem.model.traffic import (
     is_monitoring_sidecar,
     serves_traffic,
+    service_units,
+    services_index,
     services_selecting,
     serving_ports,
 )
-from premortem.model.units import UnitMembers
 from premortem.redact import shorten
 from premortem.rules.registry import ClusterContext, Hit, Param, cluster_rule, object_rule
 
@@ -807,6 +808,8 @@ def probe_host_is_the_node(doc: Document) -> Iterator[Hit]:
     "probes",
     Severity.LOW,
     "Workload that serves traffic has no readiness probe",
+    per_workload=True,
+    lookups=(service_units, services_index),
 )
 def no_readiness_probe(context: ClusterContext) -> Iterator[Hit]:
     """
@@ -894,8 +897,8 @@ def no_readiness_probe(context: ClusterContext) -> Iterator[Hit]:
     (availability, maxUnavailable, minReadySeconds).
     """
     index = context.index
-    services = UnitMembers(svc.file for svc in index.of_kind("Service"))
-    for doc in index.workloads():
+    services = service_units(index)
+    for doc in context.workloads():
         if doc.kind not in LONG_RUNNING_KINDS:
             continue
         containers = list(probed_containers(doc))

@@ -50,6 +50,18 @@ class ClusterContext:
 
     index: ObjectIndex
     options: dict[str, Any] = field(default_factory=dict)
+    # (slice, slices) for a ``per_workload`` rule judged in slices (engine.py); None: every workload.
+    part: tuple[int, int] | None = None
+
+    def workloads(self) -> list[Document]:
+        """The workloads a ``per_workload`` rule judges: every one (``index.workloads()`` order), or
+        slice ``part`` of them. Such a rule reports on each workload apart, in this order (lookups in
+        the index are fine): its slices together give what one pass gives."""
+        every = self.index.workload_list()
+        if self.part is None:
+            return list(every)
+        part, parts = self.part
+        return every[len(every) * part // parts : len(every) * (part + 1) // parts]
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,12 @@ class Rule:
     # Rules whose findings on the same object describe the same root cause: when both fire, this
     # rule's finding carries their facts and theirs are dropped (premortem.rootcause).
     absorbs: frozenset[str] = frozenset()
+    # A cluster rule that judges each workload apart through ``ClusterContext.workloads()``: the
+    # engine shares its slices between two processes like an object rule's.
+    per_workload: bool = False
+    # The index look-ups (each memoised on the index) such a rule reads: the engine builds them
+    # before sharing the work out, so both processes read one copy instead of building two.
+    lookups: tuple[Callable[[ObjectIndex], object], ...] = ()
 
     def param(self, name: str) -> Any:
         """The effective value of parameter ``name``: the scan's settings, else the default."""
@@ -112,6 +130,8 @@ def _decorator(
     kinds: Iterable[str] | None = None,
     params: dict[str, Param] | None = None,
     absorbs: Iterable[str] = (),
+    per_workload: bool = False,
+    lookups: Iterable[Callable[[ObjectIndex], object]] = (),
 ) -> Callable[[Callable[..., Iterable[Hit]]], Rule]:
     def wrap(fn: Callable[..., Iterable[Hit]]) -> Rule:
         doc = inspect.cleandoc(fn.__doc__ or "")
@@ -128,6 +148,8 @@ def _decorator(
                 kinds=frozenset(kinds) if kinds is not None else None,
                 params=dict(params or {}),
                 absorbs=frozenset(absorbs),
+                per_workload=per_workload,
+                lookups=tuple(lookups),
             )
         )
 

@@ -8,7 +8,7 @@ from premortem.findings import Severity
 from premortem.load.document import Document
 from premortem.model.criticality import criticality_of
 from premortem.model.idle import is_idle
-from premortem.model.pdb import peak_replicas
+from premortem.model.pdb import hpa_targets, peak_replicas
 from premortem.model.podspec import (
     CONTAINER,
     LONG_RUNNING_KINDS,
@@ -19,7 +19,7 @@ from premortem.model.podspec import (
 )
 from premortem.model.quantity import format_bytes, format_millicores
 from premortem.model.resources import BEST_EFFORT, GUARANTEED, ContainerResources, oom_score_adj, resources_of
-from premortem.model.traffic import serves_traffic, services_selecting, serving_ports
+from premortem.model.traffic import serves_traffic, services_index, services_selecting, serving_ports
 from premortem.rules.registry import ClusterContext, Hit, Param, cluster_rule, object_rule
 
 # The node size used to give oom_score_adj as a number in messages.
@@ -188,6 +188,8 @@ def best_effort_pod(doc: Document) -> Iterator[Hit]:
             "premortem fix also raises requests.cpu to limits.cpu (opt-in: it can multiply the cpu reserved)",
         ),
     },
+    per_workload=True,
+    lookups=(hpa_targets,),
 )
 def memory_request_below_limit(context: ClusterContext) -> Iterator[Hit]:
     """
@@ -251,7 +253,7 @@ def memory_request_below_limit(context: ClusterContext) -> Iterator[Hit]:
     (GetContainerOOMScoreAdjust), K8s docs concepts/scheduling-eviction/node-pressure-eviction.md.
     """
     medium_from = memory_request_below_limit.param("medium_bytes")
-    for doc in context.index.workloads():
+    for doc in context.workloads():
         res = resources_of(doc)
         if res is None:
             continue
@@ -515,6 +517,8 @@ def _quantity(resource: str, value: int | None) -> str:
             "a cpu limit below this on a container that serves traffic is medium (under one core by default)",
         )
     },
+    per_workload=True,
+    lookups=(services_index,),
 )
 def cpu_limit_throttles(ctx: ClusterContext) -> Iterator[Hit]:
     """
@@ -601,7 +605,7 @@ def cpu_limit_throttles(ctx: ClusterContext) -> Iterator[Hit]:
     torvalds/linux Documentation/scheduler/sched-bwc.rst (CFS bandwidth control, throttling per period).
     """
     threshold = cpu_limit_throttles.param("throttle_below_millicores")
-    for doc in ctx.index.workloads():
+    for doc in ctx.workloads():
         if doc.kind not in LONG_RUNNING_KINDS:
             continue
         res = resources_of(doc)

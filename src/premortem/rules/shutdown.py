@@ -17,7 +17,7 @@ from premortem.model.podspec import (
     ContainerView,
     pod_spec_of,
 )
-from premortem.model.traffic import serves_traffic, services_selecting
+from premortem.model.traffic import serves_traffic, services_index, services_selecting
 from premortem.rules.registry import ClusterContext, Hit, cluster_rule, object_rule
 
 
@@ -41,6 +41,8 @@ def serving_containers(doc: Document, index: ObjectIndex) -> tuple[list[str], li
     "workloads",
     Severity.LOW,
     "Pods behind a Service get SIGTERM while they are still in its endpoints: no preStop delay",
+    per_workload=True,
+    lookups=(services_index,),
 )
 def no_prestop_delay(ctx: ClusterContext) -> Iterator[Hit]:
     """
@@ -126,7 +128,7 @@ def no_prestop_delay(ctx: ClusterContext) -> Iterator[Hit]:
     kubernetes/enhancements keps/sig-node/3960-pod-lifecycle-sleep-action; kubernetes/kubernetes
     pkg/kubelet/kuberuntime/kuberuntime_container.go (`killContainer`).
     """
-    for doc in ctx.index.workloads():
+    for doc in ctx.workloads():
         if doc.kind not in LONG_RUNNING_KINDS or doc.kind in ("Pod", "PodTemplate"):
             continue
         services, containers = serving_containers(doc, ctx.index)
