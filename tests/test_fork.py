@@ -173,3 +173,21 @@ def test_per_workload_rules_read_only_the_lookups_they_declare(tmp_path):
         hits += len(list(work.cluster_rules[number].check(context)))
     assert hits  # the rules did judge the workload
     assert {key for key, value in vars(index).items() if value is not None} == built
+
+
+def test_a_finding_pickles_as_it_is():
+    """Findings cross from the judging child as their fields (Finding.__reduce__): the same finding,
+    with a Severity, an ObjectRef and extra data, equal in every field."""
+    import pickle
+
+    from premortem.findings import Finding, ObjectRef
+
+    finding = Finding(
+        "RES001", "resources", Severity.HIGH, "no memory limit", "set one",
+        ObjectRef("apps/v1", "Deployment", None, "web"), "app", "a.yaml", 7, "/spec", {"n": [1, 2]},
+    )  # fmt: skip
+    again = pickle.loads(pickle.dumps(finding, protocol=pickle.HIGHEST_PROTOCOL))
+    assert again == finding and again is not finding
+    assert type(again.severity) is Severity and again.severity is Severity.HIGH
+    assert type(again.object) is ObjectRef and again.object == finding.object
+    assert again.to_json() == finding.to_json()

@@ -127,8 +127,9 @@ class _Work:
 
     def shared(self) -> list[object]:
         """Everything a finding may point at that exists before the rules run (every object rule's
-        targets are among these: listing the targets rule by rule repeats each object per rule)."""
-        return [*self.documents, *self.units]
+        targets are among these: listing the targets rule by rule repeats each object per rule), and
+        their refs (every finding names its object: sent as a reference, not as four strings)."""
+        return [*self.documents, *self.units, *(doc.ref for doc in self.documents)]
 
     def items(self, slices: int) -> int:
         """How many items ``_judge`` takes: each whole cluster rule, then ``slices`` slices of the

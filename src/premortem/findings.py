@@ -62,6 +62,11 @@ class ObjectRef:
     namespace: str | None
     name: str | None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its constructor's arguments (a frozen dataclass's slots are set one by one
+        through Python otherwise)."""
+        return ObjectRef, (self.api_version, self.kind, self.namespace, self.name)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "apiVersion": self.api_version,
@@ -107,6 +112,24 @@ class Finding:
         if self.extra:
             self.extra = redact_data(self.extra)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Findings cross between processes (judging in two, premortem/fork.py) as their fields,
+        restored without ``__post_init__``: their texts were cleaned when they were made. Half the
+        time of pickling and unpickling the slots one by one."""
+        return _restore, (
+            self.rule,
+            self.category,
+            int(self.severity),
+            self.message,
+            self.fix,
+            self.object,
+            self.container,
+            self.file,
+            self.line,
+            self.path,
+            self.extra,
+        )
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "rule": self.rule,
@@ -146,6 +169,30 @@ class Finding:
             self.file is not None,
             self.line is not None,
         )
+
+
+_SEVERITY_BY_VALUE = tuple(sorted(Severity))
+
+
+def _restore(
+    rule: str,
+    category: str,
+    severity: int,
+    message: str,
+    fix: str,
+    ref: ObjectRef | None,
+    container: str | None,
+    file: str | None,
+    line: int | None,
+    path: str,
+    extra: dict[str, Any],
+) -> Finding:
+    """A pickled finding (``Finding.__reduce__``), as it was."""
+    finding = object.__new__(Finding)
+    finding.rule, finding.category, finding.severity = rule, category, _SEVERITY_BY_VALUE[severity]
+    finding.message, finding.fix, finding.object, finding.container = message, fix, ref, container
+    finding.file, finding.line, finding.path, finding.extra = file, line, path, extra
+    return finding
 
 
 def sort_findings(findings: list[Finding]) -> None:
