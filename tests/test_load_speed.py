@@ -289,6 +289,21 @@ def test_batches_cover_every_file_once_and_balance_bytes():
     assert max(totals) == 100
 
 
+@settings(max_examples=200, deadline=None)
+@given(sizes=st.lists(st.integers(0, 50), max_size=40), count=st.integers(0, 8))
+def test_batches_law_each_file_goes_to_the_lightest_batch(sizes, count):
+    """The largest file first, each to the lightest batch (the lowest numbered on ties), the
+    heaviest batches first: what _batches computes with a heap, written the plain way."""
+    bins: list[tuple[int, list[int]]] = [(0, []) for _ in range(max(1, count))]
+    for index in sorted(range(len(sizes)), key=lambda i: -sizes[i]):
+        lightest = min(range(len(bins)), key=lambda b: bins[b][0])
+        total, members = bins[lightest]
+        members.append(index)
+        bins[lightest] = (total + sizes[index], members)
+    expected = [members for _, members in sorted(bins, key=lambda b: -b[0]) if members]
+    assert _batches(list(range(len(sizes))), sizes, count) == expected
+
+
 def _strict_equal(a: Any, b: Any) -> bool:
     """Equal and of the same types all the way down (True == 1 and 1 == 1.0 do not count)."""
     if type(a) is not type(b):

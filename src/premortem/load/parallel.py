@@ -9,6 +9,7 @@ cluster rules that need every object at once, run in the parent.
 
 from __future__ import annotations
 
+import heapq
 import os
 import sys
 from typing import Any
@@ -95,7 +96,7 @@ def _load_tasks(
     finished = False
     try:
         while (index := claim(counter)) < len(batches):
-            done.update(_load_batch(batches[index]))
+            done.update(_with_refs(_load_batch(batches[index])))
             running -= _take(queue, done, block=False)
         while running and (any(w.is_alive() for w in workers) or not queue.empty()):
             running -= _take(queue, done, block=True)
@@ -189,7 +190,7 @@ def _take(queue: Any, done: dict[tuple[int, int], Any], block: bool) -> int:
         if item is None:
             finished += 1
         else:
-            done.update(item)
+            done.update(_with_refs(item))
         block = False  # after one item, take only what is already there
 
 
@@ -220,16 +221,30 @@ def _load_batch(batch: list[Task]) -> list[tuple[tuple[int, int], Any]]:
     return out
 
 
+def _with_refs(results: Any) -> Any:
+    """``results`` (as ``_load_batch`` gives them), each document's ``ref`` worked out: the scan
+    needs every one right after loading, in this process alone; here the loading processes share
+    the work out, so this process takes fewer batches instead."""
+    for _, result in results:
+        found = result[0] if isinstance(result, tuple) else result
+        for doc in found.documents if found is not None else ():
+            doc.ref  # noqa: B018 - computed and kept on the document
+    return results
+
+
 def _batches(indexes: list[int], sizes: list[int], count: int) -> list[list[int]]:
     """Split files into ``count`` batches of similar total size (largest files first, each to the
     lightest batch), largest batches first so the last to finish are small."""
-    bins: list[tuple[int, list[int]]] = [(0, []) for _ in range(max(1, count))]
+    count = max(1, count)
+    members: list[list[int]] = [[] for _ in range(count)]
+    totals = [0] * count
+    lightest = [(0, b) for b in range(count)]  # a heap: the lightest batch first, the lowest number on ties
     for index in sorted(indexes, key=lambda i: -sizes[i]):
-        lightest = min(range(len(bins)), key=lambda b: bins[b][0])
-        total, members = bins[lightest]
-        members.append(index)
-        bins[lightest] = (total + sizes[index], members)
-    return [members for _, members in sorted(bins, key=lambda b: -b[0]) if members]
+        total, b = heapq.heappop(lightest)
+        members[b].append(index)
+        totals[b] = total + sizes[index]
+        heapq.heappush(lightest, (totals[b], b))
+    return [members[b] for b in sorted(range(count), key=lambda b: -totals[b]) if members[b]]
 
 
 def _size(path: str) -> int:
