@@ -42,8 +42,11 @@ test: install test-deps render-tools lint typecheck unit
 # The speed benchmark (bench/run.py): premortem vs the parse floor and Checkov, scaling, cold start.
 # Writes BENCHMARKS.md and the README's Speed section. Slow (minutes); never part of `make test`.
 CORPUS ?=
+# The sources are compiled first, as `pip install` does for an installed package: the editable
+# install of .venv would otherwise compile every module at each start where PYTHONDONTWRITEBYTECODE is set.
 bench: install
 	@test -n "$(CORPUS)" || { echo "usage: make bench CORPUS=/path/to/corpus/real"; exit 2; }
+	$(BIN)/python -m compileall -q src
 	$(BIN)/python bench/run.py --corpus "$(CORPUS)" $(BENCH_ARGS)
 
 # The fuzz harness (tests/fuzz/): mutations of a corpus through scan, fix, capacity and diagnose,

@@ -20,7 +20,7 @@ class Severity(IntEnum):
 
     @property
     def label(self) -> str:
-        return self.name.lower()
+        return _LABELS[self]  # Enum.name is a slow descriptor, and every finding's JSON asks
 
     @classmethod
     def parse(cls, text: str) -> Severity:
@@ -29,6 +29,8 @@ class Severity(IntEnum):
         except KeyError:
             raise ValueError(f"unknown severity {text!r}: use one of {', '.join(SEVERITIES)}") from None
 
+
+_LABELS = {severity: severity.name.lower() for severity in Severity}
 
 # The rule id of "a rule failed on this object" (rules/input.py; engine.py raises it): exit code 2.
 INTERNAL_ERROR = "INP005"
