@@ -200,3 +200,15 @@ def test_documents_pickle_as_their_fields_and_keep_their_lines():
         assert copy.ref == original.ref
         assert copy.line_of(path) == original.line_of(path) == 9
     assert pickle.loads(pickle.dumps(unit)).template == unit.template
+
+
+def test_a_listed_file_gone_before_it_is_read_is_reported(tmp_path):
+    """The scan lists its files first and reads them after (load_files): one removed in between is an
+    unreadable file with a finding, not a file that silently never existed."""
+    from premortem.load.reader import load_files
+
+    kept = tmp_path / "kept.yaml"
+    kept.write_text("apiVersion: v1\nkind: Service\nmetadata: {name: a}\n")
+    result = load_files([str(kept), str(tmp_path / "gone.yaml")])
+    assert (result.files_read, result.files_failed) == (1, 1)
+    assert [(p.file, p.rule) for p in result.problems] == [(str(tmp_path / "gone.yaml"), "INP001")]

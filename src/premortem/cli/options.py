@@ -345,7 +345,7 @@ def manifest_inputs(
 def load_inputs(plan: InputPlan, settings: Settings, jobs: int = 1) -> LoadedInputs:
     """Plain files loaded and units rendered. A unit whose tool is missing is reported on stderr here
     (``unrendered``: the caller exits 2 after its work)."""
-    from premortem.load.reader import load_paths
+    from premortem.load.reader import load_files
     from premortem.render.stage import LoadedInputs, render_units
 
     given = [
@@ -357,7 +357,7 @@ def load_inputs(plan: InputPlan, settings: Settings, jobs: int = 1) -> LoadedInp
         click.echo(
             f"premortem: warning: {'/'.join(given)} given, but no Helm chart is among the inputs", err=True
         )
-    plain = load_paths(plan.files, jobs=jobs)
+    plain = load_files(plan.files, jobs=jobs)  # the plan lists files: no directory to walk again
     for path, owner in plan.unused:
         plain.skipped.append((path, 1, f"lies in the kustomization {owner} but none of its builds uses it"))
     if not plan.units:

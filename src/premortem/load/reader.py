@@ -324,6 +324,12 @@ def expand_paths(paths: Iterable[str]) -> tuple[list[str], list[str]]:
 def load_paths(paths: Iterable[str], stdin_text: str | None = None, jobs: int = 1) -> LoadResult:
     """Read files and directories (``-``: stdin). ``jobs`` > 1 parses big inputs in worker processes."""
     files, _missing = expand_paths(paths)
+    return load_files(files, stdin_text, jobs)
+
+
+def load_files(files: list[str], stdin_text: str | None = None, jobs: int = 1) -> LoadResult:
+    """Read files already listed (no directory; ``-``: stdin), as ``load_paths`` does once it has
+    listed them; one that cannot be read (gone since it was listed) is reported by ``load_file``."""
     # The loader allocates millions of small objects and frees none of them: the cyclic garbage
     # collector would walk them all again and again (it tripled the load time of a 44 MB corpus).
     was_enabled = gc.isenabled()
