@@ -54,3 +54,24 @@ def test_selector_index_files_each_selector_under_its_rarest_label():
     index = SelectorIndex((s, i) for i, s in enumerate(selectors))
     assert index.matching({"part-of": "shop", "app": "a7"}) == [7]
     assert max(len(bucket) for bucket in index._by_label.values()) == 1
+
+
+def test_per_index_builds_once_per_index_and_apart_per_function():
+    from premortem.model.index import ObjectIndex, per_index
+
+    calls: list[str] = []
+
+    @per_index
+    def first(index: ObjectIndex) -> list[str]:
+        calls.append("first")
+        return ["a"]
+
+    @per_index
+    def second(index: ObjectIndex) -> list[str]:
+        calls.append("second")
+        return ["b"]
+
+    one, other = ObjectIndex.build([]), ObjectIndex.build([])
+    assert first(one) is first(one) and second(one) == ["b"]
+    assert first(other) is not first(one)
+    assert calls == ["first", "second", "first"]

@@ -216,7 +216,7 @@ def _judge(work: _Work, item: int, slices: int) -> tuple[_Events, list[dict[str,
 
 
 def _build_lookups(work: _Work) -> None:
-    """Build what the per-workload cluster rules look up in the index (each memoised on it) before
+    """Build what the per-workload cluster rules look up in the index (``per_index``) before
     the work is shared out: both processes then read one copy, instead of each building its own."""
     assert work.context is not None
     index = work.context.index

@@ -8,16 +8,18 @@ unspecified namespace as each other (``kubectl apply -n NS`` puts them together)
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from premortem.load.document import Document
 from premortem.model.podspec import POD_BEARING_KINDS, pod_spec_of, pod_units, template_labels
 from premortem.model.selectors import Requirement, Selector
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def namespace_key(doc: Document) -> str:
@@ -95,6 +97,23 @@ class ObjectIndex:
             for doc in self.workloads():
                 self._workloads_by_file[doc.file].append(doc)
         return self._workloads_by_file.get(file, [])
+
+
+def per_index(build: Callable[[ObjectIndex], R]) -> Callable[[ObjectIndex], R]:
+    """``build(index)`` worked out once per index and kept on it (the index is built once per scan
+    and not changed afterwards): every rule that asks shares one result. What a ``per_workload``
+    rule reads this way can be built before the work is shared out (``Rule.lookups``)."""
+    key = f"_premortem_{build.__module__}.{build.__qualname__}"
+
+    @functools.wraps(build)
+    def once(index: ObjectIndex) -> R:
+        cache: dict[str, Any] = vars(index)
+        if key not in cache:
+            cache[key] = build(index)
+        found: R = cache[key]
+        return found
+
+    return once
 
 
 class LabelSets(Generic[T]):

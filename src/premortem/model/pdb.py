@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from premortem.load.document import Document, Path
-from premortem.model.index import ObjectIndex, namespace_key
+from premortem.model.index import ObjectIndex, namespace_key, per_index
 from premortem.model.podspec import SCALABLE_KINDS, replicas_of, template_labels
 from premortem.model.selectors import NOTHING, Selector, SelectorError, parse_selector
 from premortem.model.units import proximity
@@ -47,8 +47,6 @@ ALWAYS_ALLOW = "AlwaysAllow"
 IF_HEALTHY_BUDGET = "IfHealthyBudget"
 
 _PERCENT = re.compile(r"^(\d+)%$")
-_CACHE_KEY = "_premortem_pdb_verdicts"
-_COVERING_KEY = "_premortem_pdbs_covering"
 
 
 @dataclass
@@ -111,12 +109,12 @@ class PdbVerdict:
 
 def analyse_pdbs(index: ObjectIndex) -> list[PdbVerdict]:
     """A verdict for every PodDisruptionBudget in the index (computed once per index)."""
-    cache: dict[str, Any] = vars(index)
-    cached = cache.get(_CACHE_KEY)
-    if cached is None:
-        cached = [_analyse(doc, index) for doc in index.of_kind(PDB_KIND) if _is_pdb(doc)]
-        cache[_CACHE_KEY] = cached
-    return list(cached)
+    return list(_verdicts(index))
+
+
+@per_index
+def _verdicts(index: ObjectIndex) -> list[PdbVerdict]:
+    return [_analyse(doc, index) for doc in index.of_kind(PDB_KIND) if _is_pdb(doc)]
 
 
 def analyse_pdb(doc: Document, index: ObjectIndex) -> PdbVerdict:
@@ -128,15 +126,16 @@ def analyse_pdb(doc: Document, index: ObjectIndex) -> PdbVerdict:
 def pdbs_covering(workload: Document, index: ObjectIndex) -> list[PdbVerdict]:
     """The PDBs whose selector matches the pods ``workload`` creates (``PdbVerdict.covers``), looked
     up by the workload's identity instead of asking every PDB (capacity asks for every pod)."""
-    cache: dict[str, Any] = vars(index)
-    covering: dict[tuple[str, str, str] | int, list[PdbVerdict]] | None = cache.get(_COVERING_KEY)
-    if covering is None:
-        covering = {}
-        for verdict in analyse_pdbs(index):
-            for key in dict.fromkeys(workload_key(w) for w in verdict.workloads):
-                covering.setdefault(key, []).append(verdict)
-        cache[_COVERING_KEY] = covering
-    return list(covering.get(workload_key(workload), ()))
+    return list(_covering(index).get(workload_key(workload), ()))
+
+
+@per_index
+def _covering(index: ObjectIndex) -> dict[tuple[str, str, str] | int, list[PdbVerdict]]:
+    covering: dict[tuple[str, str, str] | int, list[PdbVerdict]] = {}
+    for verdict in _verdicts(index):
+        for key in dict.fromkeys(workload_key(w) for w in verdict.workloads):
+            covering.setdefault(key, []).append(verdict)
+    return covering
 
 
 def effective_replicas(workload: Document, index: ObjectIndex) -> int | None:
@@ -201,22 +200,18 @@ def workload_key(doc: Document) -> tuple[str, str, str] | int:
     return _target_key(doc) if doc.ref.name else id(doc)
 
 
+@per_index
 def hpa_targets(index: ObjectIndex) -> dict[tuple[str, str, str], list[Document]]:
-    """The autoscaling HPAs by the (kind, namespace, name) they scale, built once per index."""
-    cache: dict[str, Any] = vars(index)
-    key = "_premortem_hpa_targets"
-    targets = cache.get(key)
-    if targets is None:
-        targets = {}
-        for hpa in index.of_kind(HPA_KIND):
-            if hpa.api_group != "autoscaling" or not isinstance(hpa.obj, dict):
-                continue
-            spec = hpa.obj.get("spec")
-            ref = spec.get("scaleTargetRef") if isinstance(spec, dict) else None
-            if not isinstance(ref, dict) or not ref.get("kind") or not ref.get("name"):
-                continue
-            targets.setdefault((str(ref["kind"]), namespace_key(hpa), str(ref["name"])), []).append(hpa)
-        cache[key] = targets
+    """The autoscaling HPAs by the (kind, namespace, name) they scale."""
+    targets: dict[tuple[str, str, str], list[Document]] = {}
+    for hpa in index.of_kind(HPA_KIND):
+        if hpa.api_group != "autoscaling" or not isinstance(hpa.obj, dict):
+            continue
+        spec = hpa.obj.get("spec")
+        ref = spec.get("scaleTargetRef") if isinstance(spec, dict) else None
+        if not isinstance(ref, dict) or not ref.get("kind") or not ref.get("name"):
+            continue
+        targets.setdefault((str(ref["kind"]), namespace_key(hpa), str(ref["name"])), []).append(hpa)
     return targets
 
 

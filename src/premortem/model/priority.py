@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from premortem.load.document import Document
 from premortem.model.criticality import CLUSTER_CRITICAL, NODE_CRITICAL
-from premortem.model.index import ObjectIndex
+from premortem.model.index import ObjectIndex, per_index
 from premortem.model.pdb import proximity, related_files
 from premortem.model.podspec import pod_spec_of
 
@@ -27,7 +27,6 @@ SYSTEM_CRITICAL = 2 * HIGHEST_USER_DEFINABLE
 SYSTEM_CLASSES = {CLUSTER_CRITICAL: SYSTEM_CRITICAL, NODE_CRITICAL: SYSTEM_CRITICAL + 1000}
 PREEMPT = "PreemptLowerPriority"
 NEVER = "Never"
-_CACHE_KEY = "_premortem_priority_classes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,19 +50,14 @@ class PodPriority:
         return self.value >= SYSTEM_CRITICAL
 
 
+@per_index
 def priority_classes(index: ObjectIndex) -> dict[str, PriorityClass]:
     """Every PriorityClass read, plus the built-in ones, by name (computed once per index)."""
-    cache = vars(index)
-    found: dict[str, PriorityClass] | None = cache.get(_CACHE_KEY)
-    if found is None:
-        found = {
-            name: PriorityClass(name, value, False, PREEMPT, None) for name, value in SYSTEM_CLASSES.items()
-        }
-        for doc in index.of_kind("PriorityClass"):
-            parsed = parse_priority_class(doc)
-            if parsed is not None and parsed.name not in SYSTEM_CLASSES:
-                found.setdefault(parsed.name, parsed)
-        cache[_CACHE_KEY] = found
+    found = {name: PriorityClass(name, value, False, PREEMPT, None) for name, value in SYSTEM_CLASSES.items()}
+    for doc in index.of_kind("PriorityClass"):
+        parsed = parse_priority_class(doc)
+        if parsed is not None and parsed.name not in SYSTEM_CLASSES:
+            found.setdefault(parsed.name, parsed)
     return found
 
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
 
 from premortem.load.document import Document
-from premortem.model.index import ObjectIndex, SelectorIndex, namespace_key
+from premortem.model.index import ObjectIndex, SelectorIndex, namespace_key, per_index
 from premortem.model.podspec import ContainerView, template_labels
 from premortem.model.selectors import Selector, parse_map_selector
 from premortem.model.units import UnitMembers
@@ -23,8 +22,6 @@ from premortem.model.units import UnitMembers
 MONITORING_NAME = re.compile(
     r"metric|prometheus|prom\b|exporter|health|probe|liveness|readiness|pprof|debug|admin"
 )
-_CACHE_KEY = "_premortem_services_by_scope"
-_UNITS_KEY = "_premortem_service_units"
 _SERVICE_SUFFIXES = ("-service", "-svc")
 
 # (namespace, folder or None for any folder) -> the selectors of its Services, owned by the Service
@@ -42,34 +39,27 @@ def services_selecting(doc: Document, index: ObjectIndex) -> list[Document]:
     return candidates.matching(labels) if candidates is not None else []
 
 
+@per_index
 def services_index(index: ObjectIndex) -> _ServiceIndex:
-    """The selectors of every Service by (namespace, folder), built once per index."""
-    cache: dict[str, Any] = vars(index)
-    found: _ServiceIndex | None = cache.get(_CACHE_KEY)
-    if found is None:
-        entries: dict[tuple[str, str | None], list[tuple[Selector, Document]]] = {}
-        for svc in index.of_kind("Service"):
-            spec = svc.obj.get("spec") if isinstance(svc.obj, dict) else None
-            if not isinstance(spec, dict) or spec.get("type") == "ExternalName":
-                continue
-            selector = parse_map_selector(spec.get("selector"))
-            if selector.matches_nothing:
-                continue
-            entry = (selector, svc)
-            entries.setdefault((namespace_key(svc), None), []).append(entry)
-            entries.setdefault((namespace_key(svc), os.path.dirname(svc.file)), []).append(entry)
-        found = {key: SelectorIndex(pairs) for key, pairs in entries.items()}
-        cache[_CACHE_KEY] = found
-    return found
+    """The selectors of every Service by (namespace, folder)."""
+    entries: dict[tuple[str, str | None], list[tuple[Selector, Document]]] = {}
+    for svc in index.of_kind("Service"):
+        spec = svc.obj.get("spec") if isinstance(svc.obj, dict) else None
+        if not isinstance(spec, dict) or spec.get("type") == "ExternalName":
+            continue
+        selector = parse_map_selector(spec.get("selector"))
+        if selector.matches_nothing:
+            continue
+        entry = (selector, svc)
+        entries.setdefault((namespace_key(svc), None), []).append(entry)
+        entries.setdefault((namespace_key(svc), os.path.dirname(svc.file)), []).append(entry)
+    return {key: SelectorIndex(pairs) for key, pairs in entries.items()}
 
 
+@per_index
 def service_units(index: ObjectIndex) -> UnitMembers:
-    """The input units (folders) that hold a Service, built once per index."""
-    cache: dict[str, Any] = vars(index)
-    found: UnitMembers | None = cache.get(_UNITS_KEY)
-    if found is None:
-        found = cache[_UNITS_KEY] = UnitMembers(svc.file for svc in index.of_kind("Service"))
-    return found
+    """The input units (folders) that hold a Service."""
+    return UnitMembers(svc.file for svc in index.of_kind("Service"))
 
 
 def serving_ports(container: ContainerView) -> list[int]:

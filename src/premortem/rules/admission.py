@@ -16,7 +16,7 @@ from typing import Any
 
 from premortem.findings import Severity
 from premortem.load.document import Document, Path
-from premortem.model.index import ObjectIndex
+from premortem.model.index import ObjectIndex, per_index
 from premortem.model.pdb import effective_replicas
 from premortem.model.podspec import SCALABLE_KINDS, template_labels
 from premortem.model.selectors import Selector, SelectorError, parse_map_selector, parse_selector
@@ -162,22 +162,18 @@ def _as_list(value: Any) -> list[Any]:
     return [] if value is None else [value]
 
 
+@per_index
 def webhooks(index: ObjectIndex) -> list[Webhook]:
     """Every webhook entry of every Validating/MutatingWebhookConfiguration read (cached per index)."""
-    cache: dict[str, Any] = vars(index)
-    key = "_premortem_webhooks"
-    if key not in cache:
-        out: list[Webhook] = []
-        for doc in index.of_kind(*WEBHOOK_KINDS):
-            if doc.api_group != "admissionregistration.k8s.io" or not isinstance(doc.obj, dict):
-                continue
-            entries = doc.obj.get("webhooks")
-            for i, entry in enumerate(entries if isinstance(entries, list) else []):
-                if isinstance(entry, dict):
-                    out.append(_webhook(doc, i, entry))
-        cache[key] = out
-    result: list[Webhook] = cache[key]
-    return result
+    out: list[Webhook] = []
+    for doc in index.of_kind(*WEBHOOK_KINDS):
+        if doc.api_group != "admissionregistration.k8s.io" or not isinstance(doc.obj, dict):
+            continue
+        entries = doc.obj.get("webhooks")
+        for i, entry in enumerate(entries if isinstance(entries, list) else []):
+            if isinstance(entry, dict):
+                out.append(_webhook(doc, i, entry))
+    return out
 
 
 def _webhook(doc: Document, i: int, data: dict[str, Any]) -> Webhook:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import Any
 
 from premortem.findings import Severity
 from premortem.load.document import Document
@@ -18,7 +17,7 @@ from premortem.model.image import (
     parse_image,
     skaffold_builds,
 )
-from premortem.model.index import ObjectIndex
+from premortem.model.index import ObjectIndex, per_index
 from premortem.model.podspec import (
     CONTAINER,
     EPHEMERAL,
@@ -70,28 +69,24 @@ def _hit(container: ContainerView, ref: ImageRef, message: str, fix: str, **extr
 
 
 Variant = tuple[ImageRef, ImageOverride | None]
-_SOURCES_KEY = "_premortem_image_sources"
 
 
+@per_index
 def _image_sources(index: ObjectIndex) -> tuple[dict[str, list[ImageOverride]], list[BuiltImage]]:
     """(kustomize ``images:`` overrides by manifest path, skaffold builds) of the scan, worked out
     once per index: IMG001 and IMG002 both ask."""
-    cache: dict[str, Any] = vars(index)
-    found: tuple[dict[str, list[ImageOverride]], list[BuiltImage]] | None = cache.get(_SOURCES_KEY)
-    if found is None:
-        kustomizations = [
-            (d.file, d.line, d.obj) for d in index.of_kind("Kustomization") if isinstance(d.obj, dict)
+    kustomizations = [
+        (d.file, d.line, d.obj) for d in index.of_kind("Kustomization") if isinstance(d.obj, dict)
+    ]
+    overrides = kustomize_overrides(kustomizations) if kustomizations else {}
+    builds = skaffold_builds(
+        [
+            (d.file, d.line, d.obj)
+            for d in index.of_kind("Config")
+            if (d.ref.api_version or "").startswith("skaffold/") and isinstance(d.obj, dict)
         ]
-        overrides = kustomize_overrides(kustomizations) if kustomizations else {}
-        builds = skaffold_builds(
-            [
-                (d.file, d.line, d.obj)
-                for d in index.of_kind("Config")
-                if (d.ref.api_version or "").startswith("skaffold/") and isinstance(d.obj, dict)
-            ]
-        )
-        found = cache[_SOURCES_KEY] = (overrides, builds)
-    return found
+    )
+    return overrides, builds
 
 
 def resolved_images(

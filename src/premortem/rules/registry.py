@@ -90,8 +90,8 @@ class Rule:
     # A cluster rule that judges each workload apart through ``ClusterContext.workloads()``: the
     # engine shares its slices between two processes like an object rule's.
     per_workload: bool = False
-    # The index look-ups (each memoised on the index) such a rule reads: the engine builds them
-    # before sharing the work out, so both processes read one copy instead of building two.
+    # The index look-ups (``model.index.per_index`` functions) such a rule reads: the engine builds
+    # them before sharing the work out, so both processes read one copy instead of building two.
     lookups: tuple[Callable[[ObjectIndex], object], ...] = ()
 
     def param(self, name: str) -> Any:
