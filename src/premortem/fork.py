@@ -49,8 +49,9 @@ def in_two_processes(
     written, so its page is copied). The others go to whichever process takes them first from one
     shared counter; this process takes its own items first, then helps. Any object of ``shared`` in
     the child's results comes back as the parent's own object (by identity: it existed before the
-    fork); shared objects are instances of classes (plain dicts, lists and strings are copied). ``do`` must not depend on what
-    the other items did. An item the child did not send back (it failed, or was killed) is done here.
+    fork); shared objects are instances of classes (plain dicts, lists and strings are copied).
+    ``do`` must not depend on what the other items did. An item the child did not send back (it
+    failed, or was killed) is done here.
     """
     import multiprocessing
     import threading
